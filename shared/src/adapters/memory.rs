@@ -1,0 +1,278 @@
+//! In-memory adapters of every port, for unit tests and simulations.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
+use crate::ports::*;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+pub struct MemoryJobStore {
+    jobs: Mutex<HashMap<TaskId, Job>>,
+}
+
+#[async_trait]
+impl JobStore for MemoryJobStore {
+    async fn insert(&self, job: &Job) -> PortResult<()> {
+        let mut jobs = lock(&self.jobs);
+        if jobs.contains_key(&job.task_id) {
+            return Err(PortError::Conflict(format!("task {} exists", job.task_id)));
+        }
+        jobs.insert(job.task_id.clone(), job.clone());
+        Ok(())
+    }
+
+    async fn get(&self, task_id: &TaskId) -> PortResult<Option<Job>> {
+        Ok(lock(&self.jobs).get(task_id).cloned())
+    }
+
+    async fn replace(&self, job: &Job, expected: Status) -> PortResult<()> {
+        let mut jobs = lock(&self.jobs);
+        match jobs.get(&job.task_id) {
+            Some(stored) if stored.status == expected => {
+                jobs.insert(job.task_id.clone(), job.clone());
+                Ok(())
+            }
+            Some(stored) => Err(PortError::Conflict(format!(
+                "task {} is {}, not {expected}",
+                job.task_id, stored.status
+            ))),
+            None => Err(PortError::Conflict(format!(
+                "task {} does not exist",
+                job.task_id
+            ))),
+        }
+    }
+
+    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
+        let jobs = lock(&self.jobs);
+        let mine = job.queue_order();
+        let waiting: Vec<String> = jobs
+            .values()
+            .filter(|j| j.status.is_waiting())
+            .map(Job::queue_order)
+            .collect();
+        Ok(QueuePosition {
+            position: waiting.iter().filter(|o| **o < mine).count() as u64 + 1,
+            total_pending: waiting.len() as u64,
+        })
+    }
+
+    async fn total_pending(&self) -> PortResult<u64> {
+        Ok(lock(&self.jobs)
+            .values()
+            .filter(|j| j.status.is_waiting())
+            .count() as u64)
+    }
+}
+
+/// Lane queues with at-least-once semantics: a received message stays in flight until it
+/// is acked or released.
+#[derive(Default)]
+pub struct MemoryQueue {
+    inner: Mutex<QueueState>,
+    next_receipt: AtomicU64,
+}
+
+#[derive(Default)]
+struct QueueState {
+    lanes: BTreeMap<Lane, VecDeque<(QueueMessage, u32)>>,
+    in_flight: HashMap<String, (Lane, QueueMessage, u32)>,
+}
+
+impl MemoryQueue {
+    /// Messages waiting or in flight in a lane.
+    pub fn len(&self, lane: Lane) -> usize {
+        let s = lock(&self.inner);
+        s.lanes.get(&lane).map_or(0, VecDeque::len)
+            + s.in_flight.values().filter(|(l, _, _)| *l == lane).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Lane::ALL.iter().all(|l| self.len(*l) == 0)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()> {
+        lock(&self.inner)
+            .lanes
+            .entry(lane)
+            .or_default()
+            .push_back((message.clone(), 0));
+        Ok(())
+    }
+
+    async fn receive(&self) -> PortResult<Option<Delivery>> {
+        let mut s = lock(&self.inner);
+        for lane in Lane::ALL {
+            // FIFO: a lane with a message in flight is blocked, as one SQS message group is.
+            if s.in_flight.values().any(|(l, _, _)| *l == lane) {
+                continue;
+            }
+            if let Some((message, count)) = s.lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
+                let receipt = format!("r{}", self.next_receipt.fetch_add(1, Ordering::Relaxed));
+                s.in_flight
+                    .insert(receipt.clone(), (lane, message.clone(), count + 1));
+                return Ok(Some(Delivery {
+                    lane,
+                    receipt,
+                    message,
+                    receive_count: count + 1,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        lock(&self.inner).in_flight.remove(&delivery.receipt);
+        Ok(())
+    }
+
+    async fn release(&self, delivery: &Delivery) -> PortResult<()> {
+        let mut s = lock(&self.inner);
+        if let Some((lane, message, count)) = s.in_flight.remove(&delivery.receipt) {
+            s.lanes
+                .entry(lane)
+                .or_default()
+                .push_front((message, count));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryImageStore {
+    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+}
+
+#[async_trait]
+impl ImageStore for MemoryImageStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+        lock(&self.objects).insert(key.to_string(), (bytes, content_type.to_string()));
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        Ok(lock(&self.objects).get(key).map(|(b, _)| b.clone()))
+    }
+
+    async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {
+        Ok(format!("memory://images/{key}?ttl={ttl_seconds}"))
+    }
+}
+
+#[derive(Default)]
+pub struct MemorySecretStore {
+    value: Mutex<Option<Credentials>>,
+}
+
+impl MemorySecretStore {
+    pub fn with(credentials: Credentials) -> Self {
+        Self {
+            value: Mutex::new(Some(credentials)),
+        }
+    }
+}
+
+#[async_trait]
+impl SecretStore for MemorySecretStore {
+    async fn get(&self) -> PortResult<Option<Credentials>> {
+        Ok(lock(&self.value).clone())
+    }
+
+    async fn put(&self, credentials: &Credentials) -> PortResult<()> {
+        *lock(&self.value) = Some(credentials.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryKeyStore {
+    keys: Mutex<HashMap<String, ApiKeyRecord>>,
+}
+
+#[async_trait]
+impl KeyStore for MemoryKeyStore {
+    async fn insert(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        let mut keys = lock(&self.keys);
+        if keys.contains_key(&record.key_hash) {
+            return Err(PortError::Conflict("key exists".into()));
+        }
+        keys.insert(record.key_hash.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn find(&self, key_hash: &str) -> PortResult<Option<ApiKeyRecord>> {
+        Ok(lock(&self.keys).get(key_hash).cloned())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryStateStore {
+    leases: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
+    days: Mutex<HashMap<NaiveDate, u64>>,
+}
+
+#[async_trait]
+impl StateStore for MemoryStateStore {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let mut leases = lock(&self.leases);
+        match leases.get(name) {
+            Some((h, expires)) if h != holder && *expires > now => Ok(false),
+            _ => {
+                leases.insert(name.to_string(), (holder.to_string(), until));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> PortResult<()> {
+        let mut leases = lock(&self.leases);
+        if leases.get(name).is_some_and(|(h, _)| h == holder) {
+            leases.remove(name);
+        }
+        Ok(())
+    }
+
+    async fn count_call(&self, day: NaiveDate) -> PortResult<u64> {
+        let mut days = lock(&self.days);
+        let n = days.entry(day).or_default();
+        *n += 1;
+        Ok(*n)
+    }
+
+    async fn calls_on(&self, day: NaiveDate) -> PortResult<u64> {
+        Ok(lock(&self.days).get(&day).copied().unwrap_or(0))
+    }
+}
+
+/// Counts nudges; the worker is driven by the test instead.
+#[derive(Default)]
+pub struct MemoryNudge {
+    pub count: AtomicU64,
+}
+
+#[async_trait]
+impl WorkerNudge for MemoryNudge {
+    async fn nudge(&self) -> PortResult<()> {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! SQS adapter: one FIFO queue per lane, a single message group per lane so each lane is
+//! strictly first in, first out.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+use super::aws::describe;
+use crate::domain::Lane;
+use crate::ports::*;
+
+/// The message group every message of a lane belongs to.
+pub const MESSAGE_GROUP: &str = "jobs";
+
+/// Queue URLs, one per lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneQueues {
+    pub test: String,
+    pub high: String,
+    pub normal: String,
+    pub low: String,
+}
+
+impl LaneQueues {
+    pub fn url(&self, lane: Lane) -> &str {
+        match lane {
+            Lane::Test => &self.test,
+            Lane::High => &self.high,
+            Lane::Normal => &self.normal,
+            Lane::Low => &self.low,
+        }
+    }
+}
+
+pub struct SqsQueue {
+    client: Client,
+    queues: LaneQueues,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queues: LaneQueues) -> Self {
+        Self { client, queues }
+    }
+}
+
+fn backend<E: std::error::Error>(err: E) -> PortError {
+    PortError::backend("SQS", describe(&err))
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()> {
+        let body = serde_json::to_string(message).expect("queue message serialises");
+        self.client
+            .send_message()
+            .queue_url(self.queues.url(lane))
+            .message_body(body)
+            .message_group_id(MESSAGE_GROUP)
+            // A retried submit of the same task is delivered once.
+            .message_deduplication_id(message.task_id.as_str())
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn receive(&self) -> PortResult<Option<Delivery>> {
+        for lane in Lane::ALL {
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(self.queues.url(lane))
+                .max_number_of_messages(1)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .map_err(backend)?;
+            let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+                continue;
+            };
+            let receipt = msg
+                .receipt_handle
+                .clone()
+                .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?;
+            let receive_count = msg
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let body = msg.body.unwrap_or_default();
+            match serde_json::from_str::<QueueMessage>(&body) {
+                Ok(message) => {
+                    return Ok(Some(Delivery {
+                        lane,
+                        receipt,
+                        message,
+                        receive_count,
+                    }));
+                }
+                Err(e) => {
+                    // Not ours and unreadable: leave it to the redrive policy (it lands in
+                    // the dead-letter queue after maxReceiveCount receives).
+                    tracing::error!(lane = lane.as_str(), error = %e, "unreadable queue message");
+                    continue;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        self.client
+            .delete_message()
+            .queue_url(self.queues.url(delivery.lane))
+            .receipt_handle(&delivery.receipt)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn release(&self, delivery: &Delivery) -> PortResult<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(self.queues.url(delivery.lane))
+            .receipt_handle(&delivery.receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

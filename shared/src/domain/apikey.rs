@@ -1,0 +1,108 @@
+//! API keys: shown to their owner once, stored only as a BLAKE2b hash.
+
+use std::fmt;
+
+use base64::Engine as _;
+use blake2::{Blake2b, Digest, digest::consts::U32};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::job::Lane;
+
+const PREFIX: &str = "naiq_";
+
+/// A plaintext API key. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// A new key from 32 random bytes (from the caller's RNG).
+    pub fn from_random_bytes(bytes: [u8; 32]) -> Self {
+        Self(format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        ))
+    }
+
+    /// Takes a key as a client sent it (`Authorization: Bearer <key>`).
+    pub fn from_client(s: &str) -> Self {
+        Self(s.trim().to_string())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash stored in the keys table: BLAKE2b-256 of the key, hex.
+    pub fn hash(&self) -> String {
+        let mut h = Blake2b::<U32>::new();
+        h.update(self.0.as_bytes());
+        hex::encode(h.finalize())
+    }
+
+    /// The public id of the key: the first 16 hex digits of its hash. Jobs record it as
+    /// their owner.
+    pub fn id(&self) -> String {
+        self.hash()[..16].to_string()
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// What the keys table holds about a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub key_hash: String,
+    pub key_id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// Lanes the key may submit to with `priority` (the test lane is governed by `allow_test`).
+    pub lanes: Vec<Lane>,
+    /// Whether the key may send `is_test_request: true`.
+    pub allow_test: bool,
+    pub disabled: bool,
+}
+
+impl ApiKeyRecord {
+    pub fn new(key: &ApiKey, name: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            key_hash: key.hash(),
+            key_id: key.id(),
+            name: name.to_string(),
+            created_at: now,
+            lanes: vec![Lane::High, Lane::Normal, Lane::Low],
+            allow_test: false,
+            disabled: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_hash_stably_and_hide_in_debug() {
+        let k = ApiKey::from_random_bytes([1; 32]);
+        assert!(k.expose().starts_with("naiq_"));
+        assert_eq!(k.expose().len(), 5 + 43);
+        assert_eq!(
+            k.hash(),
+            ApiKey::from_client(&format!(" {} ", k.expose())).hash()
+        );
+        assert_eq!(k.hash().len(), 64);
+        assert_eq!(k.id(), k.hash()[..16]);
+        assert_ne!(k.hash(), ApiKey::from_random_bytes([2; 32]).hash());
+        assert!(!format!("{k:?}").contains(&k.expose()[5..]));
+        let rec = ApiKeyRecord::new(&k, "bot", Utc::now());
+        assert!(
+            !serde_json::to_string(&rec)
+                .unwrap()
+                .contains(&k.expose()[5..])
+        );
+    }
+}

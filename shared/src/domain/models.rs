@@ -1,0 +1,250 @@
+//! What NovelAI accepts: models and their families, aliases, samplers, noise schedules,
+//! resolution presets and size limits (facts: the handbook's novelai-api.md, §3).
+
+use serde::{Deserialize, Serialize};
+
+/// Request-body family: decides `params_version` and the prompt fields sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Legacy V1/V2 models (`params_version` 1, no SMEA).
+    Legacy,
+    /// NAI Diffusion V3 (`params_version` 1, `sm`/`sm_dyn`).
+    V3,
+    /// NAI Diffusion V4 (`params_version` 3, `v4_prompt`).
+    V4,
+    /// NAI Diffusion V4.5 (`params_version` 3, `v4_prompt`).
+    V45,
+}
+
+pub struct Model {
+    pub id: &'static str,
+    pub family: Family,
+}
+
+/// Every model id naiq accepts, by family.
+pub const MODELS: &[Model] = &[
+    Model {
+        id: "nai-diffusion",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "safe-diffusion",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-furry",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-2",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-3",
+        family: Family::V3,
+    },
+    Model {
+        id: "nai-diffusion-furry-3",
+        family: Family::V3,
+    },
+    Model {
+        id: "nai-diffusion-4-curated-preview",
+        family: Family::V4,
+    },
+    Model {
+        id: "nai-diffusion-4-full",
+        family: Family::V4,
+    },
+    Model {
+        id: "nai-diffusion-4-5-curated",
+        family: Family::V45,
+    },
+    Model {
+        id: "nai-diffusion-4-5-full",
+        family: Family::V45,
+    },
+];
+
+/// Short names clients use, and the model each stands for.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("nai-v1", "nai-diffusion"),
+    ("nai-v2", "nai-diffusion-2"),
+    ("nai-v3", "nai-diffusion-3"),
+    ("nai-v3-furry", "nai-diffusion-furry-3"),
+    ("nai-furry-v3", "nai-diffusion-furry-3"),
+    ("nai-v4", "nai-diffusion-4-full"),
+    ("nai-v4-full", "nai-diffusion-4-full"),
+    ("nai-v4-curated", "nai-diffusion-4-curated-preview"),
+    ("nai-v4.5", "nai-diffusion-4-5-full"),
+    ("nai-v4-5", "nai-diffusion-4-5-full"),
+    ("nai-v4.5-full", "nai-diffusion-4-5-full"),
+    ("nai-v4-5-full", "nai-diffusion-4-5-full"),
+    ("nai-v4.5-curated", "nai-diffusion-4-5-curated"),
+    ("nai-v4-5-curated", "nai-diffusion-4-5-curated"),
+];
+
+/// The model used when a request names none.
+pub const DEFAULT_MODEL: &str = "nai-diffusion-4-5-full";
+
+/// Resolves a full id or an alias (case-insensitive) to the model.
+pub fn resolve_model(name: &str) -> Option<&'static Model> {
+    let name = name.trim().to_ascii_lowercase();
+    let id = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, id)| *id)
+        .unwrap_or(name.as_str());
+    MODELS.iter().find(|m| m.id == id)
+}
+
+pub const SAMPLERS: &[&str] = &[
+    "k_euler",
+    "k_euler_ancestral",
+    "k_dpmpp_2s_ancestral",
+    "k_dpmpp_2m",
+    "k_dpmpp_2m_sde",
+    "k_dpmpp_sde",
+    "k_dpm_2",
+    "k_dpm_2_ancestral",
+    "k_lms",
+    "k_dpm_fast",
+    "k_dpm_adaptive",
+    "k_dpmpp_3m_sde",
+    "ddim",
+    "ddim_v3",
+    "plms",
+];
+
+pub const NOISE_SCHEDULES: &[&str] = &["native", "karras", "exponential", "polyexponential"];
+
+/// Per-family defaults (the website's presets).
+pub struct Defaults {
+    pub steps: u32,
+    pub scale: f64,
+    pub sampler: &'static str,
+    pub noise_schedule: &'static str,
+}
+
+impl Family {
+    pub fn defaults(self) -> Defaults {
+        match self {
+            Family::Legacy | Family::V3 => Defaults {
+                steps: 28,
+                scale: 5.0,
+                sampler: "k_euler",
+                noise_schedule: "native",
+            },
+            Family::V4 => Defaults {
+                steps: 23,
+                scale: 6.0,
+                sampler: "k_euler_ancestral",
+                noise_schedule: "karras",
+            },
+            Family::V45 => Defaults {
+                steps: 23,
+                scale: 5.0,
+                sampler: "k_euler_ancestral",
+                noise_schedule: "karras",
+            },
+        }
+    }
+
+    pub fn is_v4(self) -> bool {
+        matches!(self, Family::V4 | Family::V45)
+    }
+
+    /// Whether the family accepts this noise schedule (V4+ dropped `native`).
+    pub fn accepts_noise_schedule(self, schedule: &str) -> bool {
+        NOISE_SCHEDULES.contains(&schedule) && !(self.is_v4() && schedule == "native")
+    }
+}
+
+/// Resolution presets: (name, width, height). `portrait`, `landscape` and `square` are the
+/// normal sizes; sized variants are `<size>_<orientation>` (and `<orientation>_<size>`).
+pub const RESOLUTIONS: &[(&str, u32, u32)] = &[
+    ("small_portrait", 512, 768),
+    ("small_landscape", 768, 512),
+    ("small_square", 640, 640),
+    ("normal_portrait", 832, 1216),
+    ("normal_landscape", 1216, 832),
+    ("normal_square", 1024, 1024),
+    ("large_portrait", 1024, 1536),
+    ("large_landscape", 1536, 1024),
+    ("large_square", 1472, 1472),
+    ("wallpaper_portrait", 1088, 1920),
+    ("wallpaper_landscape", 1920, 1088),
+];
+
+/// Looks up a resolution preset by any of its accepted names.
+pub fn resolve_resolution(name: &str) -> Option<(u32, u32)> {
+    let name = name.trim().to_ascii_lowercase().replace('-', "_");
+    let canonical = match name.as_str() {
+        "portrait" | "landscape" | "square" => format!("normal_{name}"),
+        other => match other.split_once('_') {
+            Some((a, b)) if ["portrait", "landscape", "square"].contains(&a) => format!("{b}_{a}"),
+            _ => other.to_string(),
+        },
+    };
+    RESOLUTIONS
+        .iter()
+        .find(|(n, _, _)| *n == canonical)
+        .map(|&(_, w, h)| (w, h))
+}
+
+/// Largest image area NovelAI generates (1024×3072).
+pub const MAX_AREA: u64 = 3_145_728;
+
+/// The most samples one request may ask for at this size.
+pub fn max_samples(width: u32, height: u32) -> u32 {
+    match u64::from(width) * u64::from(height) {
+        a if a <= 360_448 => 8,
+        a if a <= 409_600 => 6,
+        a if a <= 1_310_720 => 4,
+        a if a <= 1_572_864 => 2,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_full_ids_resolve() {
+        assert_eq!(resolve_model("nai-v3").unwrap().id, "nai-diffusion-3");
+        assert_eq!(resolve_model("NAI-V4.5").unwrap().family, Family::V45);
+        assert_eq!(
+            resolve_model("nai-diffusion-4-full").unwrap().family,
+            Family::V4
+        );
+        assert!(resolve_model("dall-e").is_none());
+        for (alias, id) in ALIASES {
+            assert_eq!(resolve_model(alias).unwrap().id, *id, "{alias}");
+        }
+    }
+
+    #[test]
+    fn resolution_names() {
+        assert_eq!(resolve_resolution("portrait"), Some((832, 1216)));
+        assert_eq!(resolve_resolution("landscape"), Some((1216, 832)));
+        assert_eq!(resolve_resolution("square"), Some((1024, 1024)));
+        assert_eq!(resolve_resolution("large_portrait"), Some((1024, 1536)));
+        assert_eq!(resolve_resolution("portrait_large"), Some((1024, 1536)));
+        assert_eq!(
+            resolve_resolution("wallpaper-landscape"),
+            Some((1920, 1088))
+        );
+        assert_eq!(resolve_resolution("wallpaper_square"), None);
+        assert_eq!(resolve_resolution("huge"), None);
+    }
+
+    #[test]
+    fn sample_limits_shrink_with_area() {
+        assert_eq!(max_samples(512, 640), 8);
+        assert_eq!(max_samples(640, 640), 6);
+        assert_eq!(max_samples(832, 1216), 4);
+        assert_eq!(max_samples(1024, 1536), 2);
+        assert_eq!(max_samples(1472, 1472), 1);
+    }
+}

@@ -1,0 +1,640 @@
+//! Validation of the `POST /generate` body (the seed service's fields). Every rejection
+//! names the field it is about.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::credentials::Credentials;
+use super::job::Lane;
+use super::models::{self, Family};
+
+/// A rejected request: a stable code, the field, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: "invalid_parameter",
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: &str) -> Self {
+        Self {
+            code: "missing_parameter",
+            field: Some(field.to_string()),
+            message: format!("{field} is required"),
+        }
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self {
+            code: "malformed_json",
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Limits that come from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest prompt or negative prompt, in characters.
+    pub max_prompt_chars: usize,
+    /// Largest decoded input image, in bytes.
+    pub max_image_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_prompt_chars: 8_000,
+            max_image_bytes: 3_500_000,
+        }
+    }
+}
+
+/// Image-to-image settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Img2Img {
+    pub strength: f64,
+    pub noise: f64,
+}
+
+/// The generation settings of one job, validated and with defaults applied. Stored on the
+/// job; holds no credential and no image bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationParams {
+    pub model: String,
+    pub family: Family,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub width: u32,
+    pub height: u32,
+    pub steps: u32,
+    pub scale: f64,
+    pub sampler: String,
+    pub noise_schedule: String,
+    /// The seed sent upstream (drawn at submit when the client gave none).
+    pub seed: u32,
+    pub n_samples: u32,
+    pub sm: bool,
+    pub sm_dyn: bool,
+    pub cfg_rescale: f64,
+    pub img2img: Option<Img2Img>,
+}
+
+/// An accepted `POST /generate` body.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest {
+    /// Settings; `seed` is `None` when the client let naiq choose.
+    pub params: GenerationParams,
+    pub seed_given: bool,
+    pub lane: Lane,
+    pub is_test_request: bool,
+    /// Decoded input image for image-to-image, with its media type.
+    pub image: Option<InputImage>,
+    /// Per-request NovelAI credentials: never stored, never logged.
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct InputImage {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl std::fmt::Debug for InputImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "InputImage({}, {} bytes)",
+            self.content_type,
+            self.bytes.len()
+        )
+    }
+}
+
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    /// The value of a field, treating JSON `null` as absent.
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, name: &str) -> Result<Option<&'a str>, ValidationError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(ValidationError::invalid(
+                name,
+                format!("{name} must be a string"),
+            )),
+        }
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>, ValidationError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ValidationError::invalid(
+                name,
+                format!("{name} must be true or false"),
+            )),
+        }
+    }
+
+    /// An integer in `[min, max]`; integral floats (`28.0`) are accepted.
+    fn integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ValidationError> {
+        let err =
+            || ValidationError::invalid(name, format!("{name} must be an integer {min}-{max}"));
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                        .map(|f| f as i64)
+                })
+                .ok_or_else(err)?,
+            _ => return Err(err()),
+        };
+        if n < min || n > max {
+            return Err(err());
+        }
+        Ok(Some(n))
+    }
+
+    fn number(&self, name: &str, min: f64, max: f64) -> Result<Option<f64>, ValidationError> {
+        let err = || ValidationError::invalid(name, format!("{name} must be a number {min}-{max}"));
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => {
+                let f = n.as_f64().ok_or_else(err)?;
+                if !(min..=max).contains(&f) {
+                    return Err(err());
+                }
+                Ok(Some(f))
+            }
+            Some(_) => Err(err()),
+        }
+    }
+}
+
+/// Parses and validates a `POST /generate` body.
+pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, ValidationError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ValidationError::malformed(format!("request body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ValidationError::malformed(
+            "request body must be a JSON object",
+        ));
+    };
+    validate(&Fields(&map), limits)
+}
+
+fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, ValidationError> {
+    let prompt = f
+        .string("prompt")?
+        .ok_or_else(|| ValidationError::missing("prompt"))?;
+    if prompt.trim().is_empty() {
+        return Err(ValidationError::invalid(
+            "prompt",
+            "prompt must not be empty",
+        ));
+    }
+    let too_long = |field: &str| {
+        ValidationError::invalid(
+            field,
+            format!(
+                "{field} must be at most {} characters",
+                limits.max_prompt_chars
+            ),
+        )
+    };
+    if prompt.chars().count() > limits.max_prompt_chars {
+        return Err(too_long("prompt"));
+    }
+    let negative_prompt = f.string("negative_prompt")?.unwrap_or("");
+    if negative_prompt.chars().count() > limits.max_prompt_chars {
+        return Err(too_long("negative_prompt"));
+    }
+
+    let model = match f.string("model")? {
+        None => models::resolve_model(models::DEFAULT_MODEL).expect("default model is known"),
+        Some(name) => models::resolve_model(name).ok_or_else(|| {
+            ValidationError::invalid(
+                "model",
+                format!("unknown model {name:?}; use a NovelAI model id or an alias such as nai-v3, nai-v4, nai-v4.5"),
+            )
+        })?,
+    };
+    let family = model.family;
+    let defaults = family.defaults();
+
+    let steps = f
+        .integer("steps", 1, 50)?
+        .map_or(defaults.steps, |n| n as u32);
+    let scale = f.number("scale", 0.0, 10.0)?.unwrap_or(defaults.scale);
+    let cfg_rescale = f.number("cfg_rescale", 0.0, 1.0)?.unwrap_or(0.0);
+
+    let mut sampler = match f.string("sampler")? {
+        None => defaults.sampler.to_string(),
+        Some(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            if !models::SAMPLERS.contains(&s.as_str()) {
+                return Err(ValidationError::invalid(
+                    "sampler",
+                    format!(
+                        "unknown sampler {s:?}; one of {}",
+                        models::SAMPLERS.join(", ")
+                    ),
+                ));
+            }
+            s
+        }
+    };
+    // V3 names its DDIM sampler ddim_v3; later models do not offer DDIM at all.
+    if family == Family::V3 && sampler == "ddim" {
+        sampler = "ddim_v3".into();
+    }
+    if family.is_v4() && sampler.starts_with("ddim") {
+        return Err(ValidationError::invalid(
+            "sampler",
+            format!("{sampler} is not available for {}", model.id),
+        ));
+    }
+    let noise_schedule = match f.string("noise_schedule")? {
+        None => defaults.noise_schedule.to_string(),
+        Some(s) if family.accepts_noise_schedule(s) => s.to_string(),
+        Some(s) => {
+            return Err(ValidationError::invalid(
+                "noise_schedule",
+                format!("noise_schedule {s:?} is not available for {}", model.id),
+            ));
+        }
+    };
+
+    let sm = f.boolean("sm")?.unwrap_or(false);
+    let sm_dyn = f.boolean("sm_dyn")?.unwrap_or(false);
+    if (sm || sm_dyn) && family != Family::V3 {
+        return Err(ValidationError::invalid(
+            if sm { "sm" } else { "sm_dyn" },
+            "SMEA is only available for V3 models",
+        ));
+    }
+
+    let (width, height) = size(f)?;
+    let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
+    let max = models::max_samples(width, height);
+    if n_samples > max {
+        return Err(ValidationError::invalid(
+            "n_samples",
+            format!("n_samples must be at most {max} at {width}x{height}"),
+        ));
+    }
+
+    let seed = f.integer("seed", 0, i64::from(u32::MAX))?;
+
+    let image = match f.string("image")? {
+        None => None,
+        Some(b64) => Some(decode_image(b64, limits)?),
+    };
+    let img2img = match &image {
+        None => {
+            for field in ["strength", "noise"] {
+                if f.get(field).is_some() {
+                    return Err(ValidationError::invalid(
+                        field,
+                        format!("{field} needs an image"),
+                    ));
+                }
+            }
+            None
+        }
+        Some(_) => Some(Img2Img {
+            strength: f.number("strength", 0.01, 0.99)?.unwrap_or(0.7),
+            noise: f.number("noise", 0.0, 0.99)?.unwrap_or(0.0),
+        }),
+    };
+
+    let lane = match f.string("priority")? {
+        None => Lane::Normal,
+        Some(p) => match p.trim().to_ascii_lowercase().as_str() {
+            "high" => Lane::High,
+            "normal" => Lane::Normal,
+            "low" => Lane::Low,
+            _ => {
+                return Err(ValidationError::invalid(
+                    "priority",
+                    "priority must be high, normal or low",
+                ));
+            }
+        },
+    };
+    let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
+    let credentials = credentials(f)?;
+
+    Ok(SubmitRequest {
+        params: GenerationParams {
+            model: model.id.to_string(),
+            family,
+            prompt: prompt.to_string(),
+            negative_prompt: negative_prompt.to_string(),
+            width,
+            height,
+            steps,
+            scale,
+            sampler,
+            noise_schedule,
+            seed: seed.unwrap_or(0) as u32,
+            n_samples,
+            sm,
+            sm_dyn,
+            cfg_rescale,
+            img2img,
+        },
+        seed_given: seed.is_some(),
+        lane: if is_test_request { Lane::Test } else { lane },
+        is_test_request,
+        image,
+        credentials,
+    })
+}
+
+fn size(f: &Fields<'_>) -> Result<(u32, u32), ValidationError> {
+    let dim = |name: &str| -> Result<Option<u32>, ValidationError> {
+        let Some(n) = f.integer(name, 64, 4096)? else {
+            return Ok(None);
+        };
+        if n % 64 != 0 {
+            return Err(ValidationError::invalid(
+                name,
+                format!("{name} must be a multiple of 64"),
+            ));
+        }
+        Ok(Some(n as u32))
+    };
+    let (w, h) = (dim("width")?, dim("height")?);
+    let (width, height) = match (w, h) {
+        (Some(w), Some(h)) => (w, h),
+        (Some(_), None) => return Err(ValidationError::missing("height")),
+        (None, Some(_)) => return Err(ValidationError::missing("width")),
+        (None, None) => match f.string("resolution")? {
+            None => (832, 1216),
+            Some(name) => models::resolve_resolution(name).ok_or_else(|| {
+                ValidationError::invalid(
+                    "resolution",
+                    format!("unknown resolution {name:?}; use portrait, landscape, square or a sized variant such as large_portrait"),
+                )
+            })?,
+        },
+    };
+    if u64::from(width) * u64::from(height) > models::MAX_AREA {
+        return Err(ValidationError::invalid(
+            if w.is_some() { "width" } else { "resolution" },
+            format!(
+                "{width}x{height} is larger than {} pixels",
+                models::MAX_AREA
+            ),
+        ));
+    }
+    Ok((width, height))
+}
+
+/// Standard alphabet, padding optional (clients differ).
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+fn decode_image(b64: &str, limits: &Limits) -> Result<InputImage, ValidationError> {
+    // Accept data URLs as browsers produce them.
+    let data = match b64.split_once(',') {
+        Some((head, data)) if head.starts_with("data:") => data,
+        _ => b64,
+    };
+    let data: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if data.len() / 4 * 3 > limits.max_image_bytes + 3 {
+        return Err(ValidationError {
+            code: "too_large",
+            field: Some("image".into()),
+            message: format!("image must be at most {} bytes", limits.max_image_bytes),
+        });
+    }
+    let bytes = LENIENT_BASE64
+        .decode(data.as_bytes())
+        .map_err(|_| ValidationError::invalid("image", "image must be base64"))?;
+    if bytes.len() > limits.max_image_bytes {
+        return Err(ValidationError {
+            code: "too_large",
+            field: Some("image".into()),
+            message: format!("image must be at most {} bytes", limits.max_image_bytes),
+        });
+    }
+    let content_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        "image/jpeg"
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        return Err(ValidationError::invalid(
+            "image",
+            "image must be a PNG, JPEG or WebP",
+        ));
+    };
+    Ok(InputImage {
+        bytes,
+        content_type,
+    })
+}
+
+fn credentials(f: &Fields<'_>) -> Result<Option<Credentials>, ValidationError> {
+    let Some(kind) = f.string("auth_type")? else {
+        for field in ["token", "email", "password"] {
+            if f.get(field).is_some() {
+                return Err(ValidationError::missing("auth_type"));
+            }
+        }
+        return Ok(None);
+    };
+    let required = |name: &str| -> Result<String, ValidationError> {
+        match f.string(name)? {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            _ => Err(ValidationError::missing(name)),
+        }
+    };
+    match kind {
+        "token" => Ok(Some(Credentials::Token {
+            token: required("token")?,
+        })),
+        "login" => Ok(Some(Credentials::Login {
+            email: required("email")?,
+            password: f
+                .string("password")?
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| ValidationError::missing("password"))?
+                .to_string(),
+        })),
+        _ => Err(ValidationError::invalid(
+            "auth_type",
+            "auth_type must be token or login",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<SubmitRequest, ValidationError> {
+        parse_submit(v.to_string().as_bytes(), &Limits::default())
+    }
+
+    fn field_of(v: Value) -> String {
+        parse(v).unwrap_err().field.unwrap_or_default()
+    }
+
+    #[test]
+    fn the_seed_body_is_accepted_with_v3_defaults() {
+        let r = parse(
+            json!({"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}),
+        )
+        .unwrap();
+        let p = &r.params;
+        assert_eq!(p.model, "nai-diffusion-3");
+        assert_eq!((p.width, p.height), (832, 1216));
+        assert_eq!((p.steps, p.scale, p.sampler.as_str()), (28, 5.0, "k_euler"));
+        assert_eq!(p.n_samples, 1);
+        assert!(!r.seed_given);
+        assert_eq!(r.lane, Lane::Normal);
+        assert!(r.credentials.is_none() && r.image.is_none());
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let base = || json!({"prompt": "x"});
+        let with = |k: &str, v: Value| {
+            let mut b = base();
+            b[k] = v;
+            b
+        };
+        assert_eq!(field_of(json!({})), "prompt");
+        assert_eq!(field_of(json!({"prompt": "  "})), "prompt");
+        assert_eq!(field_of(json!({"prompt": 5})), "prompt");
+        assert_eq!(field_of(with("model", json!("dall-e"))), "model");
+        assert_eq!(field_of(with("steps", json!(0))), "steps");
+        assert_eq!(field_of(with("steps", json!(51))), "steps");
+        assert_eq!(field_of(with("steps", json!(2.5))), "steps");
+        assert_eq!(field_of(with("steps", json!("28"))), "steps");
+        assert_eq!(field_of(with("scale", json!(11))), "scale");
+        assert_eq!(field_of(with("sampler", json!("euler_magic"))), "sampler");
+        assert_eq!(field_of(with("resolution", json!("huge"))), "resolution");
+        assert_eq!(
+            field_of(json!({"prompt": "x", "width": 830, "height": 1216})),
+            "width"
+        );
+        assert_eq!(field_of(json!({"prompt": "x", "width": 832})), "height");
+        assert_eq!(
+            field_of(json!({"prompt": "x", "width": 4096, "height": 4096})),
+            "width"
+        );
+        assert_eq!(field_of(with("seed", json!(-1))), "seed");
+        assert_eq!(field_of(with("seed", json!(4_294_967_296u64))), "seed");
+        assert_eq!(field_of(with("n_samples", json!(9))), "n_samples");
+        assert_eq!(
+            field_of(json!({"prompt": "x", "n_samples": 8, "resolution": "portrait"})),
+            "n_samples"
+        );
+        assert_eq!(field_of(with("priority", json!("urgent"))), "priority");
+        assert_eq!(
+            field_of(with("is_test_request", json!("yes"))),
+            "is_test_request"
+        );
+        assert_eq!(field_of(with("strength", json!(0.5))), "strength");
+        assert_eq!(field_of(with("image", json!("not base64!"))), "image");
+        assert_eq!(field_of(with("image", json!("aGVsbG8gd29ybGQ="))), "image");
+        assert_eq!(field_of(with("auth_type", json!("magic"))), "auth_type");
+        assert_eq!(field_of(with("auth_type", json!("token"))), "token");
+        assert_eq!(
+            field_of(json!({"prompt": "x", "auth_type": "login", "email": "a@b.c"})),
+            "password"
+        );
+        assert_eq!(field_of(with("token", json!("pst-x"))), "auth_type");
+        assert_eq!(field_of(with("sm", json!(true))), "sm");
+        assert_eq!(
+            field_of(json!({"prompt": "x", "model": "nai-v4", "noise_schedule": "native"})),
+            "noise_schedule"
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_malformed() {
+        let e = parse_submit(b"{\"prompt\": ", &Limits::default()).unwrap_err();
+        assert_eq!((e.code, e.field), ("malformed_json", None));
+        let e = parse_submit(b"[1,2]", &Limits::default()).unwrap_err();
+        assert_eq!(e.code, "malformed_json");
+    }
+
+    #[test]
+    fn images_are_decoded_and_sniffed() {
+        let png = b"\x89PNG\r\n\x1a\n0000";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(png);
+        let r = parse(json!({"prompt": "x", "image": format!("data:image/png;base64,{b64}"), "strength": 0.5})).unwrap();
+        assert_eq!(r.image.unwrap().content_type, "image/png");
+        assert_eq!(
+            r.params.img2img,
+            Some(Img2Img {
+                strength: 0.5,
+                noise: 0.0
+            })
+        );
+        let big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 100]);
+        let limits = Limits {
+            max_image_bytes: 50,
+            ..Limits::default()
+        };
+        let e = parse_submit(
+            json!({"prompt": "x", "image": big}).to_string().as_bytes(),
+            &limits,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), ("too_large", Some("image")));
+    }
+
+    #[test]
+    fn test_requests_take_the_test_lane_and_credentials_parse() {
+        let r = parse(
+            json!({"prompt": "x", "is_test_request": true, "priority": "low",
+            "auth_type": "token", "token": "pst-abc"}),
+        )
+        .unwrap();
+        assert_eq!(r.lane, Lane::Test);
+        assert_eq!(
+            r.credentials,
+            Some(Credentials::Token {
+                token: "pst-abc".into()
+            })
+        );
+        let r = parse(json!({"prompt": "x", "seed": 42, "model": "nai-v3", "sampler": "ddim"}))
+            .unwrap();
+        assert!(r.seed_given);
+        assert_eq!(r.params.seed, 42);
+        assert_eq!(r.params.sampler, "ddim_v3");
+    }
+}

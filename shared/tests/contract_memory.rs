@@ -1,0 +1,34 @@
+//! The port contracts against the in-memory adapters.
+
+use naiq::adapters::memory::*;
+use naiq::contract;
+
+#[tokio::test]
+async fn memory_job_store() {
+    contract::job_store(&MemoryJobStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_job_queue() {
+    contract::job_queue(&MemoryQueue::default()).await;
+}
+
+#[tokio::test]
+async fn memory_image_store() {
+    contract::image_store(&MemoryImageStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_secret_store() {
+    contract::secret_store(&MemorySecretStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_key_store() {
+    contract::key_store(&MemoryKeyStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_state_store() {
+    contract::state_store(&MemoryStateStore::default()).await;
+}
