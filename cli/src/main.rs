@@ -1,1 +1,178 @@
-fn main() {}
+//! `naiq`: the operator's command line. It uses the same environment as the functions
+//! (`KEYS_TABLE`, `NOVELAI_SECRET_ID`, `AWS_ENDPOINT_URL` for the local emulator, …).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use naiq::adapters::aws::AwsClients;
+use naiq::adapters::dynamodb::DynamoKeyStore;
+use naiq::adapters::provision::{Names, provision};
+use naiq::adapters::secrets::SecretsManagerStore;
+use naiq::domain::{ApiKey, ApiKeyRecord, Credentials, Lane};
+use naiq::ports::{KeyStore, SecretStore};
+use rand::RngExt;
+
+#[derive(Parser)]
+#[command(
+    name = "naiq",
+    version,
+    about = "Operate a naiq deployment (or the local stack)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API keys for clients.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The server-side NovelAI credentials, kept in Secrets Manager.
+    Credentials {
+        #[command(subcommand)]
+        command: CredentialsCommand,
+    },
+    /// The local stack.
+    Local {
+        #[command(subcommand)]
+        command: LocalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Creates a key and prints it once; only its hash is stored.
+    Create {
+        /// Who the key is for.
+        #[arg(long)]
+        name: String,
+        /// Priorities the key may use (comma-separated: high,normal,low).
+        #[arg(long, value_delimiter = ',', default_value = "high,normal,low")]
+        lanes: Vec<String>,
+        /// Lets the key send test requests (they also need ALLOW_TEST_REQUESTS).
+        #[arg(long)]
+        allow_test: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialsCommand {
+    /// Stores credentials. The token (or, with --email, the password) is read from a
+    /// hidden prompt, or from standard input when it is not a terminal; never from argv.
+    Set {
+        /// Log in with this email and a password instead of a token.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Shows the stored credentials, masked.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum LocalCommand {
+    /// Creates the tables, queues, bucket and secret of template.yaml on the emulator and
+    /// prints their names as `export NAME=value` lines.
+    Provision {
+        #[arg(long, default_value = "naiq-local")]
+        prefix: String,
+    },
+}
+
+fn env(name: &str) -> Result<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .with_context(|| format!("{name} is not set (it names the resource to use)"))
+}
+
+/// Reads one secret: hidden prompt on a terminal, else the first line of standard input.
+fn read_secret(prompt: &str) -> Result<String> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line
+    };
+    let value = value.trim_end_matches(['\r', '\n']).to_string();
+    if value.trim().is_empty() {
+        bail!("nothing was entered");
+    }
+    Ok(value)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let clients = AwsClients::from_env().await;
+    match cli.command {
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    name,
+                    lanes,
+                    allow_test,
+                },
+        } => {
+            let lanes = lanes
+                .iter()
+                .map(|l| match l.trim().parse::<Lane>() {
+                    Ok(Lane::Test) | Err(_) => bail!(
+                        "unknown lane {l:?}: use high, normal or low (test lane: --allow-test)"
+                    ),
+                    Ok(lane) => Ok(lane),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let key = ApiKey::from_random_bytes(rand::rng().random());
+            let mut record = ApiKeyRecord::new(&key, &name, Utc::now());
+            record.lanes = lanes;
+            record.allow_test = allow_test;
+            DynamoKeyStore::new(clients.dynamodb.clone(), env("KEYS_TABLE")?)
+                .insert(&record)
+                .await?;
+            eprintln!(
+                "Created API key {} for {name:?}. It is shown once; store it now.",
+                record.key_id
+            );
+            println!("{}", key.expose());
+        }
+        Command::Credentials { command } => {
+            let store =
+                SecretsManagerStore::new(clients.secrets.clone(), env("NOVELAI_SECRET_ID")?);
+            match command {
+                CredentialsCommand::Set { email } => {
+                    let credentials = match email {
+                        Some(email) => Credentials::Login {
+                            email: email.trim().to_string(),
+                            password: read_secret("NovelAI password: ")?,
+                        },
+                        None => Credentials::Token {
+                            token: read_secret("NovelAI token (pst-…): ")?.trim().to_string(),
+                        },
+                    };
+                    store.put(&credentials).await?;
+                    eprintln!("Stored {}.", credentials.masked());
+                }
+                CredentialsCommand::Show => match store.get().await? {
+                    Some(c) => println!("{}", c.masked()),
+                    None => println!("no credentials set (naiq credentials set)"),
+                },
+            }
+        }
+        Command::Local {
+            command: LocalCommand::Provision { prefix },
+        } => {
+            let resources = provision(&clients, &Names::new(&prefix)).await?;
+            let mut out = std::io::stdout().lock();
+            for (name, value) in resources.to_env() {
+                writeln!(out, "export {name}={value}")?;
+            }
+        }
+    }
+    Ok(())
+}

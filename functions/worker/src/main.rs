@@ -1,1 +1,49 @@
-fn main() {}
+//! The paced worker Lambda: a thin composition root. Started by the schedule and by the
+//! API's nudge; drains the lane queues one job at a time until they are empty or the
+//! invocation's time runs short.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use naiq::app::Worker;
+use naiq::app::compose::worker_ports;
+use naiq::domain::SystemClock;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = naiq::Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+        e
+    })?;
+    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let ports = worker_ports(&clients, &config);
+    let settings = config.settings.clone();
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let ports = ports.clone();
+        let settings = settings.clone();
+        async move {
+            let deadline = DateTime::<Utc>::from_timestamp_millis(event.context.deadline as i64)
+                .unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+            let source = event
+                .payload
+                .get("source")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string();
+            let worker = Worker::new(
+                ports,
+                Arc::new(SystemClock),
+                settings,
+                event.context.request_id.clone(),
+            );
+            let report = worker.drain(deadline).await?;
+            tracing::info!(source, report = ?report, "drain finished");
+            Ok::<_, Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}

@@ -1,6 +1,7 @@
 //! Use cases: what the API and the worker do, written against the ports.
 
 pub mod api;
+pub mod compose;
 pub mod error;
 pub mod worker;
 
@@ -24,4 +25,9 @@ pub fn image_key(task_id: &crate::domain::TaskId, index: usize) -> String {
 /// Object key of an image-to-image input.
 pub fn input_key(task_id: &crate::domain::TaskId) -> String {
     format!("inputs/{task_id}")
+}
+
+/// A seed for a service's RNG, from the operating system.
+pub fn os_seed() -> u64 {
+    rand::random()
 }
