@@ -26,14 +26,14 @@ async fn main() -> Result<(), Error> {
         let ports = ports.clone();
         let settings = settings.clone();
         async move {
-            let deadline = DateTime::<Utc>::from_timestamp_millis(event.context.deadline as i64)
-                .unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+            let deadline = invocation_deadline(event.context.deadline);
             let source = event
                 .payload
                 .get("source")
                 .and_then(Value::as_str)
                 .unwrap_or("unknown")
                 .to_string();
+            tracing::info!(source, remaining_ms = (deadline - Utc::now()).num_milliseconds(), "drain starting");
             let worker = Worker::new(
                 ports,
                 Arc::new(SystemClock),
@@ -46,4 +46,17 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// The invocation's end. Lambda always sends it; a local emulator may not (cargo lambda
+/// watch sends no usable deadline), and then the worker allows itself five minutes.
+fn invocation_deadline(deadline_ms: u64) -> DateTime<Utc> {
+    let now = Utc::now();
+    match DateTime::<Utc>::from_timestamp_millis(deadline_ms as i64) {
+        Some(d) if d > now => d,
+        _ => {
+            tracing::warn!(deadline_ms, "no usable invocation deadline; allowing 300 s");
+            now + chrono::Duration::seconds(300)
+        }
+    }
 }
