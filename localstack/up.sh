@@ -137,6 +137,7 @@ trap - ERR
     echo "export NAIQ_API_URL=$api"
     echo "export NAIQ_API_KEY=$api_key"
     echo "export NAIQ_FAKE_NOVELAI_URL=$fake_url"
+    echo "export NAIQ_FAKE_NOVELAI_TOKEN=${fake_token:-}"
     echo "export NAIQ_LAMBDA_URL=http://127.0.0.1:$API_PORT"
     echo "export NAIQ_LOG_DIR=$run/logs"
 } >"$run/stack.env"

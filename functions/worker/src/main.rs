@@ -33,7 +33,11 @@ async fn main() -> Result<(), Error> {
                 .and_then(Value::as_str)
                 .unwrap_or("unknown")
                 .to_string();
-            tracing::info!(source, remaining_ms = (deadline - Utc::now()).num_milliseconds(), "drain starting");
+            tracing::info!(
+                source,
+                remaining_ms = (deadline - Utc::now()).num_milliseconds(),
+                "drain starting"
+            );
             let worker = Worker::new(
                 ports,
                 Arc::new(SystemClock),
@@ -57,6 +61,35 @@ fn invocation_deadline(deadline_ms: u64) -> DateTime<Utc> {
         _ => {
             tracing::warn!(deadline_ms, "no usable invocation deadline; allowing 300 s");
             now + chrono::Duration::seconds(300)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_deadline_gets_a_budget_and_a_real_one_is_kept() {
+        let d = invocation_deadline(0);
+        let left = (d - Utc::now()).num_seconds();
+        assert!((299..=300).contains(&left), "{left}");
+        let real = Utc::now() + chrono::Duration::seconds(900);
+        assert_eq!(
+            invocation_deadline(real.timestamp_millis() as u64).timestamp_millis(),
+            real.timestamp_millis()
+        );
+    }
+
+    #[test]
+    fn the_sample_events_name_their_source() {
+        for (file, source) in [
+            ("schedule.json", "aws.events"),
+            ("nudge.json", "naiq.nudge"),
+        ] {
+            let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            assert_eq!(v["source"], source, "{file}");
         }
     }
 }

@@ -276,3 +276,80 @@ impl WorkerNudge for MemoryNudge {
         Ok(())
     }
 }
+
+/// A NovelAI stand-in: answers with real PNGs of the requested size, or with the failures
+/// queued by the test; records every body it was sent.
+#[derive(Default)]
+pub struct MemoryUpstream {
+    failures: Mutex<VecDeque<UpstreamError>>,
+    pub calls: Mutex<Vec<serde_json::Value>>,
+    in_flight: std::sync::atomic::AtomicBool,
+    /// Set if two calls ever overlapped.
+    pub overlapped: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryUpstream {
+    /// The next call answers with this error.
+    pub fn fail_next(&self, error: UpstreamError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn call_count(&self) -> usize {
+        lock(&self.calls).len()
+    }
+}
+
+/// A small valid PNG (solid grey) of the given size.
+pub fn png_of(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().expect("png header");
+        w.write_image_data(&vec![128u8; (width * height) as usize])
+            .expect("png data");
+    }
+    out
+}
+
+#[async_trait]
+impl Upstream for MemoryUpstream {
+    async fn generate(
+        &self,
+        _credentials: &Credentials,
+        body: &serde_json::Value,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.calls).push(body.clone());
+        let result = match lock(&self.failures).pop_front() {
+            Some(e) => Err(e),
+            None => {
+                let p = &body["parameters"];
+                let (w, h) = (
+                    p["width"].as_u64().unwrap_or(64) as u32,
+                    p["height"].as_u64().unwrap_or(64) as u32,
+                );
+                let n = p["n_samples"].as_u64().unwrap_or(1) as usize;
+                Ok((0..n)
+                    .map(|_| GeneratedImage {
+                        png: png_of(w, h),
+                        width: w,
+                        height: h,
+                    })
+                    .collect())
+            }
+        };
+        self.in_flight.store(false, Ordering::SeqCst);
+        result
+    }
+}
+
+impl MemoryImageStore {
+    /// The stored bytes of an object (for tests).
+    pub fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
+        lock(&self.objects).get(key).map(|(b, _)| b.clone())
+    }
+}

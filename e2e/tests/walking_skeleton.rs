@@ -1,0 +1,249 @@
+//! A job's whole trip over HTTP through `cargo lambda watch`: POST /generate → DynamoDB +
+//! SQS → the worker (nudged through the relay) → the fake NovelAI → S3 → task_status.
+
+use std::time::{Duration, Instant};
+
+use naiq::adapters::aws::AwsClients;
+use naiq::domain::ApiKey;
+use naiq_e2e::{Stack, naiq, new_key};
+use serde_json::json;
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn the_seed_body_becomes_an_832x1216_png() {
+    let s = Stack::from_env();
+    let started = Instant::now();
+    let sub = s
+        .submit(
+            &s.key,
+            &json!({"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}),
+        )
+        .await;
+    assert_eq!(sub["success"], true);
+    for field in ["task_id", "message", "queue_info", "rate_limit_info"] {
+        assert!(sub.get(field).is_some(), "submit lacks {field}: {sub}");
+    }
+    assert!(sub["queue_info"]["position"].as_u64().unwrap() >= 1);
+    assert_eq!(sub["rate_limit_info"]["daily_limit"], 800);
+    let task_id = sub["task_id"].as_str().unwrap();
+
+    let done = s.wait_done(&s.key, task_id, Duration::from_secs(90)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert_eq!(
+        (done["done"].as_bool(), done["success"].as_bool()),
+        (Some(true), Some(true))
+    );
+    for field in ["created_at", "started_at", "finished_at"] {
+        assert!(done[field].is_string(), "{field}: {done}");
+    }
+    let url = done["image_url"].as_str().expect("image_url");
+    assert_eq!(done["image_urls"][0].as_str(), Some(url));
+    let resp = s.http.get(url).send().await.expect("image URL answers");
+    assert_eq!(resp.status().as_u16(), 200);
+    let png = resp.bytes().await.unwrap();
+    let info = png::Decoder::new(std::io::Cursor::new(png.to_vec()))
+        .read_info()
+        .expect("a PNG");
+    assert_eq!((info.info().width, info.info().height), (832, 1216));
+    println!("round trip submit → SUCCESS: {} ms", elapsed.as_millis());
+
+    // NovelAI got exactly this job, with the server-side token and the website's V3 body.
+    let calls = s.fake_requests().await;
+    let sent = calls
+        .iter()
+        .find(|c| c["body"]["input"] == "1girl, cat ears" && c["status"] == 200)
+        .expect("the fake saw the job");
+    assert_eq!(sent["body"]["model"], "nai-diffusion-3");
+    assert_eq!(sent["body"]["parameters"]["width"], 832);
+    assert_eq!(sent["body"]["parameters"]["seed"], done["seed"]);
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn bad_input_gets_a_4xx_naming_the_field_and_nothing_is_queued() {
+    let s = Stack::from_env();
+    let key = new_key("bad-input").await;
+    let k = Some(key.as_str());
+    let huge = json!({"prompt": "x".repeat(6 * 1024 * 1024)}).to_string();
+    let cases = [
+        (
+            k,
+            json!({"model": "nai-v3"}).to_string(),
+            400,
+            "missing_parameter",
+            Some("prompt"),
+        ),
+        (
+            k,
+            json!({"prompt": "x", "model": "dall-e-3"}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("model"),
+        ),
+        (
+            k,
+            json!({"prompt": "x", "steps": 0}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("steps"),
+        ),
+        (
+            k,
+            json!({"prompt": "x", "steps": 51}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("steps"),
+        ),
+        (
+            k,
+            json!({"prompt": "x", "width": 830, "height": 1216}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("width"),
+        ),
+        (
+            k,
+            "{\"prompt\": \"x\",".to_string(),
+            400,
+            "malformed_json",
+            None,
+        ),
+        (k, huge, 413, "too_large", Some("body")),
+        (
+            None,
+            json!({"prompt": "x"}).to_string(),
+            401,
+            "unauthorized",
+            None,
+        ),
+        (
+            Some("naiq_not-a-key"),
+            json!({"prompt": "x"}).to_string(),
+            401,
+            "unauthorized",
+            None,
+        ),
+    ];
+    for (key, body, status, code, field) in cases {
+        let what = body.chars().take(60).collect::<String>();
+        let (got, resp) = s.call("POST", "/generate", key, Some(body)).await;
+        assert_eq!(got, status, "{what}: {resp}");
+        assert_eq!(resp["code"], code, "{what}: {resp}");
+        assert_eq!(resp["field"].as_str(), field, "{what}: {resp}");
+        assert_eq!(resp["success"], false);
+    }
+    // Nothing was stored for this key.
+    let clients = AwsClients::from_env().await;
+    let owner = ApiKey::from_client(&key).id();
+    let found = clients
+        .dynamodb
+        .scan()
+        .table_name(std::env::var("JOBS_TABLE").unwrap())
+        .filter_expression("#o = :o")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(":o", aws_sdk_dynamodb::types::AttributeValue::S(owner))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.count(), 0, "a rejected request left a job behind");
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn a_key_sees_only_its_own_tasks() {
+    let s = Stack::from_env();
+    let alice = new_key("alice").await;
+    let bob = new_key("bob").await;
+    let sub = s
+        .submit(
+            &alice,
+            &json!({"prompt": "only alice's", "model": "nai-v3"}),
+        )
+        .await;
+    let path = format!("/task_status/{}", sub["task_id"].as_str().unwrap());
+    let (status, body) = s.call("GET", &path, Some(&bob), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+    let (status, _) = s.call("GET", &path, Some(&alice), None).await;
+    assert_eq!(status, 200);
+    let (status, body) = s
+        .call("GET", "/task_status/not-a-uuid", Some(&alice), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = s.call("GET", "/health", None, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn credentials_never_reach_logs_responses_or_the_jobs_table() {
+    let s = Stack::from_env();
+    let key = new_key("secrets").await;
+    // A per-request token: the fake accepts the stack's token, so the job succeeds with it.
+    let sub = s
+        .submit(&key, &json!({"prompt": "per-request token", "model": "nai-v3", "auth_type": "token", "token": s.fake_token}))
+        .await;
+    let task_id = sub["task_id"].as_str().unwrap().to_string();
+    let done = s.wait_done(&key, &task_id, Duration::from_secs(90)).await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    assert!(!sub.to_string().contains(&s.fake_token));
+    assert!(!done.to_string().contains(&s.fake_token));
+
+    let clients = AwsClients::from_env().await;
+    let items = clients
+        .dynamodb
+        .scan()
+        .table_name(std::env::var("JOBS_TABLE").unwrap())
+        .send()
+        .await
+        .unwrap();
+    let table = format!("{:?}", items.items());
+    assert!(
+        !table.contains(&s.fake_token),
+        "a token is in the jobs table"
+    );
+    assert!(
+        !table.contains(&s.key) && !table.contains(&key),
+        "an API key is in the jobs table"
+    );
+
+    // Give the functions a moment to flush, then search every log line of the stack.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let logs = s.logs();
+    assert!(logs.contains(&task_id), "the logs carry task ids");
+    for secret in [s.fake_token.as_str(), s.key.as_str(), key.as_str()] {
+        assert!(!logs.contains(secret), "a secret appears in a log line");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn the_cli_sets_credentials_from_stdin_and_shows_them_masked() {
+    // Its own secret, so the stack's credentials stay as they are.
+    let secret = format!("naiq-cli-test/{}", std::process::id());
+    let env = [("NOVELAI_SECRET_ID", secret.as_str())];
+    let token = "pst-cli-test-token-0123456789abcdef";
+    let (code, out, err) = naiq(&["credentials", "set"], Some(&format!("{token}\n")), &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains(token) && !err.contains(token),
+        "set echoed the token"
+    );
+    let (code, out, err) = naiq(&["credentials", "show"], None, &env).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("token pst-"), "{out}");
+    assert!(
+        !out.contains("0123456789abcdef"),
+        "show did not mask: {out}"
+    );
+    let (code, _, err) = naiq(&["credentials", "set"], Some(""), &env).await;
+    assert_ne!(code, 0, "an empty token is refused");
+    assert!(err.contains("nothing was entered"), "{err}");
+    // The token argument does not exist: secrets never travel in argv.
+    let (code, _, _) = naiq(&["credentials", "set", "--token", token], None, &env).await;
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of naiq on a fresh machine: formatting and lints, the unit and contract
+# tests, the AWS adapter tests on the emulator, the end-to-end tests over HTTP through
+# `cargo lambda watch`, and the template's linters. It starts the local stack on free
+# ports (localstack/up.sh --detach) and stops it when done, whatever happens.
+#
+#   localstack/test.sh
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+t0=$(date +%s)
+step() { echo "test.sh [$(( $(date +%s) - t0 ))s]: $*" >&2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "building everything (cargo build --workspace --all-targets)"
+cargo build --workspace --all-targets
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+if [[ -f "$here/.run/pids" ]]; then
+    step "a local stack is running already: stop it first (localstack/down.sh)"
+    exit 1
+fi
+export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" FAKE_NOVELAI_PORT="$(free_port)" RELAY_PORT="$(free_port)"
+export NAIQ_WATCH_RELOAD=0 NAIQ_SCHEDULE_SECONDS=5 NAIQ_PREFIX=naiq-test
+# The tests start from the defaults of the architecture; nothing from this shell leaks in.
+unset PACING_TIMEZONE PACING_WINDOWS RATE_LIMIT_DAILY RATE_LIMIT_MIN_INTERVAL RATE_LIMIT_MAX_INTERVAL \
+    COOLDOWN_MIN COOLDOWN_MAX MAX_ATTEMPTS ALLOW_TEST_REQUESTS IMAGE_URL_TTL NOVELAI_TOKEN \
+    NOVELAI_API_URL NOVELAI_IMAGE_URL NOVELAI_SECRET_ID
+trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT
+step "starting the local stack (localstack/up.sh --detach)"
+"$here/up.sh" --detach >/dev/null
+# shellcheck disable=SC1091
+source "$here/.run/stack.env"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" AWS_EC2_METADATA_DISABLED=true
+
+step "cargo test (all tests, the emulator's and the stack's included)"
+cargo test --workspace -- --include-ignored
+
+step "linting template.yaml (cfn-lint, sam validate --lint)"
+"$here/lint-template.sh"
+
+step "all passed"

@@ -1,0 +1,418 @@
+//! The API and worker use cases over the in-memory adapters: submit → drain → status.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use naiq::adapters::memory::*;
+use naiq::app::api::ApiPorts;
+use naiq::app::worker::{StopReason, WorkerPorts};
+use naiq::app::{ApiError, ApiService, Worker};
+use naiq::config::Settings;
+use naiq::domain::{ApiKey, ApiKeyRecord, Clock, Credentials, ManualClock, Status};
+use naiq::ports::{KeyStore, StateStore, UpstreamError};
+use serde_json::json;
+
+struct Stack {
+    api: ApiService,
+    worker: Worker,
+    clock: Arc<ManualClock>,
+    upstream: Arc<MemoryUpstream>,
+    queue: Arc<MemoryQueue>,
+    images: Arc<MemoryImageStore>,
+    state: Arc<MemoryStateStore>,
+    alice: ApiKeyRecord,
+    bob: ApiKeyRecord,
+}
+
+async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap(),
+    ));
+    let jobs = Arc::new(MemoryJobStore::default());
+    let queue = Arc::new(MemoryQueue::default());
+    let images = Arc::new(MemoryImageStore::default());
+    let keys = Arc::new(MemoryKeyStore::default());
+    let state = Arc::new(MemoryStateStore::default());
+    let upstream = Arc::new(MemoryUpstream::default());
+    let secrets = Arc::new(match secret {
+        Some(c) => MemorySecretStore::with(c),
+        None => MemorySecretStore::default(),
+    });
+    let alice = ApiKeyRecord::new(&ApiKey::from_random_bytes([1; 32]), "alice", clock.now());
+    let bob = ApiKeyRecord::new(&ApiKey::from_random_bytes([2; 32]), "bob", clock.now());
+    keys.insert(&alice).await.unwrap();
+    keys.insert(&bob).await.unwrap();
+    let api = ApiService::new(
+        ApiPorts {
+            jobs: jobs.clone(),
+            queue: queue.clone(),
+            images: images.clone(),
+            keys,
+            state: state.clone(),
+            nudge: Arc::new(MemoryNudge::default()),
+        },
+        clock.clone(),
+        7,
+        settings.clone(),
+    );
+    let worker = Worker::new(
+        WorkerPorts {
+            jobs,
+            queue: queue.clone(),
+            images: images.clone(),
+            secrets,
+            state: state.clone(),
+            upstream: upstream.clone(),
+        },
+        clock.clone(),
+        settings,
+        "test-worker",
+    );
+    Stack {
+        api,
+        worker,
+        clock,
+        upstream,
+        queue,
+        images,
+        state,
+        alice,
+        bob,
+    }
+}
+
+async fn stack() -> Stack {
+    stack_with(
+        Settings::default(),
+        Some(Credentials::Token {
+            token: "pst-server".into(),
+        }),
+    )
+    .await
+}
+
+fn seed_body() -> Vec<u8> {
+    json!({"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"})
+        .to_string()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn a_job_goes_from_submit_to_success_with_images() {
+    let s = stack().await;
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    assert!(sub.success);
+    assert_eq!(
+        (sub.queue_info.position, sub.queue_info.total_pending),
+        (1, 1)
+    );
+    assert_eq!(sub.rate_limit_info.remaining, 800);
+    let before = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(before.status, Status::Pending);
+    assert!(!before.done && before.image_url.is_none());
+    assert!(before.seed > 0, "a seed is drawn and recorded");
+
+    s.clock.advance(Duration::seconds(3));
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.succeeded, report.stopped),
+        (1, StopReason::QueueEmpty)
+    );
+
+    let done = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(done.status, Status::Success);
+    assert!(done.done && done.success);
+    assert_eq!(done.image_urls.len(), 1);
+    assert_eq!(
+        done.image_url.as_deref(),
+        done.image_urls.first().map(String::as_str)
+    );
+    assert!(done.started_at.is_some() && done.finished_at.is_some());
+    let png = s
+        .images
+        .get_sync(&format!("images/{}/0.png", sub.task_id))
+        .expect("stored");
+    assert_eq!(
+        naiq::novelai::archive::check_png(&png).unwrap(),
+        (832, 1216)
+    );
+    let sent = s.upstream.calls.lock().unwrap()[0].clone();
+    assert_eq!(sent["model"], "nai-diffusion-3");
+    assert_eq!(sent["parameters"]["seed"], done.seed);
+    assert!(s.queue.is_empty());
+    assert_eq!(
+        s.state.calls_on(s.clock.now().date_naive()).await.unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_keys_task_is_not_found() {
+    let s = stack().await;
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let err = s
+        .api
+        .task_status(&s.bob, sub.task_id.as_str())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 404);
+    let err = s.api.task_status(&s.alice, "not-a-task").await.unwrap_err();
+    assert_eq!(err.status(), 404);
+}
+
+#[tokio::test]
+async fn keys_authenticate_by_hash_only() {
+    let s = stack().await;
+    let key = ApiKey::from_random_bytes([1; 32]);
+    let ok = s
+        .api
+        .authenticate(Some(&format!("Bearer {}", key.expose())))
+        .await
+        .unwrap();
+    assert_eq!(ok.key_id, s.alice.key_id);
+    for bad in [
+        None,
+        Some(""),
+        Some("Bearer "),
+        Some("Basic abc"),
+        Some("Bearer naiq_wrong"),
+    ] {
+        let err = s.api.authenticate(bad).await.unwrap_err();
+        assert_eq!(err.status(), 401, "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_and_nothing_is_queued() {
+    let s = stack().await;
+    for (body, status, field) in [
+        (json!({"model": "nai-v3"}).to_string(), 400, Some("prompt")),
+        (
+            json!({"prompt": "x", "model": "nai-v9"}).to_string(),
+            400,
+            Some("model"),
+        ),
+        (
+            json!({"prompt": "x", "steps": 0}).to_string(),
+            400,
+            Some("steps"),
+        ),
+        (
+            json!({"prompt": "x", "steps": 51}).to_string(),
+            400,
+            Some("steps"),
+        ),
+        (
+            json!({"prompt": "x", "width": 500, "height": 512}).to_string(),
+            400,
+            Some("width"),
+        ),
+        ("{not json".to_string(), 400, None),
+        ("x".repeat(6 * 1024 * 1024), 413, Some("body")),
+    ] {
+        let err = s.api.submit(&s.alice, body.as_bytes()).await.unwrap_err();
+        assert_eq!(err.status(), status, "{}", &body[..body.len().min(60)]);
+        assert_eq!(err.body().field.as_deref(), field);
+        assert!(!err.body().success);
+    }
+    assert!(s.queue.is_empty());
+}
+
+#[tokio::test]
+async fn test_requests_need_the_setting_and_the_key() {
+    let body = json!({"prompt": "x", "is_test_request": true}).to_string();
+    let s = stack().await;
+    let err = s.api.submit(&s.alice, body.as_bytes()).await.unwrap_err();
+    assert!(matches!(
+        err,
+        ApiError::Forbidden {
+            code: "test_requests_disabled",
+            ..
+        }
+    ));
+    let settings = Settings {
+        allow_test_requests: true,
+        ..Settings::default()
+    };
+    let mut s = stack_with(settings, Some(Credentials::Token { token: "t".into() })).await;
+    let err = s.api.submit(&s.alice, body.as_bytes()).await.unwrap_err();
+    assert!(matches!(
+        err,
+        ApiError::Forbidden {
+            code: "test_requests_not_allowed",
+            ..
+        }
+    ));
+    s.alice.allow_test = true;
+    let ok = s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+    assert_eq!(
+        s.api
+            .task_status(&s.alice, ok.task_id.as_str())
+            .await
+            .unwrap()
+            .priority,
+        "test"
+    );
+    assert!(!s.queue.is_empty());
+}
+
+#[tokio::test]
+async fn upstream_failures_end_in_failure_with_the_code() {
+    let s = stack().await;
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 402,
+        message: "Insufficient Anlas".into(),
+    });
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1);
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Failure);
+    assert!(st.done && !st.success);
+    assert_eq!(st.error_code.as_deref(), Some("insufficient_anlas"));
+    assert!(st.error.unwrap().contains("Insufficient Anlas"));
+    assert!(
+        s.queue.is_empty(),
+        "a failed job's message is not left behind"
+    );
+}
+
+#[tokio::test]
+async fn without_credentials_jobs_fail_clearly() {
+    let s = stack_with(Settings::default(), None).await;
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.error_code.as_deref(), Some("no_credentials"));
+    assert_eq!(s.upstream.call_count(), 0);
+}
+
+#[tokio::test]
+async fn per_request_credentials_are_used_and_never_stored() {
+    let s = stack().await;
+    let body =
+        json!({"prompt": "x", "auth_type": "token", "token": "pst-per-request-secret"}).to_string();
+    let sub = s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert!(
+        !serde_json::to_string(&st)
+            .unwrap()
+            .contains("per-request-secret")
+    );
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(s.upstream.call_count(), 1);
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Success);
+}
+
+#[tokio::test]
+async fn jobs_run_one_at_a_time_in_lane_order() {
+    let s = stack().await;
+    let mut ids = Vec::new();
+    for priority in ["low", "normal", "high", "normal"] {
+        let body = json!({"prompt": priority, "priority": priority}).to_string();
+        ids.push(
+            s.api
+                .submit(&s.alice, body.as_bytes())
+                .await
+                .unwrap()
+                .task_id,
+        );
+        s.clock.advance(Duration::milliseconds(5));
+    }
+    let low = s.api.task_status(&s.alice, ids[0].as_str()).await.unwrap();
+    assert_eq!(low.queue_info.unwrap().position, 4);
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let prompts: Vec<String> = s
+        .upstream
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["input"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts, ["high", "normal", "normal", "low"]);
+    assert!(
+        !s.upstream
+            .overlapped
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
+
+#[tokio::test]
+async fn a_held_lease_stops_a_second_drain() {
+    let s = stack().await;
+    s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let now = s.clock.now();
+    assert!(
+        s.state
+            .acquire_lease("worker", "someone-else", now, now + Duration::seconds(60))
+            .await
+            .unwrap()
+    );
+    let report = s.worker.drain(now + Duration::seconds(900)).await.unwrap();
+    assert_eq!(report.stopped, StopReason::LeaseHeld);
+    assert_eq!(s.upstream.call_count(), 0);
+    s.clock.advance(Duration::seconds(61));
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 1, "an expired lease frees itself");
+}
+
+#[tokio::test]
+async fn a_drain_stops_before_the_deadline() {
+    let s = stack().await;
+    s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(report.stopped, StopReason::OutOfTime);
+    assert_eq!(s.upstream.call_count(), 0);
+    assert!(!s.queue.is_empty(), "the job waits for the next invocation");
+}
