@@ -30,10 +30,12 @@ if [[ -f "$here/.run/pids" ]]; then
 fi
 export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" FAKE_NOVELAI_PORT="$(free_port)" RELAY_PORT="$(free_port)"
 export NAIQ_WATCH_RELOAD=0 NAIQ_SCHEDULE_SECONDS=5 NAIQ_PREFIX=naiq-test
-# The tests start from the defaults of the architecture; nothing from this shell leaks in.
-unset PACING_TIMEZONE PACING_WINDOWS RATE_LIMIT_DAILY RATE_LIMIT_MIN_INTERVAL RATE_LIMIT_MAX_INTERVAL \
-    COOLDOWN_MIN COOLDOWN_MAX MAX_ATTEMPTS ALLOW_TEST_REQUESTS IMAGE_URL_TTL NOVELAI_TOKEN \
+# The stack under test: the fake NovelAI, open all day, short gaps, test requests allowed;
+# nothing else from this shell leaks in.
+unset PACING_TIMEZONE RATE_LIMIT_DAILY MAX_ATTEMPTS IMAGE_URL_TTL NOVELAI_TOKEN \
     NOVELAI_API_URL NOVELAI_IMAGE_URL NOVELAI_SECRET_ID
+export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.3 RATE_LIMIT_MAX_INTERVAL=0.6 \
+    COOLDOWN_MIN=0.3 COOLDOWN_MAX=0.6 ALLOW_TEST_REQUESTS=true
 trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT
 step "starting the local stack (localstack/up.sh --detach)"
 "$here/up.sh" --detach >/dev/null

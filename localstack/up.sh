@@ -112,6 +112,12 @@ else
     wait_for "fake NovelAI" "$fake_url/_fake/health"
     printf '%s\n' "$fake_token" | "$bin/naiq" credentials set 2>/dev/null
     export NOVELAI_IMAGE_URL="$fake_url" NOVELAI_API_URL="$fake_url"
+    # Against the fake, pace for a quick try-out unless told otherwise: all day, short gaps.
+    # (With real credentials the architecture's defaults apply.)
+    export PACING_WINDOWS="${PACING_WINDOWS:-00:00-24:00}"
+    export RATE_LIMIT_MIN_INTERVAL="${RATE_LIMIT_MIN_INTERVAL:-1}" RATE_LIMIT_MAX_INTERVAL="${RATE_LIMIT_MAX_INTERVAL:-2}"
+    export COOLDOWN_MIN="${COOLDOWN_MIN:-1}" COOLDOWN_MAX="${COOLDOWN_MAX:-2}"
+    export ALLOW_TEST_REQUESTS="${ALLOW_TEST_REQUESTS:-true}"
 fi
 
 # 5. The functions, and the relay that nudges and schedules the worker.

@@ -53,6 +53,8 @@ struct Recorded {
 
 struct AppState {
     args: Args,
+    /// The current latency (`PUT /_fake/config {"latency_ms": N}` changes it).
+    latency_ms: std::sync::atomic::AtomicU64,
     busy: AtomicBool,
     log: Mutex<Vec<Recorded>>,
 }
@@ -74,6 +76,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let state = Arc::new(AppState {
+        latency_ms: std::sync::atomic::AtomicU64::new(args.latency_ms),
         args: args.clone(),
         busy: AtomicBool::new(false),
         log: Mutex::new(Vec::new()),
@@ -82,6 +85,7 @@ async fn main() -> std::io::Result<()> {
         .route("/ai/generate-image", post(generate))
         .route("/_fake/requests", get(requests).delete(clear))
         .route("/_fake/health", get(|| async { "ok" }))
+        .route("/_fake/config", axum::routing::put(configure))
         .fallback(fallback)
         .with_state(state);
     let listener =
@@ -101,6 +105,18 @@ async fn main() -> std::io::Result<()> {
 async fn requests(State(state): State<Arc<AppState>>) -> Response {
     let log = state.log.lock().await;
     axum::Json(log.clone()).into_response()
+}
+
+/// Changes the fake's behaviour at run time: `{"latency_ms": N}`.
+async fn configure(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let v = parse_body(&body);
+    match v.get("latency_ms").and_then(Value::as_u64) {
+        Some(ms) => {
+            state.latency_ms.store(ms, Ordering::SeqCst);
+            axum::Json(json!({"latency_ms": ms})).into_response()
+        }
+        None => error(StatusCode::BAD_REQUEST, "expected {\"latency_ms\": N}"),
+    }
 }
 
 async fn clear(State(state): State<Arc<AppState>>) -> StatusCode {
@@ -186,7 +202,10 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response 
         );
     }
     let _busy = Busy(&state.busy);
-    tokio::time::sleep(Duration::from_millis(state.args.latency_ms)).await;
+    tokio::time::sleep(Duration::from_millis(
+        state.latency_ms.load(Ordering::SeqCst),
+    ))
+    .await;
     match tokio::task::spawn_blocking(move || result_zip(&request)).await {
         Ok(Ok(zip)) => (
             StatusCode::OK,

@@ -1,9 +1,8 @@
 //! Configuration from the environment, parsed and checked once at start. Every error
 //! names the variable.
 
-use chrono_tz::Tz;
-
 use crate::adapters::sqs::LaneQueues;
+use crate::domain::pacing::{self, PacingConfig};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -28,8 +27,8 @@ pub struct Resources {
 /// Behaviour settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub timezone: Tz,
-    pub daily_limit: u64,
+    /// Windows, timezone, daily limit, interval and cooldown.
+    pub pacing: PacingConfig,
     pub max_attempts: u32,
     pub allow_test_requests: bool,
     pub image_url_ttl: u64,
@@ -42,8 +41,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            timezone: chrono_tz::Asia::Singapore,
-            daily_limit: 800,
+            pacing: PacingConfig::default(),
             max_attempts: 3,
             allow_test_requests: false,
             image_url_ttl: 3600,
@@ -76,7 +74,12 @@ pub const RESOURCE_VARIABLES: &[&str] = &[
 
 pub const SETTING_VARIABLES: &[&str] = &[
     "PACING_TIMEZONE",
+    "PACING_WINDOWS",
     "RATE_LIMIT_DAILY",
+    "RATE_LIMIT_MIN_INTERVAL",
+    "RATE_LIMIT_MAX_INTERVAL",
+    "COOLDOWN_MIN",
+    "COOLDOWN_MAX",
     "MAX_ATTEMPTS",
     "ALLOW_TEST_REQUESTS",
     "IMAGE_URL_TTL",
@@ -154,13 +157,8 @@ impl Settings {
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let d = Settings::default();
-        let timezone = match env.get("PACING_TIMEZONE") {
-            None => d.timezone,
-            Some(v) => v.parse::<Tz>().map_err(|_| ConfigError {
-                variable: "PACING_TIMEZONE",
-                message: format!("{v:?} is not an IANA timezone name (such as Asia/Singapore)"),
-            })?,
-        };
+        let pacing = pacing::from_lookup(lookup)
+            .map_err(|(variable, message)| ConfigError { variable, message })?;
         let flag = |name: &'static str| -> Result<bool, ConfigError> {
             match env.get(name).map(|v| v.to_ascii_lowercase()) {
                 None => Ok(false),
@@ -173,13 +171,7 @@ impl Settings {
             }
         };
         Ok(Self {
-            timezone,
-            daily_limit: env.parsed(
-                "RATE_LIMIT_DAILY",
-                d.daily_limit,
-                |n| *n >= 1,
-                "a whole number of at least 1",
-            )?,
+            pacing,
             max_attempts: env.parsed(
                 "MAX_ATTEMPTS",
                 d.max_attempts,
@@ -241,8 +233,12 @@ mod tests {
     fn defaults_follow_the_architecture() {
         let s = Settings::from_lookup(&lookup(&[])).unwrap();
         assert_eq!(s, Settings::default());
-        assert_eq!(s.timezone, chrono_tz::Asia::Singapore);
-        assert_eq!(s.daily_limit, 800);
+        assert_eq!(s.pacing.timezone, chrono_tz::Asia::Singapore);
+        assert_eq!(s.pacing.daily_limit, 800);
+        assert_eq!(
+            (s.pacing.interval, s.pacing.cooldown),
+            ((8.0, 15.0), (5.0, 12.0))
+        );
     }
 
     #[test]
@@ -255,6 +251,9 @@ mod tests {
             ("ALLOW_TEST_REQUESTS", "perhaps"),
             ("IMAGE_URL_TTL", "0"),
             ("NOVELAI_IMAGE_URL", "ftp://x"),
+            ("PACING_WINDOWS", "9am-5pm"),
+            ("RATE_LIMIT_MIN_INTERVAL", "-1"),
+            ("COOLDOWN_MIN", "20"),
         ] {
             let err = Settings::from_lookup(&lookup(&[(var, value)])).unwrap_err();
             assert_eq!(err.variable, var);

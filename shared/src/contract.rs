@@ -4,6 +4,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
+use crate::domain::pacing::PacingState;
 use crate::domain::request::{Limits, parse_submit};
 use crate::domain::{ApiKey, ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use crate::ports::*;
@@ -87,6 +88,41 @@ pub async fn job_store(store: &dyn JobStore) {
     assert_eq!(pos(&normal_old).await.position, 3);
     assert_eq!(pos(&normal_new).await.position, 4);
     assert_eq!(pos(&low).await.position, 5);
+    // An owner's unfinished jobs, oldest first (the others belong to "owner-a" too, but
+    // `a` is finished).
+    let mut bobs = job(7, Lane::Low, 60);
+    bobs.owner = "owner-b".into();
+    store.insert(&bobs).await.unwrap();
+    let active: Vec<TaskId> = store
+        .active_for_owner("owner-b")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.task_id)
+        .collect();
+    assert_eq!(active, vec![bobs.task_id.clone()]);
+    let active: Vec<TaskId> = store
+        .active_for_owner("owner-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.task_id)
+        .collect();
+    assert_eq!(
+        active,
+        vec![
+            low.task_id.clone(),
+            normal_old.task_id.clone(),
+            normal_new.task_id.clone(),
+            high.task_id.clone(),
+            test.task_id.clone()
+        ]
+    );
+    let mut bobs_done = bobs.clone();
+    bobs_done.revoke(bobs.created_at);
+    store.replace(&bobs_done, Status::Pending).await.unwrap();
+    assert!(store.active_for_owner("owner-b").await.unwrap().is_empty());
+
     let mut revoked = high.clone();
     revoked.revoke(high.created_at);
     store.replace(&revoked, Status::Pending).await.unwrap();
@@ -250,11 +286,40 @@ pub async fn state_store(state: &dyn StateStore) {
         "leases are per name"
     );
 
-    let d1 = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-    let d2 = d1.succ_opt().unwrap();
-    assert_eq!(state.calls_on(d1).await.unwrap(), 0);
-    assert_eq!(state.count_call(d1).await.unwrap(), 1);
-    assert_eq!(state.count_call(d1).await.unwrap(), 2);
-    assert_eq!(state.count_call(d2).await.unwrap(), 1);
-    assert_eq!(state.calls_on(d1).await.unwrap(), 2);
+    // Pacing state: optimistic concurrency, one writer per version.
+    let (initial, v0) = state.load_pacing().await.unwrap();
+    assert_eq!((initial, v0), (PacingState::default(), 0));
+    let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let first = PacingState {
+        next_allowed_at: Some(later(10)),
+        day: Some(day),
+        day_count: 1,
+    };
+    state.save_pacing(&first, 0).await.unwrap();
+    assert!(
+        matches!(
+            state.save_pacing(&first, 0).await,
+            Err(PortError::Conflict(_))
+        ),
+        "a second first write loses"
+    );
+    assert_eq!(state.load_pacing().await.unwrap(), (first.clone(), 1));
+    let second = PacingState {
+        day_count: 2,
+        ..first.clone()
+    };
+    state.save_pacing(&second, 1).await.unwrap();
+    assert!(
+        matches!(
+            state.save_pacing(&first, 1).await,
+            Err(PortError::Conflict(_))
+        ),
+        "a stale writer loses"
+    );
+    assert_eq!(state.load_pacing().await.unwrap(), (second, 2));
+
+    assert_eq!(state.mean_call_seconds().await.unwrap(), None);
+    state.record_call_duration(1000).await.unwrap();
+    state.record_call_duration(3000).await.unwrap();
+    assert_eq!(state.mean_call_seconds().await.unwrap(), Some(2.0));
 }

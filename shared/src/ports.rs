@@ -2,9 +2,10 @@
 //! adapter; `contract` holds the behavioural tests both must pass.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 
 /// A failure of a store or service behind a port (network, permissions, throttling…).
@@ -54,6 +55,8 @@ pub trait JobStore: Send + Sync {
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition>;
     /// The number of waiting jobs.
     async fn total_pending(&self) -> PortResult<u64>;
+    /// An owner's jobs that are not finished (waiting or started), oldest first.
+    async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>>;
 }
 
 /// The body of a queue message: which job, and per-request credentials if the client sent
@@ -112,7 +115,7 @@ pub trait KeyStore: Send + Sync {
     async fn find(&self, key_hash: &str) -> PortResult<Option<ApiKeyRecord>>;
 }
 
-/// Shared worker state: the drain lease and the per-day call counter.
+/// Shared worker state: the drain lease, the pacing state and call statistics.
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// Takes the named lease for `holder` until `until`, if it is free or expired at `now`
@@ -126,10 +129,17 @@ pub trait StateStore: Send + Sync {
     ) -> PortResult<bool>;
     /// Frees the lease if `holder` still holds it.
     async fn release_lease(&self, name: &str, holder: &str) -> PortResult<()>;
-    /// Counts one upstream call on the given local day; returns the day's new count.
-    async fn count_call(&self, day: NaiveDate) -> PortResult<u64>;
-    /// Upstream calls counted on the given local day.
-    async fn calls_on(&self, day: NaiveDate) -> PortResult<u64>;
+    /// The pacing state (next allowed start, the day's count) and its version; version 0
+    /// means it was never written.
+    async fn load_pacing(&self) -> PortResult<(PacingState, u64)>;
+    /// Writes the pacing state as version `expected + 1`, only if the stored version is still
+    /// `expected` (one conditional write: two racing workers can never both take a slot);
+    /// `Conflict` otherwise.
+    async fn save_pacing(&self, state: &PacingState, expected: u64) -> PortResult<()>;
+    /// Records how long one upstream call took.
+    async fn record_call_duration(&self, millis: u64) -> PortResult<()>;
+    /// The mean upstream call duration in seconds, once any call was recorded.
+    async fn mean_call_seconds(&self) -> PortResult<Option<f64>>;
 }
 
 /// Asks the worker to drain the queue soon (an asynchronous invoke on AWS).

@@ -26,14 +26,14 @@ struct Stack {
 
 async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
     let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2026, 11, 26, 4, 30, 0).unwrap(),
     ));
     let jobs = Arc::new(MemoryJobStore::default());
     let queue = Arc::new(MemoryQueue::default());
     let images = Arc::new(MemoryImageStore::default());
     let keys = Arc::new(MemoryKeyStore::default());
     let state = Arc::new(MemoryStateStore::default());
-    let upstream = Arc::new(MemoryUpstream::default());
+    let upstream = Arc::new(MemoryUpstream::with_clock(clock.clone()));
     let secrets = Arc::new(match secret {
         Some(c) => MemorySecretStore::with(c),
         None => MemorySecretStore::default(),
@@ -65,6 +65,8 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
             upstream: upstream.clone(),
         },
         clock.clone(),
+        clock.clone(),
+        11,
         settings,
         "test-worker",
     );
@@ -152,10 +154,7 @@ async fn a_job_goes_from_submit_to_success_with_images() {
     assert_eq!(sent["model"], "nai-diffusion-3");
     assert_eq!(sent["parameters"]["seed"], done.seed);
     assert!(s.queue.is_empty());
-    assert_eq!(
-        s.state.calls_on(s.clock.now().date_naive()).await.unwrap(),
-        1
-    );
+    assert_eq!(s.state.load_pacing().await.unwrap().0.day_count, 1);
 }
 
 #[tokio::test]
@@ -415,4 +414,174 @@ async fn a_drain_stops_before_the_deadline() {
     assert_eq!(report.stopped, StopReason::OutOfTime);
     assert_eq!(s.upstream.call_count(), 0);
     assert!(!s.queue.is_empty(), "the job waits for the next invocation");
+}
+
+#[tokio::test]
+async fn calls_keep_the_interval_and_the_cooldown() {
+    let s = stack().await;
+    for i in 0..4 {
+        let body = json!({"prompt": format!("job {i}")}).to_string();
+        s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+    }
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 500,
+        message: "boom".into(),
+    });
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.failed), (3, 1));
+    let times = s.upstream.started_at.lock().unwrap().clone();
+    assert_eq!(times.len(), 4);
+    // The first call failed: the next waits a cooldown (5-12 s) measured from its end.
+    let gap0 = (times[1] - times[0]).num_milliseconds();
+    assert!((5_000..=12_000).contains(&gap0), "cooldown gap {gap0} ms");
+    for w in times[1..].windows(2) {
+        let gap = (w[1] - w[0]).num_milliseconds();
+        assert!((8_000..=15_000).contains(&gap), "interval gap {gap} ms");
+    }
+    assert_eq!(s.state.load_pacing().await.unwrap().0.day_count, 4);
+}
+
+#[tokio::test]
+async fn outside_the_windows_jobs_wait_with_an_honest_eta() {
+    let s = stack().await;
+    // 10:00 Singapore time: between the 06-09 and 12-14 windows.
+    s.clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap());
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let noon = Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap();
+    assert_eq!(
+        sub.queue_info.estimated_start_at,
+        "2026-11-26T04:00:00.000Z"
+    );
+    assert_eq!(sub.queue_info.estimated_wait, 2 * 3600);
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.stopped, StopReason::NextSlotTooLate);
+    assert_eq!(report.next_start, Some(noon));
+    assert_eq!(s.upstream.call_count(), 0);
+    assert!(!s.queue.is_empty(), "the job stays queued");
+    let rl = s.api.rate_limit_status().await.unwrap();
+    assert!(!rl.in_allowed_window);
+    assert_eq!(rl.next_window_start, "2026-11-26T04:00:00.000Z");
+    assert_eq!(
+        (rl.singapore_time.date.as_str(), rl.singapore_time.hour),
+        ("2026-11-26", 10)
+    );
+    assert_eq!(
+        rl.allowed_windows,
+        ["06:00-09:00", "12:00-14:00", "19:00-23:00"]
+    );
+    assert_eq!(rl.timezone, "Asia/Singapore");
+    // At noon it runs.
+    s.clock.set(noon);
+    let report = s.worker.drain(noon + Duration::seconds(900)).await.unwrap();
+    assert_eq!(report.succeeded, 1);
+}
+
+#[tokio::test]
+async fn the_daily_limit_holds_and_moves_the_rest_to_the_next_day() {
+    let settings = Settings {
+        pacing: naiq::domain::pacing::PacingConfig {
+            daily_limit: 2,
+            ..Default::default()
+        },
+        ..Settings::default()
+    };
+    let s = stack_with(settings, Some(Credentials::Token { token: "t".into() })).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let body = json!({"prompt": format!("job {i}")}).to_string();
+        ids.push(
+            s.api
+                .submit(&s.alice, body.as_bytes())
+                .await
+                .unwrap()
+                .task_id,
+        );
+    }
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 2);
+    assert_eq!(
+        report.wait_reason,
+        Some(naiq::domain::pacing::WaitReason::QuotaSpent)
+    );
+    let st = s.api.task_status(&s.alice, ids[2].as_str()).await.unwrap();
+    assert_eq!(st.status, Status::Pending);
+    // The next day's first window: 06:00 Singapore time on the 27th.
+    assert_eq!(
+        st.queue_info.unwrap().estimated_start_at,
+        "2026-11-26T22:00:00.000Z"
+    );
+    let rl = s.api.rate_limit_status().await.unwrap();
+    assert_eq!((rl.requests_today, rl.remaining), (2, 0));
+}
+
+#[tokio::test]
+async fn cancel_revokes_waiting_jobs_only() {
+    let s = stack().await;
+    let a = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    let b = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    assert_eq!(
+        s.api.cancel(&s.bob, b.as_str()).await.unwrap_err().status(),
+        404
+    );
+    let c = s.api.cancel(&s.alice, b.as_str()).await.unwrap();
+    assert_eq!(c.status, Status::Revoked);
+    assert_eq!(
+        s.api
+            .cancel(&s.alice, b.as_str())
+            .await
+            .unwrap_err()
+            .status(),
+        409
+    );
+    let st = s.api.task_status(&s.alice, b.as_str()).await.unwrap();
+    assert!(st.done && !st.success && st.status == Status::Revoked);
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.skipped), (1, 1));
+    assert_eq!(
+        s.upstream.call_count(),
+        1,
+        "the cancelled job never went upstream"
+    );
+    assert_eq!(
+        s.api
+            .cancel(&s.alice, a.as_str())
+            .await
+            .unwrap_err()
+            .status(),
+        409
+    );
+}
+
+#[tokio::test]
+async fn queue_status_shows_only_the_callers_positions() {
+    let s = stack().await;
+    let a1 = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    s.clock.advance(Duration::milliseconds(5));
+    let b1 = s.api.submit(&s.bob, &seed_body()).await.unwrap().task_id;
+    s.clock.advance(Duration::milliseconds(5));
+    let a2 = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    let q = s.api.queue_status(&s.alice).await.unwrap();
+    assert_eq!(q.queue_status.total_pending, 3);
+    assert_eq!(q.queue_status.queue_positions.len(), 2);
+    assert_eq!(q.queue_status.queue_positions[a1.as_str()], 1);
+    assert_eq!(q.queue_status.queue_positions[a2.as_str()], 3);
+    assert!(!q.queue_status.queue_positions.contains_key(b1.as_str()));
+    assert!(q.active_tasks.is_empty());
 }

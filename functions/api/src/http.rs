@@ -47,8 +47,8 @@ async fn dispatch(service: &ApiService, req: &Request) -> Result<Value, ApiError
         return Ok(json!({"status": "ok", "service": "naiq", "version": naiq::VERSION}));
     }
     let allowed = match segs.as_slice() {
-        ["generate"] => Method::POST,
-        ["task_status", _] => Method::GET,
+        ["generate"] | ["cancel_task", _] => Method::POST,
+        ["task_status", _] | ["queue_status"] | ["rate_limit_status"] => Method::GET,
         _ => return Err(ApiError::NotFound(format!("no route {path}"))),
     };
     if method != allowed {
@@ -64,6 +64,12 @@ async fn dispatch(service: &ApiService, req: &Request) -> Result<Value, ApiError
     let value = match segs.as_slice() {
         ["generate"] => serde_json::to_value(service.submit(&caller, req.body().as_ref()).await?),
         ["task_status", id] => serde_json::to_value(service.task_status(&caller, id).await?),
+        ["cancel_task", id] => serde_json::to_value(service.cancel(&caller, id).await?),
+        ["queue_status"] => serde_json::to_value(service.queue_status(&caller).await?),
+        ["rate_limit_status"] => serde_json::to_value(json!({
+            "success": true,
+            "rate_limit_info": service.rate_limit_status().await?,
+        })),
         _ => unreachable!("routes matched above"),
     };
     Ok(value.expect("responses serialise"))

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use naiq::app::Worker;
 use naiq::app::compose::worker_ports;
-use naiq::domain::SystemClock;
+use naiq::domain::{SystemClock, TokioSleeper};
 use serde_json::Value;
 
 #[tokio::main]
@@ -41,6 +41,8 @@ async fn main() -> Result<(), Error> {
             let worker = Worker::new(
                 ports,
                 Arc::new(SystemClock),
+                Arc::new(TokioSleeper),
+                naiq::app::os_seed(),
                 settings,
                 event.context.request_id.clone(),
             );

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
-use chrono::{DateTime, NaiveDate, Utc};
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use chrono::{DateTime, Utc};
 
 use super::aws::describe;
+use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Job, JobError, Lane, Status, TaskId};
 use crate::ports::*;
 
@@ -267,6 +268,37 @@ impl JobStore for DynamoJobStore {
     async fn total_pending(&self) -> PortResult<u64> {
         self.count_waiting(None).await
     }
+
+    async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
+        let mut jobs = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(schema::OWNER_INDEX)
+                .key_condition_expression("#o = :o")
+                .filter_expression("#st IN (:p, :r, :s)")
+                .expression_attribute_names("#o", schema::OWNER_INDEX_HASH)
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":o", s(owner))
+                .expression_attribute_values(":p", s(Status::Pending.as_str()))
+                .expression_attribute_values(":r", s(Status::Retry.as_str()))
+                .expression_attribute_values(":s", s(Status::Started.as_str()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in out.items() {
+                jobs.push(item_to_job(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(jobs),
+            }
+        }
+    }
 }
 
 pub struct DynamoKeyStore {
@@ -366,9 +398,27 @@ impl DynamoStateStore {
         }
     }
 
-    fn day_key(day: NaiveDate) -> String {
-        format!("calls#{day}")
+    const PACING: &'static str = "pacing";
+    const STATS: &'static str = "call-stats";
+
+    async fn get(&self, name: &str) -> PortResult<Option<Item>> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(schema::STATE_KEY, s(name))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item)
     }
+}
+
+fn num(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 #[async_trait]
@@ -422,52 +472,65 @@ impl StateStore for DynamoStateStore {
         }
     }
 
-    async fn count_call(&self, day: NaiveDate) -> PortResult<u64> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(schema::STATE_KEY, s(Self::day_key(day)))
-            .update_expression("ADD calls :one SET #ttl = :ttl")
-            .expression_attribute_names("#ttl", schema::STATE_TTL)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(
-                ":ttl",
-                n(day
-                    .and_hms_opt(0, 0, 0)
-                    .expect("midnight")
-                    .and_utc()
-                    .timestamp()
-                    + 8 * 86_400),
-            )
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(backend)?;
-        out.attributes
-            .as_ref()
-            .and_then(|a| a.get("calls"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| PortError::Corrupt("calls counter".into()))
+    async fn load_pacing(&self) -> PortResult<(PacingState, u64)> {
+        let Some(item) = self.get(Self::PACING).await? else {
+            return Ok((PacingState::default(), 0));
+        };
+        let state = serde_json::from_str(get_s(&item, "state")?)
+            .map_err(|e| PortError::Corrupt(format!("pacing state: {e}")))?;
+        Ok((state, num(&item, "version").unwrap_or(0)))
     }
 
-    async fn calls_on(&self, day: NaiveDate) -> PortResult<u64> {
-        let out = self
+    async fn save_pacing(&self, state: &PacingState, expected: u64) -> PortResult<()> {
+        let mut item = Item::new();
+        item.insert(schema::STATE_KEY.into(), s(Self::PACING));
+        item.insert(
+            "state".into(),
+            s(serde_json::to_string(state).expect("pacing state serialises")),
+        );
+        item.insert("version".into(), n(expected + 1));
+        let req = self
             .client
-            .get_item()
+            .put_item()
             .table_name(&self.table)
-            .key(schema::STATE_KEY, s(Self::day_key(day)))
-            .consistent_read(true)
+            .set_item(Some(item));
+        let req = if expected == 0 {
+            req.condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", schema::STATE_KEY)
+        } else {
+            req.condition_expression("version = :v")
+                .expression_attribute_values(":v", n(expected))
+        };
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(PortError::Conflict(format!(
+                "pacing state is no longer at version {expected}"
+            ))),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn record_call_duration(&self, millis: u64) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(schema::STATE_KEY, s(Self::STATS))
+            .update_expression("ADD total_ms :ms, calls :one")
+            .expression_attribute_values(":ms", n(millis))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await
             .map_err(backend)?;
-        Ok(out
-            .item
-            .as_ref()
-            .and_then(|i| i.get("calls"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0))
+        Ok(())
+    }
+
+    async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
+        let Some(item) = self.get(Self::STATS).await? else {
+            return Ok(None);
+        };
+        Ok(match (num(&item, "total_ms"), num(&item, "calls")) {
+            (Some(total), Some(calls)) if calls > 0 => Some(total as f64 / calls as f64 / 1000.0),
+            _ => None,
+        })
     }
 }

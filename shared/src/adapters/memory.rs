@@ -5,8 +5,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
+use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use crate::ports::*;
 
@@ -71,6 +72,16 @@ impl JobStore for MemoryJobStore {
             .values()
             .filter(|j| j.status.is_waiting())
             .count() as u64)
+    }
+
+    async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
+        let mut jobs: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| j.owner == owner && !j.status.is_terminal())
+            .cloned()
+            .collect();
+        jobs.sort_by(|a, b| (a.created_at, &a.task_id).cmp(&(b.created_at, &b.task_id)));
+        Ok(jobs)
     }
 }
 
@@ -221,7 +232,8 @@ impl KeyStore for MemoryKeyStore {
 #[derive(Default)]
 pub struct MemoryStateStore {
     leases: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
-    days: Mutex<HashMap<NaiveDate, u64>>,
+    pacing: Mutex<(PacingState, u64)>,
+    durations: Mutex<(u64, u64)>,
 }
 
 #[async_trait]
@@ -251,15 +263,32 @@ impl StateStore for MemoryStateStore {
         Ok(())
     }
 
-    async fn count_call(&self, day: NaiveDate) -> PortResult<u64> {
-        let mut days = lock(&self.days);
-        let n = days.entry(day).or_default();
-        *n += 1;
-        Ok(*n)
+    async fn load_pacing(&self) -> PortResult<(PacingState, u64)> {
+        Ok(lock(&self.pacing).clone())
     }
 
-    async fn calls_on(&self, day: NaiveDate) -> PortResult<u64> {
-        Ok(lock(&self.days).get(&day).copied().unwrap_or(0))
+    async fn save_pacing(&self, state: &PacingState, expected: u64) -> PortResult<()> {
+        let mut stored = lock(&self.pacing);
+        if stored.1 != expected {
+            return Err(PortError::Conflict(format!(
+                "pacing state is at version {}, not {expected}",
+                stored.1
+            )));
+        }
+        *stored = (state.clone(), expected + 1);
+        Ok(())
+    }
+
+    async fn record_call_duration(&self, millis: u64) -> PortResult<()> {
+        let mut d = lock(&self.durations);
+        d.0 += millis;
+        d.1 += 1;
+        Ok(())
+    }
+
+    async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
+        let d = lock(&self.durations);
+        Ok((d.1 > 0).then(|| d.0 as f64 / d.1 as f64 / 1000.0))
     }
 }
 
@@ -286,9 +315,20 @@ pub struct MemoryUpstream {
     in_flight: std::sync::atomic::AtomicBool,
     /// Set if two calls ever overlapped.
     pub overlapped: std::sync::atomic::AtomicBool,
+    /// When each call started, by `clock` (when given).
+    pub started_at: Mutex<Vec<DateTime<Utc>>>,
+    clock: Option<std::sync::Arc<dyn crate::domain::Clock>>,
 }
 
 impl MemoryUpstream {
+    /// Records each call's start time by this clock.
+    pub fn with_clock(clock: std::sync::Arc<dyn crate::domain::Clock>) -> Self {
+        Self {
+            clock: Some(clock),
+            ..Self::default()
+        }
+    }
+
     /// The next call answers with this error.
     pub fn fail_next(&self, error: UpstreamError) {
         lock(&self.failures).push_back(error);
@@ -324,6 +364,9 @@ impl Upstream for MemoryUpstream {
             self.overlapped.store(true, Ordering::SeqCst);
         }
         lock(&self.calls).push(body.clone());
+        if let Some(c) = &self.clock {
+            lock(&self.started_at).push(c.now());
+        }
         let result = match lock(&self.failures).pop_front() {
             Some(e) => Err(e),
             None => {

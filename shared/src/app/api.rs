@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::{input_key, local_day};
+use super::input_key;
 use crate::config::Settings;
 use crate::domain::request::{Limits, parse_submit};
 use crate::domain::{ApiKey, ApiKeyRecord, Clock, Job, JobError, Status, TaskId};
@@ -33,12 +33,17 @@ pub struct ApiService {
     limits: Limits,
 }
 
+/// The mean upstream call duration assumed before any call was measured.
+pub const DEFAULT_CALL_SECONDS: f64 = 8.0;
+
 #[derive(Debug, Serialize)]
 pub struct QueueInfo {
     pub position: u64,
     pub total_pending: u64,
-    /// Seconds until the job is expected to start; `None` until the pacing ETA exists.
-    pub estimated_wait: Option<u64>,
+    /// Seconds until the job is expected to start (the pacing rules walked forward over
+    /// the jobs ahead: windows, the day's quota, the interval or the measured call time).
+    pub estimated_wait: u64,
+    pub estimated_start_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +51,60 @@ pub struct RateLimitInfo {
     pub daily_limit: u64,
     pub requests_today: u64,
     pub remaining: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocalTime {
+    pub date: String,
+    pub hour: u32,
+    pub time: String,
+}
+
+/// `GET /rate_limit_status`'s `rate_limit_info`: the seed's fields plus the timezone, the
+/// next window and the next allowed start.
+#[derive(Debug, Serialize)]
+pub struct RateLimitStatus {
+    pub daily_limit: u64,
+    pub requests_today: u64,
+    pub remaining: u64,
+    /// The local time in the pacing timezone (named for the seed service, whose timezone was
+    /// always Singapore's).
+    pub singapore_time: LocalTime,
+    pub timezone: String,
+    pub allowed_windows: Vec<String>,
+    pub in_allowed_window: bool,
+    pub window_description: String,
+    /// Start of the next window, or now when inside one.
+    pub next_window_start: String,
+    /// The earliest instant the next (non-test) upstream call may start.
+    pub next_call_at: String,
+    pub interval_seconds: (f64, f64),
+    pub cooldown_seconds: (f64, f64),
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueStatus {
+    pub total_pending: u64,
+    /// The caller's own waiting tasks and their positions.
+    pub queue_positions: std::collections::BTreeMap<String, u64>,
+    pub last_updated: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueStatusResponse {
+    pub success: bool,
+    pub queue_status: QueueStatus,
+    /// The caller's tasks being generated right now.
+    pub active_tasks: Vec<String>,
+    pub last_updated: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CancelResponse {
+    pub success: bool,
+    pub task_id: TaskId,
+    pub status: Status,
+    pub message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,12 +198,39 @@ impl ApiService {
     }
 
     async fn rate_limit_info(&self) -> Result<RateLimitInfo, ApiError> {
-        let today = local_day(self.clock.now(), self.settings.timezone);
-        let used = self.ports.state.calls_on(today).await?;
+        let pacing = &self.settings.pacing;
+        let (state, _) = self.ports.state.load_pacing().await?;
+        let used = state.count_on(pacing.local_day(self.clock.now()));
         Ok(RateLimitInfo {
-            daily_limit: self.settings.daily_limit,
+            daily_limit: pacing.daily_limit,
             requests_today: used,
-            remaining: self.settings.daily_limit.saturating_sub(used),
+            remaining: pacing.daily_limit.saturating_sub(used),
+        })
+    }
+
+    /// Position and ETA of a waiting job.
+    async fn queue_info(&self, job: &Job) -> Result<QueueInfo, ApiError> {
+        let pos = self.ports.jobs.queue_position(job).await?;
+        let (state, _) = self.ports.state.load_pacing().await?;
+        let mean = self
+            .ports
+            .state
+            .mean_call_seconds()
+            .await?
+            .unwrap_or(DEFAULT_CALL_SECONDS);
+        let now = self.clock.now();
+        let eta = self.settings.pacing.estimate_start(
+            &state,
+            now,
+            pos.position.saturating_sub(1),
+            mean,
+            job.lane == crate::domain::Lane::Test,
+        );
+        Ok(QueueInfo {
+            position: pos.position,
+            total_pending: pos.total_pending,
+            estimated_wait: (eta - now).num_seconds().max(0) as u64,
+            estimated_start_at: rfc3339(eta.max(now)),
         })
     }
 
@@ -226,17 +312,12 @@ impl ApiService {
             // The schedule drains the queue anyway.
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
         }
-        let pos = self.ports.jobs.queue_position(&job).await?;
         Ok(SubmitResponse {
             success: true,
             task_id,
             message: "Task submitted".into(),
             status: job.status,
-            queue_info: QueueInfo {
-                position: pos.position,
-                total_pending: pos.total_pending,
-                estimated_wait: None,
-            },
+            queue_info: self.queue_info(&job).await?,
             rate_limit_info: self.rate_limit_info().await?,
         })
     }
@@ -270,12 +351,7 @@ impl ApiService {
             }
         }
         let queue_info = if job.status.is_waiting() {
-            let pos = self.ports.jobs.queue_position(&job).await?;
-            Some(QueueInfo {
-                position: pos.position,
-                total_pending: pos.total_pending,
-                estimated_wait: None,
-            })
+            Some(self.queue_info(&job).await?)
         } else {
             None
         };
@@ -299,6 +375,116 @@ impl ApiService {
             created_at: rfc3339(job.created_at),
             started_at: job.started_at.map(rfc3339),
             finished_at: job.finished_at.map(rfc3339),
+        })
+    }
+
+    /// `POST /cancel_task/{task_id}`: a job not yet sent upstream becomes `REVOKED`; the
+    /// worker skips it without an upstream call.
+    pub async fn cancel(
+        &self,
+        caller: &ApiKeyRecord,
+        task_id: &str,
+    ) -> Result<CancelResponse, ApiError> {
+        let mut job = self.owned_job(caller, task_id).await?;
+        if !job.status.is_waiting() {
+            return Err(ApiError::Conflict(format!(
+                "task {} is {} and can no longer be cancelled",
+                job.task_id, job.status
+            )));
+        }
+        let expected = job.status;
+        job.revoke(self.clock.now());
+        match self.ports.jobs.replace(&job, expected).await {
+            Ok(()) => {}
+            Err(PortError::Conflict(_)) => {
+                return Err(ApiError::Conflict(format!(
+                    "task {} was sent upstream meanwhile and can no longer be cancelled",
+                    job.task_id
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(task_id = %job.task_id, "job cancelled");
+        Ok(CancelResponse {
+            success: true,
+            task_id: job.task_id,
+            status: job.status,
+            message: "Task cancelled".into(),
+        })
+    }
+
+    /// `GET /queue_status`: totals, and the positions of the caller's own waiting tasks.
+    pub async fn queue_status(
+        &self,
+        caller: &ApiKeyRecord,
+    ) -> Result<QueueStatusResponse, ApiError> {
+        let mine = self.ports.jobs.active_for_owner(&caller.key_id).await?;
+        let mut positions = std::collections::BTreeMap::new();
+        let mut active = Vec::new();
+        for job in &mine {
+            if job.status.is_waiting() {
+                let pos = self.ports.jobs.queue_position(job).await?;
+                positions.insert(job.task_id.to_string(), pos.position);
+            } else if job.status == Status::Started {
+                active.push(job.task_id.to_string());
+            }
+        }
+        let now = rfc3339(self.clock.now());
+        Ok(QueueStatusResponse {
+            success: true,
+            queue_status: QueueStatus {
+                total_pending: self.ports.jobs.total_pending().await?,
+                queue_positions: positions,
+                last_updated: now.clone(),
+            },
+            active_tasks: active,
+            last_updated: now,
+        })
+    }
+
+    /// `GET /rate_limit_status`.
+    pub async fn rate_limit_status(&self) -> Result<RateLimitStatus, ApiError> {
+        let pacing = &self.settings.pacing;
+        let now = self.clock.now();
+        let (state, _) = self.ports.state.load_pacing().await?;
+        let used = state.count_on(pacing.local_day(now));
+        let local = now.with_timezone(&pacing.timezone);
+        let windows: Vec<String> = pacing.windows.iter().map(ToString::to_string).collect();
+        let in_window = pacing.in_window(now);
+        let next_window = pacing.next_window_start(now);
+        let description = if in_window {
+            format!(
+                "inside an allowed window ({} {})",
+                windows.join(", "),
+                pacing.timezone
+            )
+        } else {
+            format!(
+                "outside the allowed windows ({} {}); the next opens at {}",
+                windows.join(", "),
+                pacing.timezone,
+                next_window
+                    .with_timezone(&pacing.timezone)
+                    .format("%Y-%m-%d %H:%M")
+            )
+        };
+        Ok(RateLimitStatus {
+            daily_limit: pacing.daily_limit,
+            requests_today: used,
+            remaining: pacing.daily_limit.saturating_sub(used),
+            singapore_time: LocalTime {
+                date: local.format("%Y-%m-%d").to_string(),
+                hour: chrono::Timelike::hour(&local),
+                time: local.format("%H:%M:%S").to_string(),
+            },
+            timezone: pacing.timezone.to_string(),
+            allowed_windows: windows,
+            in_allowed_window: in_window,
+            window_description: description,
+            next_window_start: rfc3339(next_window),
+            next_call_at: rfc3339(pacing.earliest_start(&state, now, false)),
+            interval_seconds: pacing.interval,
+            cooldown_seconds: pacing.cooldown,
         })
     }
 }

@@ -8,9 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use tracing::Instrument;
 
-use super::{image_key, local_day};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::Mutex;
+
+use super::image_key;
 use crate::config::Settings;
-use crate::domain::{Clock, Job, JobError, Status};
+use crate::domain::pacing::{Decision, WaitReason};
+use crate::domain::{Clock, Job, JobError, Lane, Sleeper, Status};
 use crate::novelai::body;
 use crate::ports::*;
 
@@ -30,6 +34,8 @@ pub const LEASE_NAME: &str = "worker";
 pub struct Worker {
     ports: WorkerPorts,
     clock: Arc<dyn Clock>,
+    sleeper: Arc<dyn Sleeper>,
+    rng: Mutex<ChaCha8Rng>,
     settings: Settings,
     /// Who holds the lease (the invocation's request id).
     holder: String,
@@ -45,14 +51,28 @@ pub enum StopReason {
     LeaseHeld,
     /// Not enough time left in this invocation for another upstream call.
     OutOfTime,
+    /// The next job may not start before this invocation ends (outside a window, quota
+    /// spent); it stays queued for a later invocation.
+    NextSlotTooLate,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DrainReport {
     pub stopped: StopReason,
+    /// With `NextSlotTooLate`: when the next job may start, and why not sooner.
+    pub next_start: Option<DateTime<Utc>>,
+    pub wait_reason: Option<WaitReason>,
     pub succeeded: u32,
     pub failed: u32,
     pub skipped: u32,
+}
+
+enum Step {
+    Done(Outcome),
+    /// Waited for the slot; read the queue again.
+    Waited,
+    /// The next slot is after this invocation.
+    TooLate,
 }
 
 enum Outcome {
@@ -65,12 +85,16 @@ impl Worker {
     pub fn new(
         ports: WorkerPorts,
         clock: Arc<dyn Clock>,
+        sleeper: Arc<dyn Sleeper>,
+        rng_seed: u64,
         settings: Settings,
         holder: impl Into<String>,
     ) -> Self {
         Self {
             ports,
             clock,
+            sleeper,
+            rng: Mutex::new(rand::SeedableRng::seed_from_u64(rng_seed)),
             settings,
             holder: holder.into(),
         }
@@ -85,6 +109,8 @@ impl Worker {
     pub async fn drain(&self, deadline: DateTime<Utc>) -> Result<DrainReport, PortError> {
         let mut report = DrainReport {
             stopped: StopReason::QueueEmpty,
+            next_start: None,
+            wait_reason: None,
             succeeded: 0,
             failed: 0,
             skipped: 0,
@@ -122,46 +148,107 @@ impl Worker {
                 report.stopped = StopReason::OutOfTime;
                 return Ok(());
             }
+            // Keep the lease for as long as this invocation may still run.
+            self.ports
+                .state
+                .acquire_lease(
+                    LEASE_NAME,
+                    &self.holder,
+                    self.clock.now(),
+                    deadline + Duration::seconds(30),
+                )
+                .await?;
             let Some(delivery) = self.ports.queue.receive().await? else {
                 report.stopped = StopReason::QueueEmpty;
                 return Ok(());
             };
             let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
-            match self.process(&delivery).instrument(span).await? {
-                Outcome::Succeeded => report.succeeded += 1,
-                Outcome::Failed => report.failed += 1,
-                Outcome::Skipped => report.skipped += 1,
+            let outcome = self
+                .step(&delivery, deadline, report)
+                .instrument(span)
+                .await?;
+            match outcome {
+                Step::Done(Outcome::Succeeded) => report.succeeded += 1,
+                Step::Done(Outcome::Failed) => report.failed += 1,
+                Step::Done(Outcome::Skipped) => report.skipped += 1,
+                Step::Waited => {}
+                Step::TooLate => {
+                    report.stopped = StopReason::NextSlotTooLate;
+                    return Ok(());
+                }
             }
         }
     }
 
-    async fn process(&self, delivery: &Delivery) -> Result<Outcome, PortError> {
+    /// Handles the delivery at the head of the queue: skips it, runs it if its slot is now,
+    /// or puts it back and waits for the slot (the queue is read again afterwards, so a job
+    /// of a higher lane that arrived meanwhile goes first).
+    async fn step(
+        &self,
+        delivery: &Delivery,
+        deadline: DateTime<Utc>,
+        report: &mut DrainReport,
+    ) -> Result<Step, PortError> {
         let task_id = &delivery.message.task_id;
-        let Some(mut job) = self.ports.jobs.get(task_id).await? else {
+        let Some(job) = self.ports.jobs.get(task_id).await? else {
             tracing::warn!(task_id = %task_id, "queued job not found; dropping the message");
             self.ports.queue.ack(delivery).await?;
-            return Ok(Outcome::Skipped);
+            return Ok(Step::Done(Outcome::Skipped));
         };
-        let expected = job.status;
-        match expected {
-            s if s.is_terminal() => {
-                tracing::info!(task_id = %task_id, status = %s, "job already finished; skipping");
-                self.ports.queue.ack(delivery).await?;
-                return Ok(Outcome::Skipped);
-            }
-            Status::Started if job.attempts >= self.settings.max_attempts => {
-                // Redelivered after a crash mid-call, with no attempts left.
-                return self
-                    .finish_failed(
-                        job,
-                        JobError::new("interrupted", "the worker stopped during the last attempt"),
-                        delivery,
-                    )
-                    .await;
-            }
-            _ => {}
+        if job.status.is_terminal() {
+            tracing::info!(task_id = %task_id, status = %job.status, "job already finished or cancelled; skipping");
+            self.ports.queue.ack(delivery).await?;
+            return Ok(Step::Done(Outcome::Skipped));
         }
+        let is_test = job.lane == Lane::Test;
+        loop {
+            let now = self.clock.now();
+            let (state, version) = self.ports.state.load_pacing().await?;
+            match self.settings.pacing.decide(&state, now, is_test) {
+                Decision::Now => {
+                    let next = {
+                        let mut rng = self.rng.lock().await;
+                        self.settings.pacing.reserve(&state, now, &mut *rng)
+                    };
+                    match self.ports.state.save_pacing(&next, version).await {
+                        Ok(()) => {
+                            tracing::info!(task_id = %task_id, calls_today = next.day_count, "slot reserved");
+                            return self.process(job, delivery).await.map(Step::Done);
+                        }
+                        // Another worker took the slot first: decide again.
+                        Err(PortError::Conflict(_)) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Decision::Wait { until, reason } => {
+                    self.ports.queue.release(delivery).await?;
+                    if until + self.job_budget() > deadline {
+                        tracing::info!(task_id = %task_id, reason = reason.as_str(), next_start = %until, "next slot is after this invocation; leaving the job queued");
+                        report.next_start = Some(until);
+                        report.wait_reason = Some(reason);
+                        return Ok(Step::TooLate);
+                    }
+                    tracing::debug!(task_id = %task_id, reason = reason.as_str(), until = %until, "waiting for the next slot");
+                    self.sleeper.sleep_until(until).await;
+                    return Ok(Step::Waited);
+                }
+            }
+        }
+    }
 
+    async fn process(&self, mut job: Job, delivery: &Delivery) -> Result<Outcome, PortError> {
+        let task_id = &delivery.message.task_id;
+        let expected = job.status;
+        if expected == Status::Started && job.attempts >= self.settings.max_attempts {
+            // Redelivered after a crash mid-call, with no attempts left.
+            return self
+                .finish_failed(
+                    job,
+                    JobError::new("interrupted", "the worker stopped during the last attempt"),
+                    delivery,
+                )
+                .await;
+        }
         job.start(self.clock.now());
         match self.ports.jobs.replace(&job, expected).await {
             Ok(()) => {}
@@ -173,9 +260,7 @@ impl Worker {
             }
             Err(e) => return Err(e),
         }
-        let day = local_day(self.clock.now(), self.settings.timezone);
-        let count = self.ports.state.count_call(day).await?;
-        tracing::info!(task_id = %task_id, attempt = job.attempts, calls_today = count, model = %job.params.model, "sending to NovelAI");
+        tracing::info!(task_id = %task_id, attempt = job.attempts, model = %job.params.model, "sending to NovelAI");
 
         let credentials = match &delivery.message.credentials {
             Some(c) => Some(c.clone()),
@@ -210,7 +295,12 @@ impl Worker {
         };
         let request = body::build(&job.params, image_b64.as_deref());
         let started = std::time::Instant::now();
-        match self.ports.upstream.generate(&credentials, &request).await {
+        let result = self.ports.upstream.generate(&credentials, &request).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if let Err(e) = self.ports.state.record_call_duration(elapsed_ms).await {
+            tracing::warn!(task_id = %task_id, error = %e, "could not record the call's duration");
+        }
+        match result {
             Ok(images) => {
                 let mut keys = Vec::with_capacity(images.len());
                 for (i, image) in images.into_iter().enumerate() {
@@ -222,13 +312,32 @@ impl Worker {
                 job.succeed(keys, self.clock.now());
                 self.ports.jobs.replace(&job, Status::Started).await?;
                 self.ports.queue.ack(delivery).await?;
-                tracing::info!(task_id = %task_id, images = count, upstream_ms = started.elapsed().as_millis() as u64, "job succeeded");
+                tracing::info!(task_id = %task_id, images = count, upstream_ms = elapsed_ms, "job succeeded");
                 Ok(Outcome::Succeeded)
             }
             Err(e) => {
-                tracing::warn!(task_id = %task_id, code = e.code(), error = %e, upstream_ms = started.elapsed().as_millis() as u64, "NovelAI call failed");
+                tracing::warn!(task_id = %task_id, code = e.code(), error = %e, upstream_ms = elapsed_ms, "NovelAI call failed");
+                self.start_cooldown().await?;
                 self.finish_failed(job, JobError::new(e.code(), e.to_string()), delivery)
                     .await
+            }
+        }
+    }
+
+    /// After a failed call: the next call waits a fresh cooldown draw instead of the interval.
+    async fn start_cooldown(&self) -> Result<(), PortError> {
+        loop {
+            let (state, version) = self.ports.state.load_pacing().await?;
+            let next = {
+                let mut rng = self.rng.lock().await;
+                self.settings
+                    .pacing
+                    .after_failure(&state, self.clock.now(), &mut *rng)
+            };
+            match self.ports.state.save_pacing(&next, version).await {
+                Ok(()) => return Ok(()),
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
             }
         }
     }

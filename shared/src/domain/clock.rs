@@ -41,3 +41,33 @@ impl Clock for ManualClock {
         *self.0.lock().expect("clock lock")
     }
 }
+
+/// Waiting until an instant: real sleeping in the functions, a jump of the clock in tests.
+#[async_trait::async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep_until(&self, t: DateTime<Utc>);
+}
+
+/// Sleeps on the tokio timer against the system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TokioSleeper;
+
+#[async_trait::async_trait]
+impl Sleeper for TokioSleeper {
+    async fn sleep_until(&self, t: DateTime<Utc>) {
+        if let Ok(d) = (t - Utc::now()).to_std() {
+            tokio::time::sleep(d).await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Sleeper for ManualClock {
+    /// Moves the clock forward to `t` at once.
+    async fn sleep_until(&self, t: DateTime<Utc>) {
+        let mut now = self.0.lock().expect("clock lock");
+        if t > *now {
+            *now = t;
+        }
+    }
+}
