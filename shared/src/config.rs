@@ -68,6 +68,7 @@ pub const RESOURCE_VARIABLES: &[&str] = &[
     "QUEUE_URL_HIGH",
     "QUEUE_URL_NORMAL",
     "QUEUE_URL_LOW",
+    "DEAD_LETTER_QUEUE_URL",
     "IMAGES_BUCKET",
     "NOVELAI_SECRET_ID",
 ];
@@ -145,6 +146,7 @@ impl Resources {
                 high: env.required("QUEUE_URL_HIGH")?,
                 normal: env.required("QUEUE_URL_NORMAL")?,
                 low: env.required("QUEUE_URL_LOW")?,
+                dead_letter: env.required("DEAD_LETTER_QUEUE_URL")?,
             },
             images_bucket: env.required("IMAGES_BUCKET")?,
             secret_id: env.required("NOVELAI_SECRET_ID")?,
@@ -175,8 +177,8 @@ impl Settings {
             max_attempts: env.parsed(
                 "MAX_ATTEMPTS",
                 d.max_attempts,
-                |n| (1..=20).contains(n),
-                "a whole number 1-20",
+                |n| (1..=8).contains(n),
+                "a whole number 1-8",
             )?,
             allow_test_requests: flag("ALLOW_TEST_REQUESTS")?,
             image_url_ttl: env.parsed(

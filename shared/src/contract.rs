@@ -141,7 +141,7 @@ pub async fn job_queue(queue: &dyn JobQueue) {
         task_id: TaskId::from_random_bytes([n; 16]),
         credentials: None,
     };
-    assert!(queue.receive().await.unwrap().is_none());
+    assert!(queue.receive(&Lane::ALL).await.unwrap().is_none());
     queue.send(Lane::Normal, &msg(1)).await.unwrap();
     queue.send(Lane::Normal, &msg(2)).await.unwrap();
     queue.send(Lane::Low, &msg(3)).await.unwrap();
@@ -152,33 +152,87 @@ pub async fn job_queue(queue: &dyn JobQueue) {
         }),
     };
     queue.send(Lane::High, &with_token).await.unwrap();
+    assert!(
+        queue.receive(&[Lane::Test]).await.unwrap().is_none(),
+        "only the lanes asked for"
+    );
+    let d = queue
+        .receive(&[Lane::Low])
+        .await
+        .unwrap()
+        .expect("a lane on its own");
+    assert_eq!(d.message, msg(3));
+    queue.release(&d).await.unwrap();
 
-    let d = queue.receive().await.unwrap().expect("high first");
+    let d = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("high first");
     assert_eq!((d.lane, &d.message), (Lane::High, &with_token));
     assert_eq!(d.receive_count, 1);
     queue.ack(&d).await.unwrap();
     let d = queue
-        .receive()
+        .receive(&Lane::ALL)
         .await
         .unwrap()
         .expect("then normal, oldest first");
     assert_eq!((d.lane, &d.message), (Lane::Normal, &msg(1)));
     queue.ack(&d).await.unwrap();
-    let d = queue.receive().await.unwrap().expect("normal again");
+    let d = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("normal again");
     assert_eq!(d.message, msg(2));
     queue.release(&d).await.unwrap();
     let again = queue
-        .receive()
+        .receive(&Lane::ALL)
         .await
         .unwrap()
         .expect("released message comes back");
     assert_eq!(again.message, msg(2));
     assert_eq!(again.receive_count, 2);
     queue.ack(&again).await.unwrap();
-    let d = queue.receive().await.unwrap().expect("low last");
-    assert_eq!((d.lane, &d.message), (Lane::Low, &msg(3)));
+    let d = queue.receive(&Lane::ALL).await.unwrap().expect("low last");
+    assert_eq!(
+        (d.lane, &d.message, d.receive_count),
+        (Lane::Low, &msg(3), 2)
+    );
     queue.ack(&d).await.unwrap();
-    assert!(queue.receive().await.unwrap().is_none());
+    assert!(queue.receive(&Lane::ALL).await.unwrap().is_none());
+}
+
+/// Messages that fail `MAX_RECEIVE_COUNT` deliveries land in the dead-letter queue.
+pub async fn dead_letters(queue: &dyn JobQueue) {
+    let poison = QueueMessage {
+        task_id: TaskId::from_random_bytes([13; 16]),
+        credentials: None,
+    };
+    assert!(queue.receive_dead_letter().await.unwrap().is_none());
+    queue.send(Lane::Normal, &poison).await.unwrap();
+    for n in 1..=crate::adapters::provision::MAX_RECEIVE_COUNT {
+        let d = queue
+            .receive(&Lane::ALL)
+            .await
+            .unwrap()
+            .expect("redelivered");
+        assert_eq!(d.receive_count, n);
+        queue.release(&d).await.unwrap();
+    }
+    assert!(
+        queue.receive(&Lane::ALL).await.unwrap().is_none(),
+        "moved on"
+    );
+    let dead = queue
+        .receive_dead_letter()
+        .await
+        .unwrap()
+        .expect("in the dead-letter queue");
+    assert!(dead.dead_letter);
+    assert_eq!(dead.message, poison);
+    queue.ack(&dead).await.unwrap();
+    assert!(queue.receive_dead_letter().await.unwrap().is_none());
 }
 
 pub async fn image_store(images: &dyn ImageStore) {

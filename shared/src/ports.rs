@@ -76,15 +76,20 @@ pub struct Delivery {
     pub message: QueueMessage,
     /// How many times it has been received (1 on first delivery).
     pub receive_count: u32,
+    /// Received from the dead-letter queue (an unreadable message there carries a nil
+    /// task id).
+    pub dead_letter: bool,
 }
 
 /// The lane queues (FIFO within a lane).
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()>;
-    /// The next message of the highest non-empty lane, hidden from other receivers until it
-    /// is acknowledged or released.
-    async fn receive(&self) -> PortResult<Option<Delivery>>;
+    /// The next message of the highest non-empty lane among `lanes` (in `Lane::ALL`
+    /// order), hidden from other receivers until it is acknowledged or released.
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>>;
+    /// The next message that failed `MAX_RECEIVE_COUNT` deliveries.
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>>;
     /// Deletes a handled message.
     async fn ack(&self, delivery: &Delivery) -> PortResult<()>;
     /// Makes the message visible again at once (it is not done).

@@ -72,3 +72,10 @@ async fn dynamodb_state_store() {
     let (c, r) = emulator().await;
     contract::state_store(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_dead_letters() {
+    let (c, r) = emulator().await;
+    contract::dead_letters(&SqsQueue::new(c.sqs, r.queues)).await;
+}

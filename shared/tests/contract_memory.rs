@@ -32,3 +32,8 @@ async fn memory_key_store() {
 async fn memory_state_store() {
     contract::state_store(&MemoryStateStore::default()).await;
 }
+
+#[tokio::test]
+async fn memory_dead_letters() {
+    contract::dead_letters(&MemoryQueue::default()).await;
+}

@@ -419,7 +419,7 @@ async fn a_drain_stops_before_the_deadline() {
 #[tokio::test]
 async fn calls_keep_the_interval_and_the_cooldown() {
     let s = stack().await;
-    for i in 0..4 {
+    for i in 0..3 {
         let body = json!({"prompt": format!("job {i}")}).to_string();
         s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
     }
@@ -432,9 +432,21 @@ async fn calls_keep_the_interval_and_the_cooldown() {
         .drain(s.clock.now() + Duration::seconds(900))
         .await
         .unwrap();
-    assert_eq!((report.succeeded, report.failed), (3, 1));
+    assert_eq!((report.succeeded, report.failed, report.retried), (3, 0, 1));
     let times = s.upstream.started_at.lock().unwrap().clone();
-    assert_eq!(times.len(), 4);
+    let prompts: Vec<String> = s
+        .upstream
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["input"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        prompts,
+        ["job 0", "job 0", "job 1", "job 2"],
+        "the failed job is retried first, in its place"
+    );
     // The first call failed: the next waits a cooldown (5-12 s) measured from its end.
     let gap0 = (times[1] - times[0]).num_milliseconds();
     assert!((5_000..=12_000).contains(&gap0), "cooldown gap {gap0} ms");
@@ -442,7 +454,90 @@ async fn calls_keep_the_interval_and_the_cooldown() {
         let gap = (w[1] - w[0]).num_milliseconds();
         assert!((8_000..=15_000).contains(&gap), "interval gap {gap} ms");
     }
-    assert_eq!(s.state.load_pacing().await.unwrap().0.day_count, 4);
+    assert_eq!(
+        s.state.load_pacing().await.unwrap().0.day_count,
+        4,
+        "every attempt counts"
+    );
+}
+
+#[tokio::test]
+async fn retryable_failures_retry_up_to_max_attempts() {
+    let s = stack().await;
+    for status in [429, 502, 503] {
+        s.upstream.fail_next(UpstreamError::Status {
+            status,
+            message: format!("failure {status}"),
+        });
+    }
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!((report.retried, report.failed), (2, 1));
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!((st.status, st.attempts), (Status::Failure, 3));
+    assert_eq!(st.error_code.as_deref(), Some("upstream_error"));
+    assert_eq!(s.upstream.call_count(), 3);
+    assert!(s.queue.is_empty(), "nothing is left behind");
+    // A network failure, then success.
+    s.upstream
+        .fail_next(UpstreamError::Network("connection reset".into()));
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!((st.status, st.attempts), (Status::Success, 2));
+}
+
+#[tokio::test]
+async fn a_retry_waits_in_state_retry_between_invocations() {
+    let s = stack().await;
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 429,
+        message: "Concurrent generation is locked".into(),
+    });
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    // An invocation too short to wait out the cooldown: the retry stays queued.
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(135))
+        .await
+        .unwrap();
+    assert_eq!(report.retried, 1);
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Retry);
+    assert!(!st.done);
+    assert_eq!(st.error_code.as_deref(), Some("upstream_busy"));
+    assert_eq!(st.queue_info.unwrap().position, 1);
+    s.clock.advance(Duration::seconds(20));
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Success);
+    assert!(st.error.is_none());
 }
 
 #[tokio::test]
@@ -553,7 +648,16 @@ async fn cancel_revokes_waiting_jobs_only() {
         .drain(s.clock.now() + Duration::seconds(900))
         .await
         .unwrap();
-    assert_eq!((report.succeeded, report.skipped), (1, 1));
+    assert_eq!(report.succeeded, 1);
+    // The cancelled job's message is dropped when the worker next reaches it.
+    s.clock.advance(Duration::seconds(60));
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.skipped), (0, 1));
+    assert!(s.queue.is_empty());
     assert_eq!(
         s.upstream.call_count(),
         1,
@@ -584,4 +688,35 @@ async fn queue_status_shows_only_the_callers_positions() {
     assert_eq!(q.queue_status.queue_positions[a2.as_str()], 3);
     assert!(!q.queue_status.queue_positions.contains_key(b1.as_str()));
     assert!(q.active_tasks.is_empty());
+}
+
+#[tokio::test]
+async fn a_job_whose_message_dies_is_marked_failed_with_the_reason() {
+    use naiq::ports::JobQueue;
+    let s = stack().await;
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    // Its message keeps failing delivery (a worker crashing on it, say).
+    for _ in 0..naiq::adapters::provision::MAX_RECEIVE_COUNT {
+        let d = s
+            .queue
+            .receive(&naiq::domain::Lane::ALL)
+            .await
+            .unwrap()
+            .unwrap();
+        s.queue.release(&d).await.unwrap();
+    }
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1);
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Failure);
+    assert_eq!(st.error_code.as_deref(), Some("dead_letter"));
+    assert_eq!(s.upstream.call_count(), 0);
 }

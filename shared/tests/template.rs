@@ -642,6 +642,7 @@ fn functions_get_every_variable_the_code_reads() {
         ("QUEUE_URL_HIGH", "AWS::SQS::Queue"),
         ("QUEUE_URL_NORMAL", "AWS::SQS::Queue"),
         ("QUEUE_URL_LOW", "AWS::SQS::Queue"),
+        ("DEAD_LETTER_QUEUE_URL", "AWS::SQS::Queue"),
         ("IMAGES_BUCKET", "AWS::S3::Bucket"),
         ("NOVELAI_SECRET_ID", "AWS::SecretsManager::Secret"),
     ];
@@ -1101,6 +1102,14 @@ fn each_function_has_least_privilege() {
             "sqs:SendMessage",
         ],
         &lane_refs,
+        &have,
+    );
+    // The worker sweeps the dead-letter queue and fails the jobs found there.
+    let dlq = format!("arn:{}", id(&api, "DEAD_LETTER_QUEUE_URL"));
+    need(
+        &worker,
+        &["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+        &[&dlq],
         &have,
     );
     need(

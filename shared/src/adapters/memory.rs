@@ -97,6 +97,7 @@ pub struct MemoryQueue {
 struct QueueState {
     lanes: BTreeMap<Lane, VecDeque<(QueueMessage, u32)>>,
     in_flight: HashMap<String, (Lane, QueueMessage, u32)>,
+    dead: VecDeque<QueueMessage>,
 }
 
 impl MemoryQueue {
@@ -123,12 +124,26 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn receive(&self) -> PortResult<Option<Delivery>> {
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
         let mut s = lock(&self.inner);
-        for lane in Lane::ALL {
+        for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
             // FIFO: a lane with a message in flight is blocked, as one SQS message group is.
             if s.in_flight.values().any(|(l, _, _)| *l == lane) {
                 continue;
+            }
+            // The redrive policy: past the receive limit a message moves to the dead letters.
+            while s
+                .lanes
+                .get(&lane)
+                .and_then(|q| q.front())
+                .is_some_and(|(_, count)| *count >= crate::adapters::provision::MAX_RECEIVE_COUNT)
+            {
+                let (message, _) = s
+                    .lanes
+                    .get_mut(&lane)
+                    .and_then(VecDeque::pop_front)
+                    .expect("front");
+                s.dead.push_back(message);
             }
             if let Some((message, count)) = s.lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
                 let receipt = format!("r{}", self.next_receipt.fetch_add(1, Ordering::Relaxed));
@@ -139,10 +154,21 @@ impl JobQueue for MemoryQueue {
                     receipt,
                     message,
                     receive_count: count + 1,
+                    dead_letter: false,
                 }));
             }
         }
         Ok(None)
+    }
+
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        Ok(lock(&self.inner).dead.pop_front().map(|message| Delivery {
+            lane: Lane::Low,
+            receipt: "dead-letter".into(),
+            message,
+            receive_count: 0,
+            dead_letter: true,
+        }))
     }
 
     async fn ack(&self, delivery: &Delivery) -> PortResult<()> {

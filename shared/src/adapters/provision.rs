@@ -19,7 +19,9 @@ use crate::domain::Lane;
 /// SQS visibility timeout of the lane queues: longer than the worker's time limit (900 s).
 pub const VISIBILITY_TIMEOUT: u32 = 960;
 /// Receives before a message moves to the dead-letter queue.
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// (Waiting for a slot does not receive messages; retries do, once per attempt, so
+/// `MAX_ATTEMPTS` stays below this.)
+pub const MAX_RECEIVE_COUNT: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {resource} failed: {message}")]
@@ -176,10 +178,11 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         .await
         .map_err(fail(&dlq_name))?;
     let dlq_url = dlq.queue_url.unwrap_or_default();
+    let dlq_url_ref = &dlq_url;
     let dlq_arn = clients
         .sqs
         .get_queue_attributes()
-        .queue_url(&dlq_url)
+        .queue_url(dlq_url_ref)
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
@@ -246,6 +249,7 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
             high: urls[1].clone(),
             normal: urls[2].clone(),
             low: urls[3].clone(),
+            dead_letter: dlq_url,
         },
         images_bucket: bucket,
         secret_id: secret,
@@ -264,6 +268,7 @@ impl Resources {
             ("QUEUE_URL_HIGH", self.queues.high.clone()),
             ("QUEUE_URL_NORMAL", self.queues.normal.clone()),
             ("QUEUE_URL_LOW", self.queues.low.clone()),
+            ("DEAD_LETTER_QUEUE_URL", self.queues.dead_letter.clone()),
             ("IMAGES_BUCKET", self.images_bucket.clone()),
             ("NOVELAI_SECRET_ID", self.secret_id.clone()),
         ];

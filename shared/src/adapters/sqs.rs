@@ -19,6 +19,8 @@ pub struct LaneQueues {
     pub high: String,
     pub normal: String,
     pub low: String,
+    /// Where a message lands after `MAX_RECEIVE_COUNT` receives.
+    pub dead_letter: String,
 }
 
 impl LaneQueues {
@@ -64,8 +66,8 @@ impl JobQueue for SqsQueue {
         Ok(())
     }
 
-    async fn receive(&self) -> PortResult<Option<Delivery>> {
-        for lane in Lane::ALL {
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
+        for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
             let out = self
                 .client
                 .receive_message()
@@ -97,6 +99,7 @@ impl JobQueue for SqsQueue {
                         receipt,
                         message,
                         receive_count,
+                        dead_letter: false,
                     }));
                 }
                 Err(e) => {
@@ -110,10 +113,47 @@ impl JobQueue for SqsQueue {
         Ok(None)
     }
 
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queues.dead_letter)
+            .max_number_of_messages(1)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let receipt = msg
+            .receipt_handle
+            .clone()
+            .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?;
+        let body = msg.body.unwrap_or_default();
+        let message = serde_json::from_str::<QueueMessage>(&body).ok();
+        Ok(Some(Delivery {
+            lane: Lane::Low,
+            receipt,
+            message: message.unwrap_or(QueueMessage {
+                task_id: crate::domain::TaskId::from_random_bytes([0; 16]),
+                credentials: None,
+            }),
+            receive_count: 0,
+            dead_letter: true,
+        }))
+    }
+
     async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        let url = if delivery.dead_letter {
+            self.queues.dead_letter.as_str()
+        } else {
+            self.queues.url(delivery.lane)
+        };
         self.client
             .delete_message()
-            .queue_url(self.queues.url(delivery.lane))
+            .queue_url(url)
             .receipt_handle(&delivery.receipt)
             .send()
             .await

@@ -1,15 +1,19 @@
 //! The worker: drains the lane queues one job at a time (single flight), under a lease so
-//! two invocations never drain at once.
+//! two invocations never drain at once, and paced: each upstream call takes a slot reserved
+//! with one conditional write of the pacing state.
+//!
+//! The worker decides whether a call may start *before* it receives a message, so messages
+//! are not received and put back while the worker waits for a window or for the day's
+//! quota (each receive counts toward the dead-letter queue's limit).
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
-use tracing::Instrument;
-
 use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 use super::image_key;
 use crate::config::Settings;
@@ -30,6 +34,10 @@ pub struct WorkerPorts {
 }
 
 pub const LEASE_NAME: &str = "worker";
+
+/// While waiting for a normal slot, the test lane is looked at this often (test jobs
+/// ignore the interval and the windows).
+const TEST_LANE_POLL: Duration = Duration::seconds(1);
 
 pub struct Worker {
     ports: WorkerPorts,
@@ -64,21 +72,18 @@ pub struct DrainReport {
     pub wait_reason: Option<WaitReason>,
     pub succeeded: u32,
     pub failed: u32,
+    /// Failed attempts that will be tried again (status `RETRY`).
+    pub retried: u32,
     pub skipped: u32,
-}
-
-enum Step {
-    Done(Outcome),
-    /// Waited for the slot; read the queue again.
-    Waited,
-    /// The next slot is after this invocation.
-    TooLate,
 }
 
 enum Outcome {
     Succeeded,
     Failed,
+    Retried,
     Skipped,
+    /// Its slot was not free after all (another worker's call); put back.
+    Released,
 }
 
 impl Worker {
@@ -113,6 +118,7 @@ impl Worker {
             wait_reason: None,
             succeeded: 0,
             failed: 0,
+            retried: 0,
             skipped: 0,
         };
         // The lease outlives the invocation a little, so a crashed worker's lease frees itself.
@@ -126,7 +132,15 @@ impl Worker {
             report.stopped = StopReason::LeaseHeld;
             return Ok(report);
         }
-        let result = self.drain_leased(deadline, &mut report).await;
+        // Dead letters are swept before and after: a message moves there when a receive
+        // finds it past the limit.
+        let result = match self.sweep_dead_letters(&mut report).await {
+            Ok(()) => match self.drain_leased(deadline, &mut report).await {
+                Ok(()) => self.sweep_dead_letters(&mut report).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         if let Err(e) = self
             .ports
             .state
@@ -143,62 +157,109 @@ impl Worker {
         deadline: DateTime<Utc>,
         report: &mut DrainReport,
     ) -> Result<(), PortError> {
+        let pacing = &self.settings.pacing;
         loop {
-            if self.clock.now() + self.job_budget() > deadline {
+            let now = self.clock.now();
+            if now + self.job_budget() > deadline {
                 report.stopped = StopReason::OutOfTime;
                 return Ok(());
             }
-            // Keep the lease for as long as this invocation may still run.
-            self.ports
-                .state
-                .acquire_lease(
-                    LEASE_NAME,
-                    &self.holder,
-                    self.clock.now(),
-                    deadline + Duration::seconds(30),
-                )
-                .await?;
-            let Some(delivery) = self.ports.queue.receive().await? else {
-                report.stopped = StopReason::QueueEmpty;
-                return Ok(());
+            let (state, _) = self.ports.state.load_pacing().await?;
+            let normal = pacing.decide(&state, now, false);
+            let test = pacing.decide(&state, now, true);
+            let lanes: &[Lane] = match (normal, test) {
+                (Decision::Now, _) => &Lane::ALL,
+                (_, Decision::Now) => &[Lane::Test],
+                _ => &[],
             };
-            let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
-            let outcome = self
-                .step(&delivery, deadline, report)
-                .instrument(span)
-                .await?;
-            match outcome {
-                Step::Done(Outcome::Succeeded) => report.succeeded += 1,
-                Step::Done(Outcome::Failed) => report.failed += 1,
-                Step::Done(Outcome::Skipped) => report.skipped += 1,
-                Step::Waited => {}
-                Step::TooLate => {
-                    report.stopped = StopReason::NextSlotTooLate;
+            if !lanes.is_empty() {
+                if let Some(delivery) = self.ports.queue.receive(lanes).await? {
+                    let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
+                    match self.step(&delivery).instrument(span).await? {
+                        Outcome::Succeeded => report.succeeded += 1,
+                        Outcome::Failed => report.failed += 1,
+                        Outcome::Retried => report.retried += 1,
+                        Outcome::Skipped => report.skipped += 1,
+                        Outcome::Released => {}
+                    }
+                    continue;
+                }
+                if lanes.len() == Lane::ALL.len() {
+                    report.stopped = StopReason::QueueEmpty;
                     return Ok(());
                 }
             }
+            // Normal jobs must wait, and no test job can go now.
+            let Decision::Wait { until, reason } = normal else {
+                unreachable!("a free normal slot drains every lane above")
+            };
+            if self.ports.jobs.total_pending().await? == 0 {
+                report.stopped = StopReason::QueueEmpty;
+                return Ok(());
+            }
+            if until + self.job_budget() > deadline {
+                tracing::info!(reason = reason.as_str(), next_start = %until, "the next slot is after this invocation; jobs stay queued");
+                report.stopped = StopReason::NextSlotTooLate;
+                report.next_start = Some(until);
+                report.wait_reason = Some(reason);
+                return Ok(());
+            }
+            let wake = if self.settings.allow_test_requests && test != Decision::Now {
+                until.min(now + TEST_LANE_POLL)
+            } else {
+                until
+            };
+            tracing::debug!(reason = reason.as_str(), until = %until, "waiting for the next slot");
+            self.sleeper.sleep_until(wake).await;
         }
     }
 
-    /// Handles the delivery at the head of the queue: skips it, runs it if its slot is now,
-    /// or puts it back and waits for the slot (the queue is read again afterwards, so a job
-    /// of a higher lane that arrived meanwhile goes first).
-    async fn step(
-        &self,
-        delivery: &Delivery,
-        deadline: DateTime<Utc>,
-        report: &mut DrainReport,
-    ) -> Result<Step, PortError> {
+    /// Marks the jobs whose messages reached the dead-letter queue as failed, with the
+    /// reason, so nothing accepted is silently lost.
+    async fn sweep_dead_letters(&self, report: &mut DrainReport) -> Result<(), PortError> {
+        while let Some(delivery) = self.ports.queue.receive_dead_letter().await? {
+            let task_id = &delivery.message.task_id;
+            if let Some(mut job) = self.ports.jobs.get(task_id).await?
+                && !job.status.is_terminal()
+            {
+                let expected = job.status;
+                job.fail(
+                    JobError::new(
+                        "dead_letter",
+                        format!(
+                            "the job's queue message failed {} deliveries",
+                            crate::adapters::provision::MAX_RECEIVE_COUNT
+                        ),
+                    ),
+                    self.clock.now(),
+                );
+                match self.ports.jobs.replace(&job, expected).await {
+                    Ok(()) => {
+                        tracing::error!(task_id = %task_id, "job failed: its message reached the dead-letter queue");
+                        report.failed += 1;
+                    }
+                    Err(PortError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.ports.queue.ack(&delivery).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles one received message: skips it, or reserves its slot and runs it.
+    async fn step(&self, delivery: &Delivery) -> Result<Outcome, PortError> {
         let task_id = &delivery.message.task_id;
         let Some(job) = self.ports.jobs.get(task_id).await? else {
             tracing::warn!(task_id = %task_id, "queued job not found; dropping the message");
             self.ports.queue.ack(delivery).await?;
-            return Ok(Step::Done(Outcome::Skipped));
+            return Ok(Outcome::Skipped);
         };
         if job.status.is_terminal() {
+            // Cancelled, or a redelivery of a job that already finished: no second call.
             tracing::info!(task_id = %task_id, status = %job.status, "job already finished or cancelled; skipping");
             self.ports.queue.ack(delivery).await?;
-            return Ok(Step::Done(Outcome::Skipped));
+            return Ok(Outcome::Skipped);
         }
         let is_test = job.lane == Lane::Test;
         loop {
@@ -213,24 +274,16 @@ impl Worker {
                     match self.ports.state.save_pacing(&next, version).await {
                         Ok(()) => {
                             tracing::info!(task_id = %task_id, calls_today = next.day_count, "slot reserved");
-                            return self.process(job, delivery).await.map(Step::Done);
+                            return self.process(job, delivery).await;
                         }
                         // Another worker took the slot first: decide again.
                         Err(PortError::Conflict(_)) => continue,
                         Err(e) => return Err(e),
                     }
                 }
-                Decision::Wait { until, reason } => {
+                Decision::Wait { .. } => {
                     self.ports.queue.release(delivery).await?;
-                    if until + self.job_budget() > deadline {
-                        tracing::info!(task_id = %task_id, reason = reason.as_str(), next_start = %until, "next slot is after this invocation; leaving the job queued");
-                        report.next_start = Some(until);
-                        report.wait_reason = Some(reason);
-                        return Ok(Step::TooLate);
-                    }
-                    tracing::debug!(task_id = %task_id, reason = reason.as_str(), until = %until, "waiting for the next slot");
-                    self.sleeper.sleep_until(until).await;
-                    return Ok(Step::Waited);
+                    return Ok(Outcome::Released);
                 }
             }
         }
@@ -309,6 +362,7 @@ impl Worker {
                     keys.push(key);
                 }
                 let count = keys.len();
+                // Images are stored before the job is marked done.
                 job.succeed(keys, self.clock.now());
                 self.ports.jobs.replace(&job, Status::Started).await?;
                 self.ports.queue.ack(delivery).await?;
@@ -316,10 +370,20 @@ impl Worker {
                 Ok(Outcome::Succeeded)
             }
             Err(e) => {
-                tracing::warn!(task_id = %task_id, code = e.code(), error = %e, upstream_ms = elapsed_ms, "NovelAI call failed");
+                tracing::warn!(task_id = %task_id, code = e.code(), error = %e, attempt = job.attempts, upstream_ms = elapsed_ms, "NovelAI call failed");
                 self.start_cooldown().await?;
-                self.finish_failed(job, JobError::new(e.code(), e.to_string()), delivery)
-                    .await
+                let error = JobError::new(e.code(), e.to_string());
+                if e.is_retryable() && job.attempts < self.settings.max_attempts {
+                    job.status = Status::Retry;
+                    job.error = Some(error);
+                    self.ports.jobs.replace(&job, Status::Started).await?;
+                    // Back in its lane, at its old place; the cooldown paces the retry.
+                    self.ports.queue.release(delivery).await?;
+                    tracing::info!(task_id = %task_id, attempt = job.attempts, max_attempts = self.settings.max_attempts, "will retry");
+                    Ok(Outcome::Retried)
+                } else {
+                    self.finish_failed(job, error, delivery).await
+                }
             }
         }
     }
