@@ -39,6 +39,13 @@ pub struct SqsQueue {
     queues: LaneQueues,
 }
 
+/// One received message, before its body is read.
+struct RawMessage {
+    receipt: String,
+    body: String,
+    receive_count: u32,
+}
+
 impl SqsQueue {
     pub fn new(client: Client, queues: LaneQueues) -> Self {
         Self { client, queues }
@@ -47,6 +54,38 @@ impl SqsQueue {
 
 fn backend<E: std::error::Error>(err: E) -> PortError {
     PortError::backend("SQS", describe(&err))
+}
+
+impl SqsQueue {
+    /// Receives at most one message from a queue, without waiting.
+    async fn receive_one(&self, url: &str) -> PortResult<Option<RawMessage>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(1)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let receive_count = msg
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        Ok(Some(RawMessage {
+            receipt: msg
+                .receipt_handle
+                .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?,
+            body: msg.body.unwrap_or_default(),
+            receive_count,
+        }))
+    }
 }
 
 #[async_trait]
@@ -68,37 +107,16 @@ impl JobQueue for SqsQueue {
 
     async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
         for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
-            let out = self
-                .client
-                .receive_message()
-                .queue_url(self.queues.url(lane))
-                .max_number_of_messages(1)
-                .wait_time_seconds(0)
-                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-                .send()
-                .await
-                .map_err(backend)?;
-            let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+            let Some(raw) = self.receive_one(self.queues.url(lane)).await? else {
                 continue;
             };
-            let receipt = msg
-                .receipt_handle
-                .clone()
-                .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?;
-            let receive_count = msg
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            let body = msg.body.unwrap_or_default();
-            match serde_json::from_str::<QueueMessage>(&body) {
+            match serde_json::from_str::<QueueMessage>(&raw.body) {
                 Ok(message) => {
                     return Ok(Some(Delivery {
                         lane,
-                        receipt,
+                        receipt: raw.receipt,
                         message,
-                        receive_count,
+                        receive_count: raw.receive_count,
                         dead_letter: false,
                     }));
                 }
@@ -114,33 +132,19 @@ impl JobQueue for SqsQueue {
     }
 
     async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(&self.queues.dead_letter)
-            .max_number_of_messages(1)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(backend)?;
-        let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+        let Some(raw) = self.receive_one(&self.queues.dead_letter).await? else {
             return Ok(None);
         };
-        let receipt = msg
-            .receipt_handle
-            .clone()
-            .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?;
-        let body = msg.body.unwrap_or_default();
-        let message = serde_json::from_str::<QueueMessage>(&body).ok();
+        // An unreadable dead letter carries the nil task id: it is deleted, no job matches.
+        let message = serde_json::from_str::<QueueMessage>(&raw.body).unwrap_or(QueueMessage {
+            task_id: crate::domain::TaskId::from_random_bytes([0; 16]),
+            credentials: None,
+        });
         Ok(Some(Delivery {
             lane: Lane::Low,
-            receipt,
-            message: message.unwrap_or(QueueMessage {
-                task_id: crate::domain::TaskId::from_random_bytes([0; 16]),
-                credentials: None,
-            }),
-            receive_count: 0,
+            receipt: raw.receipt,
+            message,
+            receive_count: raw.receive_count,
             dead_letter: true,
         }))
     }
