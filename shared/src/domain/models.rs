@@ -116,7 +116,65 @@ pub const SAMPLERS: &[&str] = &[
     "plms",
 ];
 
+/// Sampler aliases the website used to offer: `k_euler_ancestral` with SMEA (`sm`), and
+/// with SMEA DYN too (`sm` + `sm_dyn`). V3 only.
+pub const SMEA_ALIASES: &[&str] = &["nai_smea", "nai_smea_dyn"];
+
 pub const NOISE_SCHEDULES: &[&str] = &["native", "karras", "exponential", "polyexponential"];
+
+/// Noise schedules `k_dpm_2` works with (on every family).
+const DPM_2_SCHEDULES: &[&str] = &["exponential", "polyexponential"];
+
+/// Noise schedules of V4 and later (they dropped `native`).
+const V4_SCHEDULES: &[&str] = &["karras", "exponential", "polyexponential"];
+
+/// A sampler as NovelAI wants it named for one family, with the SMEA flags an alias implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SamplerChoice {
+    pub sampler: &'static str,
+    pub sm: bool,
+    pub sm_dyn: bool,
+}
+
+/// Resolves a sampler name (case-insensitive) for a family: V3 names DDIM `ddim_v3` (and
+/// `ddim` is mapped to it), legacy models call it `ddim`, V4 and later have no DDIM;
+/// `nai_smea`/`nai_smea_dyn` stand for `k_euler_ancestral` with SMEA on, which only V3
+/// has. The error is a message about the `sampler` field.
+pub fn resolve_sampler(family: Family, name: &str) -> Result<SamplerChoice, String> {
+    let name = name.trim().to_ascii_lowercase();
+    let plain = |sampler| SamplerChoice {
+        sampler,
+        sm: false,
+        sm_dyn: false,
+    };
+    if SMEA_ALIASES.contains(&name.as_str()) {
+        if family != Family::V3 {
+            return Err(format!(
+                "{name} (k_euler_ancestral with SMEA) is only available for V3 models"
+            ));
+        }
+        return Ok(SamplerChoice {
+            sampler: "k_euler_ancestral",
+            sm: true,
+            sm_dyn: name == "nai_smea_dyn",
+        });
+    }
+    let Some(&known) = SAMPLERS.iter().find(|s| **s == name) else {
+        return Err(format!(
+            "unknown sampler {name:?}; one of {}, {}",
+            SAMPLERS.join(", "),
+            SMEA_ALIASES.join(", ")
+        ));
+    };
+    match (known, family) {
+        ("ddim" | "ddim_v3", Family::V4 | Family::V45) => {
+            Err(format!("{known} is not available for V4 and later models"))
+        }
+        ("ddim" | "ddim_v3", Family::V3) => Ok(plain("ddim_v3")),
+        ("ddim" | "ddim_v3", Family::Legacy) => Ok(plain("ddim")),
+        _ => Ok(plain(known)),
+    }
+}
 
 /// Per-family defaults (the website's presets).
 pub struct Defaults {
@@ -158,6 +216,52 @@ impl Family {
     pub fn accepts_noise_schedule(self, schedule: &str) -> bool {
         NOISE_SCHEDULES.contains(&schedule) && !(self.is_v4() && schedule == "native")
     }
+
+    /// The noise schedules this family accepts with this (resolved) sampler: `k_dpm_2`
+    /// only takes exponential and polyexponential; V4 and later dropped `native`.
+    pub fn noise_schedules(self, sampler: &str) -> &'static [&'static str] {
+        if sampler == "k_dpm_2" {
+            DPM_2_SCHEDULES
+        } else if self.is_v4() {
+            V4_SCHEDULES
+        } else {
+            NOISE_SCHEDULES
+        }
+    }
+
+    /// The noise schedule used when a request names none: the family's default, or the
+    /// first one the sampler takes when it does not take that (`k_dpm_2` → exponential).
+    pub fn default_noise_schedule(self, sampler: &str) -> &'static str {
+        let allowed = self.noise_schedules(sampler);
+        let default = self.defaults().noise_schedule;
+        if allowed.contains(&default) {
+            default
+        } else {
+            allowed[0]
+        }
+    }
+
+    /// Whether the family takes character prompts (`characterPrompts`, V4 and V4.5).
+    pub fn supports_characters(self) -> bool {
+        self.is_v4()
+    }
+}
+
+/// Most character prompts one V4/V4.5 request may carry (the website's limit).
+pub const MAX_CHARACTERS: usize = 6;
+
+/// The coordinates of the 5×5 position grid's columns and rows.
+const GRID: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+/// The centre of a character position cell: column letter A–E → x, row digit 1–5 → y
+/// (`C3` = (0.5, 0.5)). Case-sensitive: callers normalise to upper case.
+pub fn grid_center(cell: &str) -> Option<(f64, f64)> {
+    let &[column, row] = cell.as_bytes() else {
+        return None;
+    };
+    let x = GRID.get(usize::from(column.checked_sub(b'A')?))?;
+    let y = GRID.get(usize::from(row.checked_sub(b'1')?))?;
+    Some((*x, *y))
 }
 
 /// Resolution presets: (name, width, height). `portrait`, `landscape` and `square` are the
@@ -237,6 +341,58 @@ mod tests {
         );
         assert_eq!(resolve_resolution("wallpaper_square"), None);
         assert_eq!(resolve_resolution("huge"), None);
+    }
+
+    #[test]
+    fn samplers_per_family() {
+        let v = |family, name| resolve_sampler(family, name).map(|c| (c.sampler, c.sm, c.sm_dyn));
+        assert_eq!(v(Family::V3, "ddim"), Ok(("ddim_v3", false, false)));
+        assert_eq!(v(Family::V3, "DDIM_V3"), Ok(("ddim_v3", false, false)));
+        assert_eq!(v(Family::Legacy, "ddim_v3"), Ok(("ddim", false, false)));
+        assert!(v(Family::V4, "ddim").is_err());
+        assert!(v(Family::V45, "ddim_v3").is_err());
+        assert_eq!(
+            v(Family::V3, "nai_smea"),
+            Ok(("k_euler_ancestral", true, false))
+        );
+        assert_eq!(
+            v(Family::V3, "nai_smea_dyn"),
+            Ok(("k_euler_ancestral", true, true))
+        );
+        for family in [Family::Legacy, Family::V4, Family::V45] {
+            assert!(v(family, "nai_smea").is_err());
+            assert!(v(family, "nai_smea_dyn").is_err());
+        }
+        assert_eq!(v(Family::V45, " K_Euler "), Ok(("k_euler", false, false)));
+        assert!(v(Family::V3, "euler_magic").is_err());
+    }
+
+    #[test]
+    fn noise_schedules_per_family_and_sampler() {
+        assert!(Family::V3.noise_schedules("k_euler").contains(&"native"));
+        assert!(!Family::V4.noise_schedules("k_euler").contains(&"native"));
+        assert!(Family::V45.noise_schedules("k_euler").contains(&"karras"));
+        for family in [Family::Legacy, Family::V3, Family::V4, Family::V45] {
+            assert_eq!(
+                family.noise_schedules("k_dpm_2"),
+                &["exponential", "polyexponential"]
+            );
+            assert_eq!(family.default_noise_schedule("k_dpm_2"), "exponential");
+        }
+        assert_eq!(Family::V3.default_noise_schedule("k_euler"), "native");
+        assert_eq!(Family::V4.default_noise_schedule("k_euler"), "karras");
+    }
+
+    #[test]
+    fn grid_cells_map_to_centres() {
+        assert_eq!(grid_center("C3"), Some((0.5, 0.5)));
+        assert_eq!(grid_center("A1"), Some((0.1, 0.1)));
+        assert_eq!(grid_center("E5"), Some((0.9, 0.9)));
+        assert_eq!(grid_center("B4"), Some((0.3, 0.7)));
+        assert_eq!(grid_center("D2"), Some((0.7, 0.3)));
+        for bad in ["", "C", "F3", "C0", "C6", "c3", "C33", "3C", "É3"] {
+            assert_eq!(grid_center(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -69,6 +69,20 @@ pub struct Img2Img {
     pub noise: f64,
 }
 
+/// One character prompt (V4/V4.5): sent as a `characterPrompts` entry and as a
+/// `char_captions` entry of both `v4_prompt` and `v4_negative_prompt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Character {
+    pub prompt: String,
+    /// The character's own undesired content (may be empty).
+    #[serde(default)]
+    pub uc: String,
+    /// Grid cell, column A–E and row 1–5 (`C3` is the centre), upper case; `None` leaves
+    /// the placement to the AI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+}
+
 /// The generation settings of one job, validated and with defaults applied. Stored on the
 /// job; holds no credential and no image bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +104,10 @@ pub struct GenerationParams {
     pub sm_dyn: bool,
     pub cfg_rescale: f64,
     pub img2img: Option<Img2Img>,
+    /// Character prompts (V4/V4.5 only, at most [`models::MAX_CHARACTERS`]); absent in
+    /// jobs stored before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub characters: Vec<Character>,
 }
 
 /// An accepted `POST /generate` body.
@@ -123,22 +141,42 @@ impl std::fmt::Debug for InputImage {
     }
 }
 
-struct Fields<'a>(&'a Map<String, Value>);
+/// The fields of one JSON object; `prefix` (such as `characters[1].`) is put before the
+/// names errors report, so nested fields are named in full.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
 
 impl<'a> Fields<'a> {
+    fn new(map: &'a Map<String, Value>) -> Self {
+        Self {
+            map,
+            prefix: String::new(),
+        }
+    }
+
+    /// The full name of a field, as errors report it.
+    fn path(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     /// The value of a field, treating JSON `null` as absent.
     fn get(&self, name: &str) -> Option<&'a Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+        self.map.get(name).filter(|v| !v.is_null())
     }
 
     fn string(&self, name: &str) -> Result<Option<&'a str>, ValidationError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(_) => Err(ValidationError::invalid(
-                name,
-                format!("{name} must be a string"),
-            )),
+            Some(_) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be a string"),
+                ))
+            }
         }
     }
 
@@ -146,17 +184,21 @@ impl<'a> Fields<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(ValidationError::invalid(
-                name,
-                format!("{name} must be true or false"),
-            )),
+            Some(_) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be true or false"),
+                ))
+            }
         }
     }
 
     /// An integer in `[min, max]`; integral floats (`28.0`) are accepted.
     fn integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ValidationError> {
+        let path = self.path(name);
         let err =
-            || ValidationError::invalid(name, format!("{name} must be an integer {min}-{max}"));
+            || ValidationError::invalid(&path, format!("{path} must be an integer {min}-{max}"));
         let Some(v) = self.get(name) else {
             return Ok(None);
         };
@@ -178,7 +220,9 @@ impl<'a> Fields<'a> {
     }
 
     fn number(&self, name: &str, min: f64, max: f64) -> Result<Option<f64>, ValidationError> {
-        let err = || ValidationError::invalid(name, format!("{name} must be a number {min}-{max}"));
+        let path = self.path(name);
+        let err =
+            || ValidationError::invalid(&path, format!("{path} must be a number {min}-{max}"));
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) => {
@@ -202,7 +246,7 @@ pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, Valid
             "request body must be a JSON object",
         ));
     };
-    validate(&Fields(&map), limits)
+    validate(&Fields::new(&map), limits)
 }
 
 fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, ValidationError> {
@@ -250,51 +294,74 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
     let scale = f.number("scale", 0.0, 10.0)?.unwrap_or(defaults.scale);
     let cfg_rescale = f.number("cfg_rescale", 0.0, 1.0)?.unwrap_or(0.0);
 
-    let mut sampler = match f.string("sampler")? {
-        None => defaults.sampler.to_string(),
+    // Per family: V3 names DDIM ddim_v3, V4+ has none, nai_smea(_dyn) is V3's
+    // k_euler_ancestral with SMEA.
+    let choice = match f.string("sampler")? {
+        None => models::SamplerChoice {
+            sampler: defaults.sampler,
+            sm: false,
+            sm_dyn: false,
+        },
+        Some(s) => models::resolve_sampler(family, s).map_err(|message| {
+            ValidationError::invalid("sampler", format!("{message} (model {})", model.id))
+        })?,
+    };
+    let sampler = choice.sampler;
+    let noise_schedule = match f.string("noise_schedule")? {
+        None => family.default_noise_schedule(sampler).to_string(),
         Some(s) => {
             let s = s.trim().to_ascii_lowercase();
-            if !models::SAMPLERS.contains(&s.as_str()) {
+            let allowed = family.noise_schedules(sampler);
+            if !allowed.contains(&s.as_str()) {
                 return Err(ValidationError::invalid(
-                    "sampler",
+                    "noise_schedule",
                     format!(
-                        "unknown sampler {s:?}; one of {}",
-                        models::SAMPLERS.join(", ")
+                        "noise_schedule {s:?} is not available for {} with {sampler}; one of {}",
+                        model.id,
+                        allowed.join(", ")
                     ),
                 ));
             }
             s
         }
     };
-    // V3 names its DDIM sampler ddim_v3; later models do not offer DDIM at all.
-    if family == Family::V3 && sampler == "ddim" {
-        sampler = "ddim_v3".into();
-    }
-    if family.is_v4() && sampler.starts_with("ddim") {
+
+    let sm_given = f.boolean("sm")?;
+    let sm_dyn_given = f.boolean("sm_dyn")?;
+    if choice.sm && sm_given == Some(false) {
         return Err(ValidationError::invalid(
-            "sampler",
-            format!("{sampler} is not available for {}", model.id),
+            "sm",
+            "the nai_smea samplers turn SMEA on; leave sm out or set it true",
         ));
     }
-    let noise_schedule = match f.string("noise_schedule")? {
-        None => defaults.noise_schedule.to_string(),
-        Some(s) if family.accepts_noise_schedule(s) => s.to_string(),
-        Some(s) => {
-            return Err(ValidationError::invalid(
-                "noise_schedule",
-                format!("noise_schedule {s:?} is not available for {}", model.id),
-            ));
-        }
-    };
-
-    let sm = f.boolean("sm")?.unwrap_or(false);
-    let sm_dyn = f.boolean("sm_dyn")?.unwrap_or(false);
+    if choice.sm_dyn && sm_dyn_given == Some(false) {
+        return Err(ValidationError::invalid(
+            "sm_dyn",
+            "nai_smea_dyn turns SMEA DYN on; leave sm_dyn out or set it true",
+        ));
+    }
+    let sm = choice.sm || sm_given.unwrap_or(false);
+    let sm_dyn = choice.sm_dyn || sm_dyn_given.unwrap_or(false);
     if (sm || sm_dyn) && family != Family::V3 {
         return Err(ValidationError::invalid(
             if sm { "sm" } else { "sm_dyn" },
             "SMEA is only available for V3 models",
         ));
     }
+    if sm_dyn && !sm {
+        return Err(ValidationError::invalid(
+            "sm_dyn",
+            "sm_dyn (SMEA DYN) needs sm (SMEA) on as well",
+        ));
+    }
+    if sm && sampler == "ddim_v3" {
+        return Err(ValidationError::invalid(
+            "sm",
+            "SMEA does not work with the DDIM sampler",
+        ));
+    }
+
+    let characters = characters(f, family, model.id, limits)?;
 
     let (width, height) = size(f)?;
     let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
@@ -357,7 +424,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
             height,
             steps,
             scale,
-            sampler,
+            sampler: sampler.to_string(),
             noise_schedule,
             seed: seed.unwrap_or(0) as u32,
             n_samples,
@@ -365,6 +432,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
             sm_dyn,
             cfg_rescale,
             img2img,
+            characters,
         },
         seed_given: seed.is_some(),
         lane: if is_test_request { Lane::Test } else { lane },
@@ -372,6 +440,101 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         image,
         credentials,
     })
+}
+
+/// The optional `characters` list: `[{prompt, uc?, position?}]`, V4/V4.5 only. An empty
+/// list is the same as none.
+fn characters(
+    f: &Fields<'_>,
+    family: Family,
+    model_id: &str,
+    limits: &Limits,
+) -> Result<Vec<Character>, ValidationError> {
+    let items = match f.get("characters") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ValidationError::invalid(
+                "characters",
+                "characters must be a list of {prompt, uc, position} objects",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !family.supports_characters() {
+        return Err(ValidationError::invalid(
+            "characters",
+            format!("character prompts need a V4 or V4.5 model, not {model_id}"),
+        ));
+    }
+    if items.len() > models::MAX_CHARACTERS {
+        return Err(ValidationError::invalid(
+            "characters",
+            format!("at most {} characters", models::MAX_CHARACTERS),
+        ));
+    }
+    let mut characters = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(map) = item else {
+            return Err(ValidationError::invalid(
+                &format!("characters[{i}]"),
+                format!("characters[{i}] must be an object with a prompt"),
+            ));
+        };
+        let c = Fields {
+            map,
+            prefix: format!("characters[{i}]."),
+        };
+        let too_long = |name: &str| {
+            let name = c.path(name);
+            ValidationError::invalid(
+                &name,
+                format!(
+                    "{name} must be at most {} characters",
+                    limits.max_prompt_chars
+                ),
+            )
+        };
+        let prompt = c
+            .string("prompt")?
+            .ok_or_else(|| ValidationError::missing(&c.path("prompt")))?;
+        if prompt.trim().is_empty() {
+            let name = c.path("prompt");
+            return Err(ValidationError::invalid(
+                &name,
+                format!("{name} must not be empty"),
+            ));
+        }
+        if prompt.chars().count() > limits.max_prompt_chars {
+            return Err(too_long("prompt"));
+        }
+        let uc = c.string("uc")?.unwrap_or("");
+        if uc.chars().count() > limits.max_prompt_chars {
+            return Err(too_long("uc"));
+        }
+        let position = match c.string("position")? {
+            None => None,
+            Some(p) => {
+                let cell = p.trim().to_ascii_uppercase();
+                if models::grid_center(&cell).is_none() {
+                    let name = c.path("position");
+                    return Err(ValidationError::invalid(
+                        &name,
+                        format!("{name} must be a column A-E and a row 1-5, such as C3"),
+                    ));
+                }
+                Some(cell)
+            }
+        };
+        characters.push(Character {
+            prompt: prompt.to_string(),
+            uc: uc.to_string(),
+            position,
+        });
+    }
+    Ok(characters)
 }
 
 fn size(f: &Fields<'_>) -> Result<(u32, u32), ValidationError> {
@@ -636,5 +799,235 @@ mod tests {
         assert!(r.seed_given);
         assert_eq!(r.params.seed, 42);
         assert_eq!(r.params.sampler, "ddim_v3");
+    }
+
+    fn code_and_field(v: Value) -> (&'static str, String) {
+        let e = parse(v).unwrap_err();
+        (e.code, e.field.unwrap_or_default())
+    }
+
+    #[test]
+    fn characters_are_parsed_for_v4_models() {
+        let r = parse(
+            json!({"prompt": "2girls", "model": "nai-v4.5", "characters": [
+                {"prompt": "girl, red hair", "uc": "bad hands", "position": " c3 "},
+                {"prompt": "girl, blue hair", "position": null},
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.params.characters,
+            vec![
+                Character {
+                    prompt: "girl, red hair".into(),
+                    uc: "bad hands".into(),
+                    position: Some("C3".into()),
+                },
+                Character {
+                    prompt: "girl, blue hair".into(),
+                    uc: String::new(),
+                    position: None,
+                },
+            ]
+        );
+        let six: Vec<Value> = (0..6).map(|i| json!({"prompt": format!("c{i}")})).collect();
+        let r = parse(json!({"prompt": "x", "model": "nai-v4", "characters": six})).unwrap();
+        assert_eq!(r.params.characters.len(), 6);
+        // No list, null and [] all mean no characters, on every model.
+        for model in ["nai-v3", "nai-v1", "nai-v4.5"] {
+            for chars in [json!(null), json!([])] {
+                let r = parse(json!({"prompt": "x", "model": model, "characters": chars})).unwrap();
+                assert!(r.params.characters.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn bad_characters_are_named_by_index() {
+        let with =
+            |model: &str, chars: Value| json!({"prompt": "x", "model": model, "characters": chars});
+        let one = |c: Value| with("nai-v4.5", json!([{"prompt": "ok"}, c]));
+        assert_eq!(
+            code_and_field(with("nai-v3", json!([{"prompt": "a"}]))),
+            ("invalid_parameter", "characters".into())
+        );
+        assert_eq!(
+            code_and_field(with("nai-v2", json!([{"prompt": "a"}]))),
+            ("invalid_parameter", "characters".into())
+        );
+        let seven: Vec<Value> = (0..7).map(|i| json!({"prompt": format!("c{i}")})).collect();
+        assert_eq!(field_of(with("nai-v4", json!(seven))), "characters");
+        assert_eq!(
+            field_of(with("nai-v4", json!({"prompt": "a"}))),
+            "characters"
+        );
+        assert_eq!(field_of(with("nai-v4", json!(["a"]))), "characters[0]");
+        assert_eq!(
+            code_and_field(one(json!({"uc": "x"}))),
+            ("missing_parameter", "characters[1].prompt".into())
+        );
+        assert_eq!(
+            field_of(one(json!({"prompt": "  "}))),
+            "characters[1].prompt"
+        );
+        assert_eq!(field_of(one(json!({"prompt": 5}))), "characters[1].prompt");
+        assert_eq!(
+            field_of(one(json!({"prompt": "a", "uc": 1}))),
+            "characters[1].uc"
+        );
+        for bad in ["F3", "C6", "C0", "3C", "C", "", "CC3", "middle"] {
+            assert_eq!(
+                field_of(one(json!({"prompt": "a", "position": bad}))),
+                "characters[1].position",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            field_of(one(json!({"prompt": "a", "position": 33}))),
+            "characters[1].position"
+        );
+        let long = "x".repeat(Limits::default().max_prompt_chars + 1);
+        assert_eq!(
+            field_of(one(json!({"prompt": long}))),
+            "characters[1].prompt"
+        );
+        assert_eq!(
+            field_of(one(json!({"prompt": "a", "uc": long}))),
+            "characters[1].uc"
+        );
+        let e = parse(one(json!({"prompt": "a", "position": "Z9"}))).unwrap_err();
+        assert!(
+            e.message.contains("characters[1].position"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn stored_params_stay_compatible() {
+        let r = parse(json!({"prompt": "x", "model": "nai-v3", "seed": 3})).unwrap();
+        let stored = serde_json::to_value(&r.params).unwrap();
+        assert!(
+            stored.get("characters").is_none(),
+            "no key when there are none"
+        );
+        // A job stored before characters existed.
+        let old = json!({"model": "nai-diffusion-3", "family": "v3", "prompt": "x",
+            "negative_prompt": "", "width": 832, "height": 1216, "steps": 28, "scale": 5.0,
+            "sampler": "k_euler", "noise_schedule": "native", "seed": 3, "n_samples": 1,
+            "sm": false, "sm_dyn": false, "cfg_rescale": 0.0, "img2img": null});
+        let params: GenerationParams = serde_json::from_value(old).unwrap();
+        assert_eq!(params, r.params);
+        let r = parse(json!({"prompt": "x", "characters": [{"prompt": "a", "position": "B2"}, {"prompt": "b"}]}))
+            .unwrap();
+        let text = serde_json::to_string(&r.params).unwrap();
+        let back: GenerationParams = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r.params);
+    }
+
+    #[test]
+    fn samplers_follow_the_model() {
+        let p = |v: Value| parse(v).unwrap().params;
+        let q = p(json!({"prompt": "x", "model": "nai-v3", "sampler": "nai_smea"}));
+        assert_eq!(
+            (q.sampler.as_str(), q.sm, q.sm_dyn),
+            ("k_euler_ancestral", true, false)
+        );
+        let q = p(json!({"prompt": "x", "model": "nai-v3", "sampler": "NAI_SMEA_DYN", "sm": true}));
+        assert_eq!(
+            (q.sampler.as_str(), q.sm, q.sm_dyn),
+            ("k_euler_ancestral", true, true)
+        );
+        let q = p(json!({"prompt": "x", "model": "nai-v3", "sampler": "nai_smea", "sm_dyn": true}));
+        assert_eq!((q.sm, q.sm_dyn), (true, true));
+        assert_eq!(
+            p(json!({"prompt": "x", "model": "nai-v1", "sampler": "ddim_v3"})).sampler,
+            "ddim"
+        );
+        let q = p(json!({"prompt": "x", "model": "nai-v3", "sm": true, "sm_dyn": true}));
+        assert_eq!((q.sm, q.sm_dyn), (true, true));
+
+        let with = |model: &str, extra: Value| {
+            let mut b = json!({"prompt": "x", "model": model});
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            b
+        };
+        for model in ["nai-v4", "nai-v4.5"] {
+            for s in ["ddim", "ddim_v3", "nai_smea", "nai_smea_dyn"] {
+                assert_eq!(
+                    field_of(with(model, json!({"sampler": s}))),
+                    "sampler",
+                    "{model} {s}"
+                );
+            }
+        }
+        assert_eq!(
+            field_of(with("nai-v2", json!({"sampler": "nai_smea"}))),
+            "sampler"
+        );
+        assert_eq!(
+            field_of(with("nai-v3", json!({"sampler": "nai_smea", "sm": false}))),
+            "sm"
+        );
+        assert_eq!(
+            field_of(with(
+                "nai-v3",
+                json!({"sampler": "nai_smea_dyn", "sm_dyn": false})
+            )),
+            "sm_dyn"
+        );
+        assert_eq!(field_of(with("nai-v3", json!({"sm_dyn": true}))), "sm_dyn");
+        assert_eq!(field_of(with("nai-v4", json!({"sm_dyn": true}))), "sm_dyn");
+        assert_eq!(
+            field_of(with("nai-v3", json!({"sampler": "ddim", "sm": true}))),
+            "sm"
+        );
+    }
+
+    #[test]
+    fn noise_schedules_follow_the_model_and_sampler() {
+        let p = |v: Value| parse(v).unwrap().params;
+        assert_eq!(
+            p(json!({"prompt": "x", "model": "nai-v3"})).noise_schedule,
+            "native"
+        );
+        assert_eq!(
+            p(json!({"prompt": "x", "model": "nai-v4"})).noise_schedule,
+            "karras"
+        );
+        for model in ["nai-v3", "nai-v4", "nai-v4.5"] {
+            let q = p(json!({"prompt": "x", "model": model, "sampler": "k_dpm_2"}));
+            assert_eq!(q.noise_schedule, "exponential", "{model}");
+            let q = p(json!({"prompt": "x", "model": model, "sampler": "k_dpm_2",
+                "noise_schedule": "polyexponential"}));
+            assert_eq!(q.noise_schedule, "polyexponential", "{model}");
+            for bad in ["karras", "native"] {
+                assert_eq!(
+                    field_of(json!({"prompt": "x", "model": model, "sampler": "k_dpm_2",
+                        "noise_schedule": bad})),
+                    "noise_schedule",
+                    "{model} {bad}"
+                );
+            }
+        }
+        assert_eq!(
+            p(json!({"prompt": "x", "model": "nai-v4.5", "noise_schedule": " Exponential "}))
+                .noise_schedule,
+            "exponential"
+        );
+        assert_eq!(
+            field_of(json!({"prompt": "x", "model": "nai-v4.5", "noise_schedule": "native"})),
+            "noise_schedule"
+        );
+        assert_eq!(
+            field_of(json!({"prompt": "x", "noise_schedule": "linear"})),
+            "noise_schedule"
+        );
+        assert_eq!(
+            field_of(json!({"prompt": "x", "noise_schedule": 3})),
+            "noise_schedule"
+        );
     }
 }

@@ -1,65 +1,125 @@
-//! `POST /ai/generate-image` bodies, per model family, with the values the website sends
-//! (handbook: novelai-api.md §3).
+//! `POST /ai/generate-image` bodies, per model family, with the fields and values the
+//! website sends (handbook: novelai-api.md §3; the captures they are checked against are in
+//! `tests/fixtures/website/`, compared field by field in `tests/website_bodies.rs`).
+//!
+//! - V3 and legacy models: the `params_version` 1 form (`sm`/`sm_dyn`, `uncond_scale`,
+//!   `noise_schedule` as validated, `native` by default).
+//! - V4 and V4.5: the `params_version` 3 form of the 2025 website (`v4_prompt`,
+//!   `v4_negative_prompt`, `characterPrompts`, `use_coords`, `legacy_uc`, `autoSmea`, …).
+//!
+//! `ucPreset`/`qualityToggle` are metadata only (§3.3): naiq appends no quality tags and no
+//! undesired-content preset, so it sends what the website sends for "no preset"
+//! (`ucPreset` 3) with the quality toggle off; the prompts go out exactly as given.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::domain::GenerationParams;
-use crate::domain::models::Family;
+use crate::domain::models::{self, Family};
+use crate::domain::request::Character;
+
+/// `ucPreset` for "None" (no undesired-content preset text added), on every family.
+const UC_PRESET_NONE: u32 = 3;
+
+/// A number as JavaScript's `JSON.stringify` writes it: integral values without a
+/// fraction (`5`, not `5.0`), as in the website's bodies.
+fn num(f: f64) -> Value {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        json!(f as i64)
+    } else {
+        json!(f)
+    }
+}
+
+/// Where a character is centred: its grid cell, or the middle (C3) when the AI places it.
+fn center(c: &Character) -> Value {
+    let (x, y) = c
+        .position
+        .as_deref()
+        .and_then(models::grid_center)
+        .unwrap_or((0.5, 0.5));
+    json!({"x": num(x), "y": num(y)})
+}
 
 /// Builds the upstream body. `image_b64` is the input image for image-to-image.
 pub fn build(params: &GenerationParams, image_b64: Option<&str>) -> Value {
-    let mut p = json!({
-        "width": params.width,
-        "height": params.height,
-        "scale": params.scale,
-        "sampler": params.sampler,
-        "steps": params.steps,
-        "n_samples": params.n_samples,
-        "seed": params.seed,
-        "ucPreset": 0,
-        "qualityToggle": false,
-        "dynamic_thresholding": false,
-        "controlnet_strength": 1,
-        "legacy": false,
-        "add_original_image": true,
-        "cfg_rescale": params.cfg_rescale,
-        "noise_schedule": params.noise_schedule,
-        "legacy_v3_extend": false,
-        "skip_cfg_above_sigma": null,
-        "negative_prompt": params.negative_prompt,
-        "reference_image_multiple": [],
-        "reference_information_extracted_multiple": [],
-        "reference_strength_multiple": [],
-    });
-    let obj = p.as_object_mut().expect("object");
+    let mut p = Map::new();
+    let mut put = |key: &str, value: Value| {
+        p.insert(key.to_string(), value);
+    };
+    put("width", json!(params.width));
+    put("height", json!(params.height));
+    put("scale", num(params.scale));
+    put("sampler", json!(params.sampler));
+    put("steps", json!(params.steps));
+    put("n_samples", json!(params.n_samples));
+    put("seed", json!(params.seed));
+    put("ucPreset", json!(UC_PRESET_NONE));
+    put("qualityToggle", json!(false));
+    put("dynamic_thresholding", json!(false));
+    put("controlnet_strength", json!(1));
+    put("legacy", json!(false));
+    put("cfg_rescale", num(params.cfg_rescale));
+    put("noise_schedule", json!(params.noise_schedule));
+    put("legacy_v3_extend", json!(false));
+    put("negative_prompt", json!(params.negative_prompt));
     match params.family {
         Family::Legacy | Family::V3 => {
-            obj.insert("params_version".into(), json!(1));
-            obj.insert("sm".into(), json!(params.sm));
-            obj.insert("sm_dyn".into(), json!(params.sm_dyn));
-            obj.insert("uncond_scale".into(), json!(1));
+            put("params_version", json!(1));
+            put("sm", json!(params.sm));
+            put("sm_dyn", json!(params.sm_dyn));
+            put("uncond_scale", json!(1));
+            put("add_original_image", json!(false));
+            // The empty vibe lists of the April 2024 schema ("no vibe transfer").
+            put("reference_image_multiple", json!([]));
+            put("reference_information_extracted_multiple", json!([]));
+            put("reference_strength_multiple", json!([]));
         }
         Family::V4 | Family::V45 => {
-            obj.insert("params_version".into(), json!(3));
-            obj.insert("autoSmea".into(), json!(false));
-            obj.insert("deliberate_euler_ancestral_bug".into(), json!(false));
-            obj.insert("prefer_brownian".into(), json!(true));
-            obj.insert("use_coords".into(), json!(false));
-            obj.insert("legacy_uc".into(), json!(false));
-            obj.insert("inpaintImg2ImgStrength".into(), json!(1));
-            obj.insert("characterPrompts".into(), json!([]));
-            obj.insert(
-                "v4_prompt".into(),
+            let use_coords = params.characters.iter().any(|c| c.position.is_some());
+            let character_prompts: Vec<Value> = params
+                .characters
+                .iter()
+                .map(|c| json!({"prompt": c.prompt, "uc": c.uc, "center": center(c), "enabled": true}))
+                .collect();
+            let captions: Vec<Value> = params
+                .characters
+                .iter()
+                .map(|c| json!({"char_caption": c.prompt, "centers": [center(c)]}))
+                .collect();
+            let negative_captions: Vec<Value> = params
+                .characters
+                .iter()
+                .map(|c| json!({"char_caption": c.uc, "centers": [center(c)]}))
+                .collect();
+            put("params_version", json!(3));
+            put("add_original_image", json!(true));
+            put("autoSmea", json!(false));
+            put("skip_cfg_above_sigma", Value::Null);
+            put("use_coords", json!(use_coords));
+            put("legacy_uc", json!(false));
+            put("normalize_reference_strength_multiple", json!(true));
+            put("inpaintImg2ImgStrength", json!(1));
+            // Euler-ancestral switches: the website sends them with that sampler only.
+            if params.sampler == "k_euler_ancestral" {
+                put("deliberate_euler_ancestral_bug", json!(false));
+                put("prefer_brownian", json!(true));
+            }
+            put("characterPrompts", Value::Array(character_prompts));
+            put(
+                "v4_prompt",
                 json!({
-                    "caption": {"base_caption": params.prompt, "char_captions": []},
-                    "use_coords": false,
+                    "caption": {"base_caption": params.prompt, "char_captions": captions},
+                    "use_coords": use_coords,
                     "use_order": true,
                 }),
             );
-            obj.insert(
-                "v4_negative_prompt".into(),
+            put(
+                "v4_negative_prompt",
                 json!({
-                    "caption": {"base_caption": params.negative_prompt, "char_captions": []},
+                    "caption": {
+                        "base_caption": params.negative_prompt,
+                        "char_captions": negative_captions,
+                    },
                     "legacy_uc": false,
                 }),
             );
@@ -67,10 +127,10 @@ pub fn build(params: &GenerationParams, image_b64: Option<&str>) -> Value {
     }
     let action = match (params.img2img, image_b64) {
         (Some(i2i), Some(image)) => {
-            obj.insert("image".into(), json!(image));
-            obj.insert("strength".into(), json!(i2i.strength));
-            obj.insert("noise".into(), json!(i2i.noise));
-            obj.insert("extra_noise_seed".into(), json!(params.seed));
+            put("image", json!(image));
+            put("strength", num(i2i.strength));
+            put("noise", num(i2i.noise));
+            put("extra_noise_seed", json!(params.seed));
             "img2img"
         }
         _ => "generate",
@@ -139,6 +199,99 @@ mod tests {
         );
         assert_eq!(b["parameters"]["noise_schedule"], "karras");
         assert!(b["parameters"].get("sm").is_none());
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_website_writes_them() {
+        let p =
+            params(json!({"prompt": "x", "model": "nai-v4.5", "scale": 5, "cfg_rescale": 0.25}));
+        let b = build(&p, None);
+        assert!(b["parameters"]["scale"].is_u64(), "5, not 5.0");
+        assert!(b["parameters"]["cfg_rescale"].is_f64());
+        assert_eq!(b["parameters"]["cfg_rescale"], 0.25);
+        assert_eq!(b["parameters"]["ucPreset"], 3);
+        assert_eq!(b["parameters"]["qualityToggle"], false);
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "scale": 5.5}));
+        assert_eq!(build(&p, None)["parameters"]["scale"], 5.5);
+    }
+
+    #[test]
+    fn characters_fill_all_three_lists_in_order() {
+        let p = params(
+            json!({"prompt": "2girls", "model": "nai-v4.5", "characters": [
+                {"prompt": "girl, red hair", "uc": "bad hands", "position": "a1"},
+                {"prompt": "girl, blue hair"},
+            ]}),
+        );
+        let b = build(&p, None);
+        let q = &b["parameters"];
+        assert_eq!(q["use_coords"], true);
+        assert_eq!(q["v4_prompt"]["use_coords"], true);
+        assert_eq!(
+            q["characterPrompts"],
+            json!([
+                {"prompt": "girl, red hair", "uc": "bad hands", "center": {"x": 0.1, "y": 0.1}, "enabled": true},
+                {"prompt": "girl, blue hair", "uc": "", "center": {"x": 0.5, "y": 0.5}, "enabled": true},
+            ])
+        );
+        assert_eq!(
+            q["v4_prompt"]["caption"]["char_captions"],
+            json!([
+                {"char_caption": "girl, red hair", "centers": [{"x": 0.1, "y": 0.1}]},
+                {"char_caption": "girl, blue hair", "centers": [{"x": 0.5, "y": 0.5}]},
+            ])
+        );
+        assert_eq!(
+            q["v4_negative_prompt"]["caption"]["char_captions"],
+            json!([
+                {"char_caption": "bad hands", "centers": [{"x": 0.1, "y": 0.1}]},
+                {"char_caption": "", "centers": [{"x": 0.5, "y": 0.5}]},
+            ])
+        );
+    }
+
+    #[test]
+    fn characters_without_positions_leave_placement_to_the_ai() {
+        let p = params(json!({"prompt": "x", "model": "nai-v4", "characters": [
+            {"prompt": "a"}, {"prompt": "b"}, {"prompt": "c"},
+        ]}));
+        let q = &build(&p, None)["parameters"];
+        assert_eq!(q["use_coords"], false);
+        assert_eq!(q["v4_prompt"]["use_coords"], false);
+        for list in [
+            &q["v4_prompt"]["caption"]["char_captions"],
+            &q["v4_negative_prompt"]["caption"]["char_captions"],
+        ] {
+            let list = list.as_array().unwrap();
+            assert_eq!(list.len(), 3);
+            for c in list {
+                assert_eq!(c["centers"], json!([{"x": 0.5, "y": 0.5}]), "never empty");
+            }
+        }
+        assert_eq!(q["characterPrompts"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn no_characters_sends_empty_lists() {
+        let q = &build(&params(json!({"prompt": "x"})), None)["parameters"];
+        assert_eq!(q["characterPrompts"], json!([]));
+        assert_eq!(q["v4_prompt"]["caption"]["char_captions"], json!([]));
+        assert_eq!(
+            q["v4_negative_prompt"]["caption"]["char_captions"],
+            json!([])
+        );
+        assert_eq!(q["use_coords"], false);
+    }
+
+    #[test]
+    fn smea_aliases_become_k_euler_ancestral_with_sm() {
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "sampler": "nai_smea_dyn"}));
+        let q = &build(&p, None)["parameters"];
+        assert_eq!(q["sampler"], "k_euler_ancestral");
+        assert_eq!(
+            (q["sm"].as_bool(), q["sm_dyn"].as_bool()),
+            (Some(true), Some(true))
+        );
     }
 
     #[test]
