@@ -123,7 +123,9 @@ async fn three_workers_five_calls_a_day_never_overlapping() {
             api.submit(&record, body.to_string().as_bytes())
                 .await
                 .unwrap()
-                .task_id,
+                .task_id()
+                .expect("queued")
+                .clone(),
         );
     }
 

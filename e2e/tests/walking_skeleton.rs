@@ -247,3 +247,60 @@ async fn the_cli_sets_credentials_from_stdin_and_shows_them_masked() {
     let (code, _, _) = naiq(&["credentials", "set", "--token", token], None, &env).await;
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn a_dry_run_answers_the_upstream_body_and_its_cost_and_queues_nothing() {
+    let s = Stack::from_env();
+    let key = new_key("dry-run").await;
+    let body = json!({"prompt": "1girl, dry run", "model": "nai-v4.5", "resolution": "portrait",
+        "steps": 28, "n_samples": 2, "dry_run": true,
+        "characters": [{"prompt": "girl, red hair", "position": "B2"}]});
+    let (status, resp) = s
+        .call("POST", "/generate", Some(&key), Some(body.to_string()))
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(
+        (resp["success"].as_bool(), resp["dry_run"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert!(resp.get("task_id").is_none(), "{resp}");
+    let req = &resp["request"];
+    assert_eq!(req["model"], "nai-diffusion-4-5-full");
+    assert_eq!(req["parameters"]["params_version"], 3);
+    assert_eq!(
+        req["parameters"]["v4_prompt"]["caption"]["base_caption"],
+        "1girl, dry run"
+    );
+    assert_eq!(
+        req["parameters"]["characterPrompts"][0]["center"],
+        json!({"x": 0.3, "y": 0.3})
+    );
+    assert_eq!(req["parameters"]["n_samples"], 2);
+    // 832x1216 at 28 steps: 20 Anlas an image, two images.
+    assert_eq!(resp["cost"]["per_image"], 20, "{resp}");
+    assert!(resp["cost"]["total"].as_u64().unwrap() >= 20, "{resp}");
+    // Nothing was stored or queued for this key.
+    let clients = AwsClients::from_env().await;
+    let found = clients
+        .dynamodb
+        .scan()
+        .table_name(std::env::var("JOBS_TABLE").unwrap())
+        .filter_expression("#o = :o")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(
+            ":o",
+            aws_sdk_dynamodb::types::AttributeValue::S(ApiKey::from_client(&key).id()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.count(), 0);
+    assert!(
+        !s.fake_requests()
+            .await
+            .iter()
+            .any(|r| r["body"]["input"] == "1girl, dry run"),
+        "a dry run never reaches NovelAI"
+    );
+}

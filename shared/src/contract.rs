@@ -4,6 +4,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
+use crate::domain::account::AccountInfo;
 use crate::domain::pacing::PacingState;
 use crate::domain::request::{Limits, parse_submit};
 use crate::domain::{ApiKey, ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
@@ -371,6 +372,21 @@ pub async fn state_store(state: &dyn StateStore) {
         "a stale writer loses"
     );
     assert_eq!(state.load_pacing().await.unwrap(), (second, 2));
+
+    assert_eq!(state.load_account().await.unwrap(), None);
+    let opus = AccountInfo {
+        tier: 3,
+        active: true,
+        anlas: 10_000,
+        checked_at: t0,
+    };
+    state.save_account(&opus).await.unwrap();
+    let scroll = AccountInfo {
+        tier: 2,
+        ..opus.clone()
+    };
+    state.save_account(&scroll).await.unwrap();
+    assert_eq!(state.load_account().await.unwrap(), Some(scroll));
 
     assert_eq!(state.mean_call_seconds().await.unwrap(), None);
     state.record_call_duration(1000).await.unwrap();

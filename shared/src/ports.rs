@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::account::AccountInfo;
 use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 
@@ -145,6 +146,10 @@ pub trait StateStore: Send + Sync {
     async fn record_call_duration(&self, millis: u64) -> PortResult<()>;
     /// The mean upstream call duration in seconds, once any call was recorded.
     async fn mean_call_seconds(&self) -> PortResult<Option<f64>>;
+    /// Remembers the server-side account's subscription.
+    async fn save_account(&self, account: &AccountInfo) -> PortResult<()>;
+    /// The server-side account's subscription, as last read.
+    async fn load_account(&self) -> PortResult<Option<AccountInfo>>;
 }
 
 /// Asks the worker to drain the queue soon (an asynchronous invoke on AWS).

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use naiq::adapters::memory::*;
-use naiq::app::api::ApiPorts;
+use naiq::app::api::{ApiPorts, SubmitResponse, Submitted};
 use naiq::app::worker::{StopReason, WorkerPorts};
 use naiq::app::{ApiError, ApiService, Worker};
 use naiq::config::Settings;
@@ -83,6 +83,20 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
     }
 }
 
+/// The answer to a submit that was queued (not a dry run).
+trait Queued {
+    fn queued(self) -> SubmitResponse;
+}
+
+impl Queued for Submitted {
+    fn queued(self) -> SubmitResponse {
+        match self {
+            Submitted::Queued(r) => *r,
+            Submitted::DryRun(d) => panic!("expected a queued job, got a dry run: {d:?}"),
+        }
+    }
+}
+
 async fn stack() -> Stack {
     stack_with(
         Settings::default(),
@@ -102,7 +116,7 @@ fn seed_body() -> Vec<u8> {
 #[tokio::test]
 async fn a_job_goes_from_submit_to_success_with_images() {
     let s = stack().await;
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     assert!(sub.success);
     assert_eq!(
         (sub.queue_info.position, sub.queue_info.total_pending),
@@ -160,7 +174,7 @@ async fn a_job_goes_from_submit_to_success_with_images() {
 #[tokio::test]
 async fn another_keys_task_is_not_found() {
     let s = stack().await;
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let err = s
         .api
         .task_status(&s.bob, sub.task_id.as_str())
@@ -255,7 +269,12 @@ async fn test_requests_need_the_setting_and_the_key() {
         }
     ));
     s.alice.allow_test = true;
-    let ok = s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+    let ok = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
     assert_eq!(
         s.api
             .task_status(&s.alice, ok.task_id.as_str())
@@ -274,7 +293,7 @@ async fn upstream_failures_end_in_failure_with_the_code() {
         status: 402,
         message: "Insufficient Anlas".into(),
     });
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let report = s
         .worker
         .drain(s.clock.now() + Duration::seconds(900))
@@ -299,7 +318,7 @@ async fn upstream_failures_end_in_failure_with_the_code() {
 #[tokio::test]
 async fn without_credentials_jobs_fail_clearly() {
     let s = stack_with(Settings::default(), None).await;
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     s.worker
         .drain(s.clock.now() + Duration::seconds(900))
         .await
@@ -318,7 +337,12 @@ async fn per_request_credentials_are_used_and_never_stored() {
     let s = stack().await;
     let body =
         json!({"prompt": "x", "auth_type": "token", "token": "pst-per-request-secret"}).to_string();
-    let sub = s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+    let sub = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
     let st = s
         .api
         .task_status(&s.alice, sub.task_id.as_str())
@@ -353,6 +377,7 @@ async fn jobs_run_one_at_a_time_in_lane_order() {
                 .submit(&s.alice, body.as_bytes())
                 .await
                 .unwrap()
+                .queued()
                 .task_id,
         );
         s.clock.advance(Duration::milliseconds(5));
@@ -382,7 +407,7 @@ async fn jobs_run_one_at_a_time_in_lane_order() {
 #[tokio::test]
 async fn a_held_lease_stops_a_second_drain() {
     let s = stack().await;
-    s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let now = s.clock.now();
     assert!(
         s.state
@@ -405,7 +430,7 @@ async fn a_held_lease_stops_a_second_drain() {
 #[tokio::test]
 async fn a_drain_stops_before_the_deadline() {
     let s = stack().await;
-    s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let report = s
         .worker
         .drain(s.clock.now() + Duration::seconds(60))
@@ -421,7 +446,11 @@ async fn calls_keep_the_interval_and_the_cooldown() {
     let s = stack().await;
     for i in 0..3 {
         let body = json!({"prompt": format!("job {i}")}).to_string();
-        s.api.submit(&s.alice, body.as_bytes()).await.unwrap();
+        s.api
+            .submit(&s.alice, body.as_bytes())
+            .await
+            .unwrap()
+            .queued();
     }
     s.upstream.fail_next(UpstreamError::Status {
         status: 500,
@@ -470,7 +499,7 @@ async fn retryable_failures_retry_up_to_max_attempts() {
             message: format!("failure {status}"),
         });
     }
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let report = s
         .worker
         .drain(s.clock.now() + Duration::seconds(900))
@@ -489,7 +518,7 @@ async fn retryable_failures_retry_up_to_max_attempts() {
     // A network failure, then success.
     s.upstream
         .fail_next(UpstreamError::Network("connection reset".into()));
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     s.worker
         .drain(s.clock.now() + Duration::seconds(900))
         .await
@@ -509,7 +538,7 @@ async fn a_retry_waits_in_state_retry_between_invocations() {
         status: 429,
         message: "Concurrent generation is locked".into(),
     });
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     // An invocation too short to wait out the cooldown: the retry stays queued.
     let report = s
         .worker
@@ -546,7 +575,7 @@ async fn outside_the_windows_jobs_wait_with_an_honest_eta() {
     // 10:00 Singapore time: between the 06-09 and 12-14 windows.
     s.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap());
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let noon = Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap();
     assert_eq!(
         sub.queue_info.estimated_start_at,
@@ -598,6 +627,7 @@ async fn the_daily_limit_holds_and_moves_the_rest_to_the_next_day() {
                 .submit(&s.alice, body.as_bytes())
                 .await
                 .unwrap()
+                .queued()
                 .task_id,
         );
     }
@@ -625,8 +655,20 @@ async fn the_daily_limit_holds_and_moves_the_rest_to_the_next_day() {
 #[tokio::test]
 async fn cancel_revokes_waiting_jobs_only() {
     let s = stack().await;
-    let a = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
-    let b = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    let a = s
+        .api
+        .submit(&s.alice, &seed_body())
+        .await
+        .unwrap()
+        .queued()
+        .task_id;
+    let b = s
+        .api
+        .submit(&s.alice, &seed_body())
+        .await
+        .unwrap()
+        .queued()
+        .task_id;
     assert_eq!(
         s.api.cancel(&s.bob, b.as_str()).await.unwrap_err().status(),
         404
@@ -676,11 +718,29 @@ async fn cancel_revokes_waiting_jobs_only() {
 #[tokio::test]
 async fn queue_status_shows_only_the_callers_positions() {
     let s = stack().await;
-    let a1 = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    let a1 = s
+        .api
+        .submit(&s.alice, &seed_body())
+        .await
+        .unwrap()
+        .queued()
+        .task_id;
     s.clock.advance(Duration::milliseconds(5));
-    let b1 = s.api.submit(&s.bob, &seed_body()).await.unwrap().task_id;
+    let b1 = s
+        .api
+        .submit(&s.bob, &seed_body())
+        .await
+        .unwrap()
+        .queued()
+        .task_id;
     s.clock.advance(Duration::milliseconds(5));
-    let a2 = s.api.submit(&s.alice, &seed_body()).await.unwrap().task_id;
+    let a2 = s
+        .api
+        .submit(&s.alice, &seed_body())
+        .await
+        .unwrap()
+        .queued()
+        .task_id;
     let q = s.api.queue_status(&s.alice).await.unwrap();
     assert_eq!(q.queue_status.total_pending, 3);
     assert_eq!(q.queue_status.queue_positions.len(), 2);
@@ -694,7 +754,7 @@ async fn queue_status_shows_only_the_callers_positions() {
 async fn a_job_whose_message_dies_is_marked_failed_with_the_reason() {
     use naiq::ports::JobQueue;
     let s = stack().await;
-    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap();
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     // Its message keeps failing delivery (a worker crashing on it, say).
     for _ in 0..naiq::adapters::provision::MAX_RECEIVE_COUNT {
         let d = s
@@ -719,4 +779,90 @@ async fn a_job_whose_message_dies_is_marked_failed_with_the_reason() {
     assert_eq!(st.status, Status::Failure);
     assert_eq!(st.error_code.as_deref(), Some("dead_letter"));
     assert_eq!(s.upstream.call_count(), 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_the_body_and_the_cost_and_queues_nothing() {
+    let s = stack().await;
+    let png = naiq::adapters::memory::png_of(64, 64);
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &png);
+    let body = json!({"prompt": "1girl", "model": "nai-v3", "resolution": "portrait", "steps": 28,
+        "image": b64, "strength": 0.5, "dry_run": true, "auth_type": "token", "token": "pst-dry-secret"});
+    let out = s
+        .api
+        .submit(&s.alice, body.to_string().as_bytes())
+        .await
+        .unwrap();
+    let Submitted::DryRun(d) = out else {
+        panic!("not a dry run")
+    };
+    assert!(d.dry_run && d.success);
+    assert_eq!(d.request["model"], "nai-diffusion-3");
+    assert_eq!(d.request["action"], "img2img");
+    let shown = d.request["parameters"]["image"].as_str().unwrap();
+    assert_eq!(
+        shown,
+        format!("<{} base64 characters>", b64.len()),
+        "image bytes are elided"
+    );
+    // 832x1216 at 28 steps is 20 Anlas; strength 0.5 halves it; no Opus discount assumed
+    // for per-request credentials.
+    assert_eq!((d.cost.per_image, d.cost.total), (10, 10));
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(!text.contains("pst-dry-secret"));
+    assert!(s.queue.is_empty());
+    assert_eq!(s.images.object_count(), 0, "the input image was not stored");
+    assert_eq!(
+        s.api
+            .queue_status(&s.alice)
+            .await
+            .unwrap()
+            .queue_status
+            .total_pending,
+        0
+    );
+}
+
+#[tokio::test]
+async fn costs_know_the_opus_free_image() {
+    use naiq::domain::account::AccountInfo;
+    let s = stack().await;
+    let body = json!({"prompt": "x", "model": "nai-v3", "resolution": "portrait", "steps": 28})
+        .to_string();
+    let sub = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
+    assert_eq!(
+        (sub.cost.per_image, sub.cost.total),
+        (20, 20),
+        "not known to be Opus"
+    );
+    s.state
+        .save_account(&AccountInfo {
+            tier: 3,
+            active: true,
+            anlas: 100,
+            checked_at: s.clock.now(),
+        })
+        .await
+        .unwrap();
+    let sub = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
+    assert_eq!((sub.cost.total, sub.cost.opus_free), (0, true));
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        st.cost.total, 0,
+        "status shows the cost worked out at submit"
+    );
 }

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use chrono::{DateTime, Utc};
 
 use super::aws::describe;
+use crate::domain::account::AccountInfo;
 use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Job, JobError, Lane, Status, TaskId};
 use crate::ports::*;
@@ -112,6 +113,12 @@ pub fn job_to_item(job: &Job) -> Item {
     if let Some(k) = &job.input_image_key {
         item.insert("input_image_key".into(), s(k));
     }
+    if let Some(c) = &job.cost {
+        item.insert(
+            "cost".into(),
+            s(serde_json::to_string(c).expect("cost serialises")),
+        );
+    }
     if let Some(e) = &job.error {
         item.insert("error_code".into(), s(&e.code));
         item.insert("error_message".into(), s(&e.message));
@@ -151,6 +158,7 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
             .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
         input_image_key: opt_s(item, "input_image_key").map(str::to_string),
+        cost: opt_s(item, "cost").and_then(|c| serde_json::from_str(c).ok()),
         error: match (opt_s(item, "error_code"), opt_s(item, "error_message")) {
             (Some(code), message) => Some(JobError::new(code, message.unwrap_or_default())),
             _ => None,
@@ -400,6 +408,7 @@ impl DynamoStateStore {
 
     const PACING: &'static str = "pacing";
     const STATS: &'static str = "call-stats";
+    const ACCOUNT: &'static str = "account";
 
     async fn get(&self, name: &str) -> PortResult<Option<Item>> {
         Ok(self
@@ -522,6 +531,32 @@ impl StateStore for DynamoStateStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn save_account(&self, account: &AccountInfo) -> PortResult<()> {
+        let mut item = Item::new();
+        item.insert(schema::STATE_KEY.into(), s(Self::ACCOUNT));
+        item.insert(
+            "account".into(),
+            s(serde_json::to_string(account).expect("account serialises")),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load_account(&self) -> PortResult<Option<AccountInfo>> {
+        let Some(item) = self.get(Self::ACCOUNT).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(get_s(&item, "account")?)
+            .map(Some)
+            .map_err(|e| PortError::Corrupt(format!("account: {e}")))
     }
 
     async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::account::AccountInfo;
 use crate::domain::pacing::PacingState;
 use crate::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use crate::ports::*;
@@ -260,6 +261,7 @@ pub struct MemoryStateStore {
     leases: Mutex<HashMap<String, (String, DateTime<Utc>)>>,
     pacing: Mutex<(PacingState, u64)>,
     durations: Mutex<(u64, u64)>,
+    account: Mutex<Option<AccountInfo>>,
 }
 
 #[async_trait]
@@ -310,6 +312,15 @@ impl StateStore for MemoryStateStore {
         d.0 += millis;
         d.1 += 1;
         Ok(())
+    }
+
+    async fn save_account(&self, account: &AccountInfo) -> PortResult<()> {
+        *lock(&self.account) = Some(account.clone());
+        Ok(())
+    }
+
+    async fn load_account(&self) -> PortResult<Option<AccountInfo>> {
+        Ok(lock(&self.account).clone())
     }
 
     async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
@@ -417,6 +428,11 @@ impl Upstream for MemoryUpstream {
 }
 
 impl MemoryImageStore {
+    /// How many objects are stored.
+    pub fn object_count(&self) -> usize {
+        lock(&self.objects).len()
+    }
+
     /// The stored bytes of an object (for tests).
     pub fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
         lock(&self.objects).get(key).map(|(b, _)| b.clone())

@@ -11,7 +11,9 @@ use super::error::ApiError;
 use super::input_key;
 use crate::config::Settings;
 use crate::domain::request::{Limits, parse_submit};
-use crate::domain::{ApiKey, ApiKeyRecord, Clock, Job, JobError, Status, TaskId};
+use crate::domain::{ApiKey, ApiKeyRecord, Clock, GenerationParams, Job, JobError, Status, TaskId};
+use crate::novelai::body;
+use crate::novelai::cost::{Cost, anlas_cost};
 use crate::ports::*;
 
 /// The ports the API needs.
@@ -115,6 +117,38 @@ pub struct SubmitResponse {
     pub status: Status,
     pub queue_info: QueueInfo,
     pub rate_limit_info: RateLimitInfo,
+    /// What NovelAI will charge (the Opus free image counted when the account has it).
+    pub cost: Cost,
+}
+
+/// `dry_run: true`: what would be sent, and what it would cost; nothing is queued.
+#[derive(Debug, Serialize)]
+pub struct DryRunResponse {
+    pub success: bool,
+    pub dry_run: bool,
+    pub message: String,
+    /// The exact upstream body (image bytes elided).
+    pub request: serde_json::Value,
+    pub cost: Cost,
+    pub priority: String,
+}
+
+/// What `POST /generate` answers.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Submitted {
+    Queued(Box<SubmitResponse>),
+    DryRun(DryRunResponse),
+}
+
+impl Submitted {
+    /// The new task's id (none for a dry run).
+    pub fn task_id(&self) -> Option<&TaskId> {
+        match self {
+            Submitted::Queued(r) => Some(&r.task_id),
+            Submitted::DryRun(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +168,7 @@ pub struct StatusResponse {
     pub width: u32,
     pub height: u32,
     pub n_samples: u32,
+    pub cost: Cost,
     pub attempts: u32,
     pub created_at: String,
     pub started_at: Option<String>,
@@ -234,12 +269,25 @@ impl ApiService {
         })
     }
 
-    /// `POST /generate`.
-    pub async fn submit(
+    /// The cost of a job; the Opus free image only with the server-side account known to
+    /// be Opus (per-request credentials: unknown, so no discount is assumed).
+    async fn cost(
         &self,
-        caller: &ApiKeyRecord,
-        body: &[u8],
-    ) -> Result<SubmitResponse, ApiError> {
+        params: &GenerationParams,
+        server_account: bool,
+    ) -> Result<Cost, ApiError> {
+        let opus = server_account
+            && self
+                .ports
+                .state
+                .load_account()
+                .await?
+                .is_some_and(|a| a.is_opus());
+        Ok(anlas_cost(params, opus))
+    }
+
+    /// `POST /generate`.
+    pub async fn submit(&self, caller: &ApiKeyRecord, body: &[u8]) -> Result<Submitted, ApiError> {
         if body.len() > self.settings.max_body_bytes {
             return Err(ApiError::TooLarge(self.settings.max_body_bytes));
         }
@@ -270,6 +318,20 @@ impl ApiService {
             // 0 asks NovelAI to choose and leaves the seed unrecorded: draw a real one.
             req.params.seed = self.draw(|r| r.random_range(1..=u32::MAX));
         }
+        if req.dry_run {
+            let image_b64 = req.image.as_ref().map(|i| {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &i.bytes)
+            });
+            let upstream = body::redact_images(&body::build(&req.params, image_b64.as_deref()));
+            return Ok(Submitted::DryRun(DryRunResponse {
+                success: true,
+                dry_run: true,
+                message: "Dry run: nothing was queued".into(),
+                request: upstream,
+                cost: self.cost(&req.params, req.credentials.is_none()).await?,
+                priority: req.lane.to_string(),
+            }));
+        }
         let task_id = TaskId::from_random_bytes(self.draw(|r| r.random()));
         let now = self.clock.now();
         let mut job = Job::new(
@@ -288,6 +350,7 @@ impl ApiService {
                 .await?;
             job.input_image_key = Some(key);
         }
+        job.cost = Some(self.cost(&job.params, req.credentials.is_none()).await?);
         self.ports.jobs.insert(&job).await?;
         let message = QueueMessage {
             task_id: task_id.clone(),
@@ -312,14 +375,15 @@ impl ApiService {
             // The schedule drains the queue anyway.
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
         }
-        Ok(SubmitResponse {
+        Ok(Submitted::Queued(Box::new(SubmitResponse {
             success: true,
             task_id,
             message: "Task submitted".into(),
             status: job.status,
             queue_info: self.queue_info(&job).await?,
             rate_limit_info: self.rate_limit_info().await?,
-        })
+            cost: job.cost.expect("set at submit"),
+        })))
     }
 
     async fn owned_job(&self, caller: &ApiKeyRecord, task_id: &str) -> Result<Job, ApiError> {
@@ -371,6 +435,7 @@ impl ApiService {
             width: job.params.width,
             height: job.params.height,
             n_samples: job.params.n_samples,
+            cost: job.cost.unwrap_or_else(|| anlas_cost(&job.params, false)),
             attempts: job.attempts,
             created_at: rfc3339(job.created_at),
             started_at: job.started_at.map(rfc3339),

@@ -180,6 +180,9 @@ pub struct Job {
     /// Object key of the stored input image (image-to-image).
     pub input_image_key: Option<String>,
     pub error: Option<JobError>,
+    /// The Anlas cost worked out at submit.
+    #[serde(default)]
+    pub cost: Option<crate::novelai::cost::Cost>,
 }
 
 impl Job {
@@ -203,6 +206,7 @@ impl Job {
             image_keys: Vec::new(),
             input_image_key: None,
             error: None,
+            cost: None,
         }
     }
 

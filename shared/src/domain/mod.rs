@@ -1,6 +1,7 @@
 //! Pure domain code: no SDK, no I/O. Time comes from a [`Clock`], randomness from an
 //! injected seedable RNG.
 
+pub mod account;
 pub mod apikey;
 pub mod clock;
 pub mod credentials;

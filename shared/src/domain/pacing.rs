@@ -587,8 +587,12 @@ impl PacingConfig {
                         let after = j.with_timezone(&self.timezone);
                         before.naive_local() < local && local <= after.naive_local()
                     })
-                    // Unreachable with a real timezone; stay safe and move forward anyway.
-                    .unwrap_or(guess)
+                    // Unreachable with real tz data; fall back to the offset in force a day
+                    // later, which puts the instant after the skipped local times.
+                    .unwrap_or_else(|| {
+                        let after = self.offset_seconds(guess + Duration::days(1));
+                        guess - Duration::seconds(i64::from(after))
+                    })
             }
         }
     }

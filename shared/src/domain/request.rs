@@ -122,6 +122,8 @@ pub struct SubmitRequest {
     pub image: Option<InputImage>,
     /// Per-request NovelAI credentials: never stored, never logged.
     pub credentials: Option<Credentials>,
+    /// Answer with the upstream body and the cost; queue nothing.
+    pub dry_run: bool,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -413,6 +415,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
     };
     let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
     let credentials = credentials(f)?;
+    let dry_run = f.boolean("dry_run")?.unwrap_or(false);
 
     Ok(SubmitRequest {
         params: GenerationParams {
@@ -439,6 +442,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         is_test_request,
         image,
         credentials,
+        dry_run,
     })
 }
 

@@ -29,7 +29,7 @@ const OPUS_FREE_MAX_AREA: u64 = 1_048_576;
 const OPUS_FREE_MAX_STEPS: u32 = 28;
 
 /// The price of one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Cost {
     /// Anlas per image.
     pub per_image: u32,
