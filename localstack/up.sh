@@ -107,7 +107,9 @@ if [[ -n "${NOVELAI_TOKEN:-}" ]]; then
     fake_url=""
 else
     fake_token="pst-fake-local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    FAKE_NOVELAI_TOKENS="$fake_token" start fake-novelai "$bin/fake-novelai" --port "$FAKE_NOVELAI_PORT"
+    # One email/password account too (the facts doc's test vector), for `auth_type: login`.
+    FAKE_NOVELAI_TOKENS="$fake_token" start fake-novelai "$bin/fake-novelai" --port "$FAKE_NOVELAI_PORT" \
+        --account "${FAKE_NOVELAI_ACCOUNT:-test@example.com:password123}"
     fake_url="http://127.0.0.1:$FAKE_NOVELAI_PORT"
     wait_for "fake NovelAI" "$fake_url/_fake/health"
     printf '%s\n' "$fake_token" | "$bin/naiq" credentials set 2>/dev/null

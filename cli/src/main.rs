@@ -8,10 +8,12 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 use naiq::adapters::aws::AwsClients;
 use naiq::adapters::dynamodb::DynamoKeyStore;
+use naiq::adapters::dynamodb::DynamoStateStore;
 use naiq::adapters::provision::{Names, provision};
 use naiq::adapters::secrets::SecretsManagerStore;
 use naiq::domain::{ApiKey, ApiKeyRecord, Credentials, Lane};
-use naiq::ports::{KeyStore, SecretStore};
+use naiq::novelai::{NovelAiClient, auth};
+use naiq::ports::{KeyStore, SecretStore, StateStore, Upstream};
 use rand::RngExt;
 
 #[derive(Parser)]
@@ -71,6 +73,17 @@ enum CredentialsCommand {
     },
     /// Shows the stored credentials, masked.
     Show,
+    /// Logs in with the stored credentials and reads the subscription: tier and Anlas.
+    Check,
+    /// Prints the 64-character access key for an email and a password (read from a hidden
+    /// prompt or standard input): a debugging aid.
+    DeriveKey {
+        #[arg(long)]
+        email: String,
+        /// Use the email exactly as typed (by default it is lower-cased, as the web client does).
+        #[arg(long)]
+        raw_email: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -141,6 +154,17 @@ async fn main() -> Result<()> {
             );
             println!("{}", key.expose());
         }
+        Command::Credentials {
+            command: CredentialsCommand::DeriveKey { email, raw_email },
+        } => {
+            let password = read_secret("NovelAI password: ")?;
+            let email = if raw_email {
+                email
+            } else {
+                auth::normalise_email(&email)
+            };
+            println!("{}", auth::access_key(&email, &password));
+        }
         Command::Credentials { command } => {
             let store =
                 SecretsManagerStore::new(clients.secrets.clone(), env("NOVELAI_SECRET_ID")?);
@@ -162,6 +186,34 @@ async fn main() -> Result<()> {
                     Some(c) => println!("{}", c.masked()),
                     None => println!("no credentials set (naiq credentials set)"),
                 },
+                CredentialsCommand::Check => {
+                    let Some(credentials) = store.get().await? else {
+                        bail!("no credentials set (naiq credentials set)");
+                    };
+                    let settings = naiq::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
+                    let client = NovelAiClient::new(
+                        &settings.novelai_image_url,
+                        &settings.novelai_api_url,
+                        std::time::Duration::from_secs(settings.novelai_timeout_seconds),
+                    );
+                    let info = client.subscription(&credentials).await.map_err(|e| {
+                        anyhow::anyhow!("check failed for {}: {e}", credentials.masked())
+                    })?;
+                    println!(
+                        "{}: logged in; tier {} ({}), Anlas balance {}",
+                        credentials.masked(),
+                        info.tier_name(),
+                        if info.active { "active" } else { "inactive" },
+                        info.anlas
+                    );
+                    // Remember it for the Opus rule in costs, when the state table is known.
+                    if let Ok(table) = env("STATE_TABLE") {
+                        DynamoStateStore::new(clients.dynamodb.clone(), table)
+                            .save_account(&info)
+                            .await?;
+                    }
+                }
+                CredentialsCommand::DeriveKey { .. } => unreachable!("handled before"),
             }
         }
         Command::Local {

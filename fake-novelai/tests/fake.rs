@@ -73,7 +73,7 @@ fn token(t: &str) -> Credentials {
 #[tokio::test]
 async fn it_answers_like_novelai_and_the_client_reads_it() {
     let fake = Fake::start(10);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
 
     let images = client
         .generate(&token("pst-good"), &body(832, 1216, 2))
@@ -147,7 +147,7 @@ async fn it_answers_like_novelai_and_the_client_reads_it() {
 #[tokio::test]
 async fn overlapping_generations_get_the_concurrency_lock() {
     let fake = Fake::start(400);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let b = body(64, 64, 1);
     let (good, other) = (token("pst-good"), token("pst-other"));
     let (first, second) = tokio::join!(client.generate(&good, &b), async {
@@ -269,7 +269,7 @@ async fn login_takes_the_real_access_key_and_never_records_it() {
     }
 
     // A login token generates like a configured one.
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let images = client
         .generate(&Credentials::Token { token }, &body(64, 64, 1))
         .await
@@ -354,7 +354,7 @@ async fn subscriptions_and_the_token_cache_against_the_fake() {
     assert_eq!(cache.token_for(&account, &creds, now).await.unwrap(), token);
     let s = account.subscription(&token).await.unwrap();
     assert_eq!((s.tier, s.anlas), (3, 10_000));
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     assert!(
         client
             .generate(&Credentials::Token { token }, &body(64, 64, 1))
@@ -434,7 +434,7 @@ async fn queued(fake: &Fake) -> Value {
 #[tokio::test]
 async fn every_fault_kind_reaches_the_client_as_documented() {
     let fake = Fake::start(0);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let good = token("pst-good");
     let b = body(64, 64, 1);
 
@@ -491,7 +491,7 @@ async fn every_fault_kind_reaches_the_client_as_documented() {
 
     // "hang": no answer; the client's timeout ends the call.
     inject(&fake, "hang", 1).await;
-    let impatient = NovelAiClient::new(&fake.url, Duration::from_secs(1));
+    let impatient = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(1));
     let started = std::time::Instant::now();
     let err = impatient.generate(&good, &b).await.unwrap_err();
     assert!(matches!(err, UpstreamError::Network(_)), "{err:?}");
@@ -517,7 +517,7 @@ async fn every_fault_kind_reaches_the_client_as_documented() {
 #[tokio::test]
 async fn queued_faults_are_answered_in_order_and_can_be_cleared() {
     let fake = Fake::start(0);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let good = token("pst-good");
     let b = body(64, 64, 1);
     let http = reqwest::Client::new();
@@ -590,7 +590,7 @@ fn built(submit: Value) -> Value {
 #[tokio::test]
 async fn the_bodies_naiq_builds_pass_for_every_family() {
     let fake = Fake::start(0);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let good = token("pst-good");
     for model in [
         "nai-v3",
@@ -652,7 +652,7 @@ async fn the_bodies_naiq_builds_pass_for_every_family() {
 #[tokio::test]
 async fn bodies_the_real_api_refuses_are_400() {
     let fake = Fake::start(0);
-    let client = NovelAiClient::new(&fake.url, Duration::from_secs(10));
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
     let good = token("pst-good");
     let v45 = built(json!({"prompt": "1girl", "model": "nai-v4.5", "resolution": "small_square"}));
     let v3 = built(json!({"prompt": "1girl", "model": "nai-v3", "resolution": "small_square"}));
@@ -785,4 +785,62 @@ async fn bodies_the_real_api_refuses_are_400() {
     let mut b = v45.clone();
     b["parameters"]["sm"] = json!(false);
     assert!(client.generate(&good, &b).await.is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// naiq's client with email and password: access key, login, token reuse, one re-login.
+
+#[tokio::test]
+async fn the_client_logs_in_with_email_and_password_and_relogs_once_after_a_401() {
+    let fake = Fake::start_with(0, &["--account", &format!("{TEST_EMAIL}:{TEST_PASSWORD}")]);
+    let client = NovelAiClient::new(&fake.url, &fake.url, Duration::from_secs(10));
+    let login = Credentials::Login {
+        // Typed with capitals: the client lower-cases it as the web client does.
+        email: TEST_EMAIL.to_uppercase(),
+        password: TEST_PASSWORD.into(),
+    };
+    let b = body(64, 64, 1);
+    assert_eq!(client.generate(&login, &b).await.unwrap().len(), 1);
+    assert_eq!(client.generate(&login, &b).await.unwrap().len(), 1);
+    let logins = |log: &[Value]| log.iter().filter(|r| r["path"] == "/user/login").count();
+    let log: Vec<Value> = reqwest::get(format!("{}/_fake/requests", fake.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(logins(&log), 1, "the token is reused");
+
+    // The token is refused once: one fresh login, one retry, success.
+    inject(&fake, "401", 1).await;
+    assert!(client.generate(&login, &b).await.is_ok());
+    let log: Vec<Value> = reqwest::get(format!("{}/_fake/requests", fake.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(logins(&log), 2);
+    // Refused twice: the one re-login does not help; the 401 stands.
+    inject(&fake, "401", 2).await;
+    let err = client.generate(&login, &b).await.unwrap_err();
+    assert_eq!(err.code(), "upstream_auth_failed");
+
+    // The subscription, through the same login.
+    let info = client.subscription(&login).await.unwrap();
+    assert_eq!((info.tier, info.active), (3, true));
+    assert!(info.anlas > 0);
+
+    // A wrong password: NovelAI's "Incorrect access key.", and no secret in the error.
+    let wrong = Credentials::Login {
+        email: TEST_EMAIL.into(),
+        password: "nope-nope".into(),
+    };
+    let err = client.generate(&wrong, &b).await.unwrap_err();
+    assert_eq!(err.code(), "upstream_auth_failed");
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("nope-nope") && !text.contains(TEST_KEY),
+        "{text}"
+    );
 }

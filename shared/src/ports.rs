@@ -227,4 +227,6 @@ pub trait Upstream: Send + Sync {
         credentials: &Credentials,
         body: &serde_json::Value,
     ) -> Result<Vec<GeneratedImage>, UpstreamError>;
+    /// Logs in if need be and reads the account's subscription.
+    async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError>;
 }

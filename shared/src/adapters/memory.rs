@@ -345,7 +345,6 @@ impl WorkerNudge for MemoryNudge {
 
 /// A NovelAI stand-in: answers with real PNGs of the requested size, or with the failures
 /// queued by the test; records every body it was sent.
-#[derive(Default)]
 pub struct MemoryUpstream {
     failures: Mutex<VecDeque<UpstreamError>>,
     pub calls: Mutex<Vec<serde_json::Value>>,
@@ -354,7 +353,28 @@ pub struct MemoryUpstream {
     pub overlapped: std::sync::atomic::AtomicBool,
     /// When each call started, by `clock` (when given).
     pub started_at: Mutex<Vec<DateTime<Utc>>>,
+    /// What `subscription` answers (Opus with 10,000 Anlas unless a test changes it).
+    pub account: Mutex<AccountInfo>,
     clock: Option<std::sync::Arc<dyn crate::domain::Clock>>,
+}
+
+impl Default for MemoryUpstream {
+    fn default() -> Self {
+        Self {
+            failures: Mutex::default(),
+            calls: Mutex::default(),
+            in_flight: Default::default(),
+            overlapped: Default::default(),
+            started_at: Mutex::default(),
+            account: Mutex::new(AccountInfo {
+                tier: 3,
+                active: true,
+                anlas: 10_000,
+                checked_at: DateTime::<Utc>::UNIX_EPOCH,
+            }),
+            clock: None,
+        }
+    }
 }
 
 impl MemoryUpstream {
@@ -424,6 +444,10 @@ impl Upstream for MemoryUpstream {
         };
         self.in_flight.store(false, Ordering::SeqCst);
         result
+    }
+
+    async fn subscription(&self, _credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
+        Ok(lock(&self.account).clone())
     }
 }
 

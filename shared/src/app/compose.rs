@@ -51,6 +51,7 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
         )),
         upstream: Arc::new(NovelAiClient::new(
             &s.novelai_image_url,
+            &s.novelai_api_url,
             Duration::from_secs(s.novelai_timeout_seconds),
         )),
     }

@@ -1,22 +1,31 @@
-//! HTTP client for NovelAI's image host.
+//! HTTP client for NovelAI: generation on the image host, login and subscription on the
+//! account host. Email/password credentials are turned into an access key (Argon2id),
+//! logged in once and the token reused; a 401 leads to one fresh login and one retry.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use serde_json::Value;
 
+use super::account::{Account, TokenCache};
 use super::archive::decode_images;
+use super::auth;
 use crate::domain::Credentials;
+use crate::domain::account::AccountInfo;
 use crate::ports::{GeneratedImage, Upstream, UpstreamError};
 
 pub struct NovelAiClient {
     http: reqwest::Client,
     image_url: String,
+    account: Account,
+    tokens: TokenCache,
 }
 
 impl NovelAiClient {
-    /// `image_url` is the image host (`https://image.novelai.net`, or a fake's address).
-    pub fn new(image_url: &str, timeout: Duration) -> Self {
+    /// `image_url` is the image host (`https://image.novelai.net`), `api_url` the account
+    /// host (`https://api.novelai.net`); tests and the local stack give a fake's address.
+    pub fn new(image_url: &str, api_url: &str, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(format!("naiq/{}", crate::VERSION))
             .timeout(timeout)
@@ -26,7 +35,75 @@ impl NovelAiClient {
         Self {
             http,
             image_url: image_url.trim_end_matches('/').to_string(),
+            account: Account::new(api_url, timeout),
+            tokens: TokenCache::new(),
         }
+    }
+
+    /// The bearer token for these credentials. A login tries the email lower-cased first
+    /// (as the web client sends it), then as typed.
+    async fn token(&self, credentials: &Credentials) -> Result<String, UpstreamError> {
+        let Credentials::Login { email, password } = credentials else {
+            return self
+                .tokens
+                .token_for(&self.account, credentials, Utc::now())
+                .await;
+        };
+        let normal = Credentials::Login {
+            email: auth::normalise_email(email),
+            password: password.clone(),
+        };
+        match self
+            .tokens
+            .token_for(&self.account, &normal, Utc::now())
+            .await
+        {
+            Err(UpstreamError::Status { status: 401, .. }) if normal != *credentials => {
+                self.tokens
+                    .token_for(&self.account, credentials, Utc::now())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn forget(&self, credentials: &Credentials) {
+        if let Credentials::Login { email, password } = credentials {
+            let normal = Credentials::Login {
+                email: auth::normalise_email(email),
+                password: password.clone(),
+            };
+            self.tokens.invalidate(&normal).await;
+            self.tokens.invalidate(credentials).await;
+        }
+    }
+
+    async fn post_generate(
+        &self,
+        token: &str,
+        body: &Value,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let resp = self
+            .http
+            .post(format!("{}/ai/generate-image", self.image_url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            // Without the URL: errors should not carry request details.
+            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
+        if !status.is_success() {
+            return Err(UpstreamError::Status {
+                status: status.as_u16(),
+                message: error_message(&String::from_utf8_lossy(&bytes)),
+            });
+        }
+        decode_images(&bytes)
     }
 }
 
@@ -50,37 +127,29 @@ impl Upstream for NovelAiClient {
         credentials: &Credentials,
         body: &Value,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        let token = match credentials {
-            Credentials::Token { token } => token,
-            Credentials::Login { .. } => {
-                return Err(UpstreamError::Status {
-                    status: 401,
-                    message:
-                        "email/password login is not available yet; configure a persistent token"
-                            .into(),
-                });
+        let token = self.token(credentials).await?;
+        match self.post_generate(&token, body).await {
+            // A login token may have been revoked: log in once more and try once more.
+            Err(UpstreamError::Status { status: 401, .. })
+                if matches!(credentials, Credentials::Login { .. }) =>
+            {
+                tracing::info!("NovelAI refused the cached login token; logging in again");
+                self.forget(credentials).await;
+                let token = self.token(credentials).await?;
+                self.post_generate(&token, body).await
             }
-        };
-        let resp = self
-            .http
-            .post(format!("{}/ai/generate-image", self.image_url))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            // Without the URL: it is ours, and errors should not carry request details.
-            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                message: error_message(&String::from_utf8_lossy(&bytes)),
-            });
+            other => other,
         }
-        decode_images(&bytes)
+    }
+
+    async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
+        let token = self.token(credentials).await?;
+        let sub = self.account.subscription(&token).await?;
+        Ok(AccountInfo {
+            tier: sub.tier,
+            active: sub.active,
+            anlas: sub.anlas,
+            checked_at: Utc::now(),
+        })
     }
 }
