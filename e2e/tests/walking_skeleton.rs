@@ -304,3 +304,51 @@ async fn a_dry_run_answers_the_upstream_body_and_its_cost_and_queues_nothing() {
         "a dry run never reaches NovelAI"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn image_to_image_sends_the_input_fitted_to_the_target_size() {
+    use base64::Engine as _;
+    let s = Stack::from_env();
+    let key = new_key("img2img").await;
+    // A 300x200 PNG; the job asks for small_landscape (768x512).
+    let mut png = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png, 300, 200);
+        enc.set_color(png::ColorType::Rgb);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&vec![120u8; 300 * 200 * 3]).unwrap();
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
+    let sub = s
+        .submit(&key, &json!({"prompt": "img2img cat", "model": "nai-v3", "resolution": "small_landscape",
+            "image": format!("data:image/png;base64,{b64}"), "strength": 0.45, "noise": 0.1, "seed": 77}))
+        .await;
+    let done = s
+        .wait_done(
+            &key,
+            sub["task_id"].as_str().unwrap(),
+            Duration::from_secs(90),
+        )
+        .await;
+    assert_eq!(done["status"], "SUCCESS", "{done}");
+    let calls = s.fake_requests().await;
+    let sent = calls
+        .iter()
+        .find(|c| c["body"]["input"] == "img2img cat")
+        .expect("sent upstream");
+    let p = &sent["body"]["parameters"];
+    assert_eq!(sent["body"]["action"], "img2img");
+    assert_eq!(
+        (p["strength"].as_f64(), p["noise"].as_f64()),
+        (Some(0.45), Some(0.1))
+    );
+    assert_eq!(p["extra_noise_seed"], 77);
+    let input = base64::engine::general_purpose::STANDARD
+        .decode(p["image"].as_str().unwrap())
+        .unwrap();
+    let info = png::Decoder::new(std::io::Cursor::new(input))
+        .read_info()
+        .expect("the input is a PNG");
+    assert_eq!((info.info().width, info.info().height), (768, 512));
+}

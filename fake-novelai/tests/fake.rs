@@ -576,15 +576,18 @@ async fn queued_faults_are_answered_in_order_and_can_be_cleared() {
 // ---------------------------------------------------------------------------------------
 // Validation per model family.
 
-/// base64 of b"\x89PNG\r\n\x1a\nxx": enough for naiq's request parser.
-const PNG_B64: &str = "iVBORw0KGgp4eA==";
+/// base64 of a real 64x64 PNG (naiq's request parser decodes input images).
+fn png_b64() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(naiq::adapters::memory::png_of(64, 64))
+}
 
 fn built(submit: Value) -> Value {
     let request =
         naiq::domain::request::parse_submit(submit.to_string().as_bytes(), &Default::default())
             .unwrap_or_else(|e| panic!("{submit}: {e:?}"));
-    let image = request.image.as_ref().map(|_| PNG_B64);
-    naiq::novelai::body::build(&request.params, image)
+    let image = request.image.as_ref().map(|_| png_b64());
+    naiq::novelai::body::build(&request.params, image.as_deref())
 }
 
 #[tokio::test]
@@ -604,7 +607,7 @@ async fn the_bodies_naiq_builds_pass_for_every_family() {
         let base = json!({"prompt": "1girl", "negative_prompt": "lowres", "model": model,
                           "resolution": "small_square", "seed": 5});
         let mut i2i = base.clone();
-        i2i["image"] = json!(PNG_B64);
+        i2i["image"] = json!(png_b64());
         i2i["strength"] = json!(0.5);
         i2i["noise"] = json!(0.1);
         let mut many = base.clone();
@@ -658,7 +661,7 @@ async fn bodies_the_real_api_refuses_are_400() {
     let v3 = built(json!({"prompt": "1girl", "model": "nai-v3", "resolution": "small_square"}));
     let i2i = built(
         json!({"prompt": "1girl", "model": "nai-v4.5", "resolution": "small_square",
-                           "image": PNG_B64}),
+                           "image": png_b64()}),
     );
     let with = |base: &Value, path: &str, value: Value| {
         let mut b = base.clone();

@@ -800,10 +800,9 @@ async fn a_dry_run_shows_the_body_and_the_cost_and_queues_nothing() {
     assert_eq!(d.request["model"], "nai-diffusion-3");
     assert_eq!(d.request["action"], "img2img");
     let shown = d.request["parameters"]["image"].as_str().unwrap();
-    assert_eq!(
-        shown,
-        format!("<{} base64 characters>", b64.len()),
-        "image bytes are elided"
+    assert!(
+        shown.starts_with('<') && shown.ends_with(" base64 characters>"),
+        "image bytes are elided: {shown}"
     );
     // 832x1216 at 28 steps is 20 Anlas; strength 0.5 halves it; no Opus discount assumed
     // for per-request credentials.

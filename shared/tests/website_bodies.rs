@@ -22,10 +22,10 @@ use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/website");
 
-/// The image naiq is given for image-to-image cases (a PNG signature is all validation
-/// looks at); the capture's own image is shortened in the fixture.
+/// The image naiq is given for image-to-image cases (a small real PNG: input images are
+/// decoded); the capture's own image is shortened in the fixture.
 fn input_png_b64() -> String {
-    base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\nnot-a-real-image")
+    base64::engine::general_purpose::STANDARD.encode(naiq::adapters::memory::png_of(64, 64))
 }
 
 /// A path with the reason it is listed.

@@ -365,7 +365,19 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
 
     let characters = characters(f, family, model.id, limits)?;
 
-    let (width, height) = size(f)?;
+    // An input image is decoded first: without a size in the request, the job takes the
+    // image's own (rounded to NovelAI's 64-pixel grid).
+    let decoded = match f.string("image")? {
+        None => None,
+        Some(b64) => Some(decode_image(b64, limits)?),
+    };
+    let size_given = ["width", "height", "resolution"]
+        .iter()
+        .any(|k| f.get(k).is_some());
+    let (width, height) = match &decoded {
+        Some(img) if !size_given => grid_size(img.width(), img.height()),
+        _ => size(f)?,
+    };
     let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
     let max = models::max_samples(width, height);
     if n_samples > max {
@@ -377,10 +389,9 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
 
     let seed = f.integer("seed", 0, i64::from(u32::MAX))?;
 
-    let image = match f.string("image")? {
-        None => None,
-        Some(b64) => Some(decode_image(b64, limits)?),
-    };
+    let image = decoded
+        .map(|img| fit_image(&img, width, height))
+        .transpose()?;
     let img2img = match &image {
         None => {
             for field in ["strength", "noise"] {
@@ -588,7 +599,19 @@ const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPu
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
-fn decode_image(b64: &str, limits: &Limits) -> Result<InputImage, ValidationError> {
+/// Largest input image side accepted before decoding (a guard against decompression bombs).
+const MAX_INPUT_SIDE: u32 = 8192;
+
+fn too_large(limits: &Limits) -> ValidationError {
+    ValidationError {
+        code: "too_large",
+        field: Some("image".into()),
+        message: format!("image must be at most {} bytes", limits.max_image_bytes),
+    }
+}
+
+/// Decodes and checks an input image (PNG, JPEG or WebP, base64, a data URL allowed).
+fn decode_image(b64: &str, limits: &Limits) -> Result<image::DynamicImage, ValidationError> {
     // Accept data URLs as browsers produce them.
     let data = match b64.split_once(',') {
         Some((head, data)) if head.starts_with("data:") => data,
@@ -596,37 +619,77 @@ fn decode_image(b64: &str, limits: &Limits) -> Result<InputImage, ValidationErro
     };
     let data: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if data.len() / 4 * 3 > limits.max_image_bytes + 3 {
-        return Err(ValidationError {
-            code: "too_large",
-            field: Some("image".into()),
-            message: format!("image must be at most {} bytes", limits.max_image_bytes),
-        });
+        return Err(too_large(limits));
     }
     let bytes = LENIENT_BASE64
         .decode(data.as_bytes())
         .map_err(|_| ValidationError::invalid("image", "image must be base64"))?;
     if bytes.len() > limits.max_image_bytes {
-        return Err(ValidationError {
-            code: "too_large",
-            field: Some("image".into()),
-            message: format!("image must be at most {} bytes", limits.max_image_bytes),
-        });
+        return Err(too_large(limits));
     }
-    let content_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
+    let format = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        image::ImageFormat::Png
     } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        "image/jpeg"
+        image::ImageFormat::Jpeg
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
+        image::ImageFormat::WebP
     } else {
         return Err(ValidationError::invalid(
             "image",
             "image must be a PNG, JPEG or WebP",
         ));
     };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes), format);
+    let mut guard = image::Limits::default();
+    guard.max_image_width = Some(MAX_INPUT_SIDE);
+    guard.max_image_height = Some(MAX_INPUT_SIDE);
+    guard.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(guard);
+    let img = reader.decode().map_err(|e| {
+        ValidationError::invalid("image", format!("image could not be decoded: {e}"))
+    })?;
+    if img.width() < 64 || img.height() < 64 {
+        return Err(ValidationError::invalid(
+            "image",
+            "image must be at least 64x64 pixels",
+        ));
+    }
+    Ok(img)
+}
+
+/// An image's size on NovelAI's grid: multiples of 64, scaled down to the largest area.
+fn grid_size(w: u32, h: u32) -> (u32, u32) {
+    let area = f64::from(w) * f64::from(h);
+    let scale = (models::MAX_AREA as f64 / area).sqrt().min(1.0);
+    let snap = |v: u32| (((f64::from(v) * scale) / 64.0).floor() as u32).max(1) * 64;
+    (snap(w), snap(h))
+}
+
+/// The input as NovelAI takes it: a PNG at the target size (resized when it differs).
+fn fit_image(
+    img: &image::DynamicImage,
+    width: u32,
+    height: u32,
+) -> Result<InputImage, ValidationError> {
+    let fitted = if (img.width(), img.height()) == (width, height) {
+        img.to_rgba8()
+    } else {
+        image::imageops::resize(
+            &img.to_rgba8(),
+            width,
+            height,
+            image::imageops::FilterType::Triangle,
+        )
+    };
+    let mut png = Vec::new();
+    fitted
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| {
+            ValidationError::invalid("image", format!("image could not be re-encoded: {e}"))
+        })?;
     Ok(InputImage {
-        bytes,
-        content_type,
+        bytes: png,
+        content_type: "image/png",
     })
 }
 
@@ -758,12 +821,38 @@ mod tests {
         assert_eq!(e.code, "malformed_json");
     }
 
+    fn encoded(img: &image::DynamicImage, format: image::ImageFormat) -> String {
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), format)
+            .unwrap();
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    fn picture(w: u32, h: u32) -> image::DynamicImage {
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        }))
+    }
+
+    fn decoded_size(img: &InputImage) -> (u32, u32) {
+        let d = image::load_from_memory(&img.bytes).unwrap();
+        (d.width(), d.height())
+    }
+
     #[test]
-    fn images_are_decoded_and_sniffed() {
-        let png = b"\x89PNG\r\n\x1a\n0000";
-        let b64 = base64::engine::general_purpose::STANDARD.encode(png);
-        let r = parse(json!({"prompt": "x", "image": format!("data:image/png;base64,{b64}"), "strength": 0.5})).unwrap();
-        assert_eq!(r.image.unwrap().content_type, "image/png");
+    fn images_are_decoded_checked_and_fitted_to_the_target_size() {
+        // A PNG data URL, with the size given: resized to it, sent as PNG.
+        let b64 = encoded(&picture(300, 200), image::ImageFormat::Png);
+        let r = parse(
+            json!({"prompt": "x", "image": format!("data:image/png;base64,{b64}"),
+            "strength": 0.5, "resolution": "small_landscape"}),
+        )
+        .unwrap();
+        let img = r.image.unwrap();
+        assert_eq!(img.content_type, "image/png");
+        assert!(img.bytes.starts_with(b"\x89PNG"));
+        assert_eq!(decoded_size(&img), (768, 512));
+        assert_eq!((r.params.width, r.params.height), (768, 512));
         assert_eq!(
             r.params.img2img,
             Some(Img2Img {
@@ -771,6 +860,35 @@ mod tests {
                 noise: 0.0
             })
         );
+
+        // A JPEG without a size: the job takes the image's own, on the 64-pixel grid.
+        let b64 = encoded(&picture(1000, 700), image::ImageFormat::Jpeg);
+        let r = parse(json!({"prompt": "x", "image": b64})).unwrap();
+        assert_eq!((r.params.width, r.params.height), (960, 640));
+        assert_eq!(decoded_size(&r.image.unwrap()), (960, 640));
+        // Too large for NovelAI: scaled down to fit the largest area.
+        let b64 = encoded(&picture(4000, 3000), image::ImageFormat::Png);
+        let r = parse(json!({"prompt": "x", "image": b64})).unwrap();
+        assert!(u64::from(r.params.width) * u64::from(r.params.height) <= models::MAX_AREA);
+        assert_eq!((r.params.width % 64, r.params.height % 64), (0, 0));
+    }
+
+    #[test]
+    fn bad_images_are_rejected_naming_the_field() {
+        let png = encoded(&picture(128, 128), image::ImageFormat::Png);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&png)
+            .unwrap();
+        let truncated = base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len() / 2]);
+        for bad in [
+            truncated,
+            "aGVsbG8gd29ybGQ=".into(),
+            "not base64!".into(),
+            encoded(&picture(32, 32), image::ImageFormat::Png),
+        ] {
+            let e = parse(json!({"prompt": "x", "image": bad})).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("image"), "{e:?}");
+        }
         let big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 100]);
         let limits = Limits {
             max_image_bytes: 50,

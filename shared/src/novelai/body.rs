@@ -298,7 +298,7 @@ mod tests {
     fn img2img_sends_the_image_and_elides_it_in_logs() {
         let png = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
-            b"\x89PNG\r\n\x1a\nxx",
+            crate::adapters::memory::png_of(64, 64),
         );
         let p =
             params(json!({"prompt": "x", "image": png, "strength": 0.4, "noise": 0.1, "seed": 9}));
