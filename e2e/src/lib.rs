@@ -171,3 +171,35 @@ pub async fn new_key(name: &str) -> String {
     assert!(key.starts_with("naiq_"), "{out}");
     key
 }
+
+/// Everything in the jobs table, as text (to search it for what must not be there).
+pub async fn jobs_table_text() -> String {
+    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let items = clients
+        .dynamodb
+        .scan()
+        .table_name(std::env::var("JOBS_TABLE").expect("JOBS_TABLE"))
+        .send()
+        .await
+        .expect("scan the jobs table");
+    format!("{:?}", items.items())
+}
+
+/// How many jobs the jobs table holds for an API key.
+pub async fn jobs_of(key: &str) -> i32 {
+    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    clients
+        .dynamodb
+        .scan()
+        .table_name(std::env::var("JOBS_TABLE").expect("JOBS_TABLE"))
+        .filter_expression("#o = :o")
+        .expression_attribute_names("#o", "owner")
+        .expression_attribute_values(
+            ":o",
+            aws_sdk_dynamodb::types::AttributeValue::S(naiq::domain::ApiKey::from_client(key).id()),
+        )
+        .send()
+        .await
+        .expect("scan the jobs table")
+        .count()
+}

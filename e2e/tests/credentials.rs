@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use naiq::adapters::aws::AwsClients;
 use naiq_e2e::{Stack, naiq, new_key};
 use serde_json::json;
 
@@ -157,15 +156,7 @@ async fn a_job_with_per_request_login_credentials_succeeds_and_leaves_no_trace()
         "{bad}"
     );
 
-    let clients = AwsClients::from_env().await;
-    let items = clients
-        .dynamodb
-        .scan()
-        .table_name(std::env::var("JOBS_TABLE").unwrap())
-        .send()
-        .await
-        .unwrap();
-    let table = format!("{:?}", items.items());
+    let table = naiq_e2e::jobs_table_text().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let logs = s.logs();
     let fake_log = serde_json::to_string(&s.fake_requests().await).unwrap();

@@ -3,8 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use naiq::adapters::aws::AwsClients;
-use naiq::domain::ApiKey;
 use naiq_e2e::{Stack, naiq, new_key};
 use serde_json::json;
 
@@ -134,19 +132,11 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_nothing_is_queued() {
         assert_eq!(resp["success"], false);
     }
     // Nothing was stored for this key.
-    let clients = AwsClients::from_env().await;
-    let owner = ApiKey::from_client(&key).id();
-    let found = clients
-        .dynamodb
-        .scan()
-        .table_name(std::env::var("JOBS_TABLE").unwrap())
-        .filter_expression("#o = :o")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":o", aws_sdk_dynamodb::types::AttributeValue::S(owner))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(found.count(), 0, "a rejected request left a job behind");
+    assert_eq!(
+        naiq_e2e::jobs_of(&key).await,
+        0,
+        "a rejected request left a job behind"
+    );
 }
 
 #[tokio::test]
@@ -193,15 +183,7 @@ async fn credentials_never_reach_logs_responses_or_the_jobs_table() {
     assert!(!sub.to_string().contains(&s.fake_token));
     assert!(!done.to_string().contains(&s.fake_token));
 
-    let clients = AwsClients::from_env().await;
-    let items = clients
-        .dynamodb
-        .scan()
-        .table_name(std::env::var("JOBS_TABLE").unwrap())
-        .send()
-        .await
-        .unwrap();
-    let table = format!("{:?}", items.items());
+    let table = naiq_e2e::jobs_table_text().await;
     assert!(
         !table.contains(&s.fake_token),
         "a token is in the jobs table"
@@ -281,21 +263,7 @@ async fn a_dry_run_answers_the_upstream_body_and_its_cost_and_queues_nothing() {
     assert_eq!(resp["cost"]["per_image"], 20, "{resp}");
     assert!(resp["cost"]["total"].as_u64().unwrap() >= 20, "{resp}");
     // Nothing was stored or queued for this key.
-    let clients = AwsClients::from_env().await;
-    let found = clients
-        .dynamodb
-        .scan()
-        .table_name(std::env::var("JOBS_TABLE").unwrap())
-        .filter_expression("#o = :o")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(
-            ":o",
-            aws_sdk_dynamodb::types::AttributeValue::S(ApiKey::from_client(&key).id()),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(found.count(), 0);
+    assert_eq!(naiq_e2e::jobs_of(&key).await, 0);
     assert!(
         !s.fake_requests()
             .await

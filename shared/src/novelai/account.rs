@@ -134,12 +134,7 @@ fn network(e: reqwest::Error) -> UpstreamError {
 
 impl Account {
     pub fn new(api_url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(format!("naiq/{}", crate::VERSION))
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .expect("HTTP client");
+        let http = super::http_client(timeout);
         Self {
             http,
             api_url: api_url.trim_end_matches('/').to_string(),

@@ -26,12 +26,7 @@ impl NovelAiClient {
     /// `image_url` is the image host (`https://image.novelai.net`), `api_url` the account
     /// host (`https://api.novelai.net`); tests and the local stack give a fake's address.
     pub fn new(image_url: &str, api_url: &str, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(format!("naiq/{}", crate::VERSION))
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .expect("HTTP client");
+        let http = super::http_client(timeout);
         Self {
             http,
             image_url: image_url.trim_end_matches('/').to_string(),
