@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::auth;
+use super::{auth, network};
 use crate::domain::Credentials;
 use crate::ports::UpstreamError;
 
@@ -95,16 +95,7 @@ impl fmt::Debug for Account {
 /// Reads NovelAI's error body (`{"statusCode": …, "message": …}`), falling back to the text,
 /// with every occurrence of `secret` blanked out.
 fn error_message(text: &str, secret: &str) -> String {
-    let message = serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            v.get("message")
-                .or_else(|| v.get("error"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| text.chars().take(200).collect());
-    redact(&message, secret)
+    redact(&super::error_message(text), secret)
 }
 
 fn redact(text: &str, secret: &str) -> String {
@@ -125,11 +116,6 @@ fn scrub(err: UpstreamError, secret: &str) -> UpstreamError {
         UpstreamError::Network(m) => UpstreamError::Network(redact(&m, secret)),
         UpstreamError::BadResponse(m) => UpstreamError::BadResponse(redact(&m, secret)),
     }
-}
-
-fn network(e: reqwest::Error) -> UpstreamError {
-    // Without the URL: errors should not carry request details.
-    UpstreamError::Network(e.without_url().to_string())
 }
 
 impl Account {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::account::{Account, TokenCache};
 use super::archive::decode_images;
-use super::auth;
+use super::{auth, error_message, network};
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
 use crate::ports::{GeneratedImage, Upstream, UpstreamError};
@@ -85,13 +85,9 @@ impl NovelAiClient {
             .json(body)
             .send()
             .await
-            // Without the URL: errors should not carry request details.
-            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
+            .map_err(network)?;
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| UpstreamError::Network(e.without_url().to_string()))?;
+        let bytes = resp.bytes().await.map_err(network)?;
         if !status.is_success() {
             return Err(UpstreamError::Status {
                 status: status.as_u16(),
@@ -100,19 +96,6 @@ impl NovelAiClient {
         }
         decode_images(&bytes)
     }
-}
-
-/// Reads NovelAI's error body (`{"statusCode": …, "message": …}`), falling back to the text.
-fn error_message(text: &str) -> String {
-    serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            v.get("message")
-                .or_else(|| v.get("error"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
 #[async_trait]

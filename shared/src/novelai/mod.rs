@@ -20,3 +20,22 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .build()
         .expect("HTTP client")
 }
+
+/// Reads NovelAI's error body (`{"statusCode": …, "message": …}`; some answers use
+/// `error`), falling back to the start of the text.
+pub(crate) fn error_message(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("error"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+/// A transport failure, without the URL: errors carry no request details.
+pub(crate) fn network(e: reqwest::Error) -> crate::ports::UpstreamError {
+    crate::ports::UpstreamError::Network(e.without_url().to_string())
+}
