@@ -29,7 +29,7 @@ if [[ -f "$here/.run/pids" ]]; then
     exit 1
 fi
 export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" FAKE_NOVELAI_PORT="$(free_port)" RELAY_PORT="$(free_port)"
-export NAIQ_WATCH_RELOAD=0 NAIQ_SCHEDULE_SECONDS=5 NAIQ_PREFIX=naiq-test NOVELAI_TIMEOUT_SECONDS=3
+export NAIQ_WATCH_RELOAD=0 NAIQ_SCHEDULE_SECONDS=5 NAIQ_PREFIX=naiq-test NOVELAI_TIMEOUT_SECONDS=5
 # The stack under test: the fake NovelAI, open all day, short gaps, test requests allowed;
 # nothing else from this shell leaks in.
 unset PACING_TIMEZONE RATE_LIMIT_DAILY MAX_ATTEMPTS IMAGE_URL_TTL NOVELAI_TOKEN \

@@ -55,7 +55,7 @@ async fn lanes_cancel_queue_and_rate_limit_status_over_http() {
     };
 
     // Keep the worker busy with a first job so the next ones wait.
-    set_latency(&s, 2000).await;
+    set_latency(&s, 3500).await;
     let first = s.submit(&key, &submit("pacing first", json!({}))).await;
     let first_id = first["task_id"].as_str().unwrap().to_string();
     wait_for_status(&s, &key, &first_id, "STARTED").await;
