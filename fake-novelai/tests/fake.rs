@@ -587,7 +587,8 @@ fn built(submit: Value) -> Value {
         naiq::domain::request::parse_submit(submit.to_string().as_bytes(), &Default::default())
             .unwrap_or_else(|e| panic!("{submit}: {e:?}"));
     let image = request.image.as_ref().map(|_| png_b64());
-    naiq::novelai::body::build(&request.params, image.as_deref())
+    let mask = request.mask.as_ref().map(|_| png_b64());
+    naiq::novelai::body::build(&request.params, image.as_deref(), mask.as_deref())
 }
 
 #[tokio::test]
@@ -638,6 +639,23 @@ async fn the_bodies_naiq_builds_pass_for_every_family() {
             );
         }
     }
+    // Inpainting (infill with the model's inpainting variant and a mask), V3 and V4.5.
+    for (model, inpainting) in [
+        ("nai-v3", "nai-diffusion-3-inpainting"),
+        ("nai-v4.5", "nai-diffusion-4-5-full-inpainting"),
+    ] {
+        let b = built(
+            json!({"prompt": "1girl", "model": model, "resolution": "small_square",
+                   "image": png_b64(), "mask": png_b64(), "strength": 0.6, "noise": 0.1}),
+        );
+        assert_eq!(b["action"], "infill");
+        assert_eq!(b["model"], inpainting);
+        let images = client
+            .generate(&good, &b)
+            .await
+            .unwrap_or_else(|e| panic!("{model} infill: {e:?}\n{b}"));
+        assert!(!images.is_empty());
+    }
     // V3 extras: SMEA and DDIM (sent as ddim_v3).
     let b = built(
         json!({"prompt": "x", "model": "nai-v3", "resolution": "small_square",
@@ -673,8 +691,17 @@ async fn bodies_the_real_api_refuses_are_400() {
         b["parameters"].as_object_mut().unwrap().remove(field);
         b
     };
+    let infill = built(
+        json!({"prompt": "1girl", "model": "nai-v4.5", "resolution": "small_square",
+                           "image": png_b64(), "mask": png_b64()}),
+    );
     let char_caption = json!({"char_caption": "girl", "centers": [{"x": 0.5, "y": 0.5}]});
     let cases: Vec<(&str, Value)> = vec![
+        (
+            "infill to the base model",
+            with(&infill, "/model", json!("nai-diffusion-4-5-full")),
+        ),
+        ("infill without a mask", without(&infill, "mask")),
         ("V4 without params_version", without(&v45, "params_version")),
         (
             "V4 params_version 1",

@@ -20,6 +20,7 @@ struct Stack {
     queue: Arc<MemoryQueue>,
     images: Arc<MemoryImageStore>,
     state: Arc<MemoryStateStore>,
+    jobs: Arc<MemoryJobStore>,
     alice: ApiKeyRecord,
     bob: ApiKeyRecord,
 }
@@ -57,7 +58,7 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
     );
     let worker = Worker::new(
         WorkerPorts {
-            jobs,
+            jobs: jobs.clone(),
             queue: queue.clone(),
             images: images.clone(),
             secrets,
@@ -78,6 +79,7 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
         queue,
         images,
         state,
+        jobs,
         alice,
         bob,
     }
@@ -864,4 +866,191 @@ async fn costs_know_the_opus_free_image() {
         st.cost.total, 0,
         "status shows the cost worked out at submit"
     );
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}
+
+/// A 128x128 mask: black with one white pixel at (13, 21).
+fn one_pixel_mask() -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(128, 128, |x, y| {
+        image::Rgba(if (x, y) == (13, 21) {
+            [255, 255, 255, 255]
+        } else {
+            [0, 0, 0, 255]
+        })
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn inpaint_body(extra: serde_json::Value) -> Vec<u8> {
+    let mut body = json!({"prompt": "1girl, red hair", "model": "nai-v4.5", "width": 128,
+        "height": 128, "image": b64(&png_of(128, 128)), "mask": b64(&one_pixel_mask()),
+        "strength": 0.6, "noise": 0.1});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body.to_string().into_bytes()
+}
+
+#[tokio::test]
+async fn an_inpainting_job_sends_infill_with_the_stored_mask() {
+    let s = stack().await;
+    let sub = s
+        .api
+        .submit(&s.alice, &inpaint_body(json!({})))
+        .await
+        .unwrap()
+        .queued();
+    // 128x128 is billed as 65,536 px: base 3 × 0.6 → 2 (the floor).
+    assert_eq!(sub.cost.per_image, 2);
+    let id = sub.task_id.as_str();
+    let image = s
+        .images
+        .get_sync(&format!("inputs/{id}"))
+        .expect("image stored");
+    let mask = s
+        .images
+        .get_sync(&format!("inputs/{id}-mask"))
+        .expect("mask stored");
+    assert_eq!(s.images.object_count(), 2);
+    let stored = image::load_from_memory(&mask).unwrap().to_luma8();
+    assert_eq!(stored.dimensions(), (128, 128));
+    assert_eq!(stored.get_pixel(8, 16).0[0], 255, "snapped to its 8x8 cell");
+    assert_eq!(stored.get_pixel(16, 16).0[0], 0);
+
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 1);
+    let sent = s.upstream.calls.lock().unwrap()[0].clone();
+    assert_eq!(sent["action"], "infill");
+    assert_eq!(sent["model"], "nai-diffusion-4-5-full-inpainting");
+    let p = &sent["parameters"];
+    assert_eq!(p["mask"], b64(&mask));
+    assert_eq!(p["image"], b64(&image));
+    assert_eq!(p["add_original_image"], true);
+    assert_eq!(p["strength"], 0.6);
+    assert_eq!(p["inpaintImg2ImgStrength"], 0.6);
+    let done = s.api.task_status(&s.alice, id).await.unwrap();
+    assert_eq!(done.status, Status::Success);
+    assert_eq!(
+        done.model, "nai-diffusion-4-5-full",
+        "the job keeps the base model"
+    );
+}
+
+/// An image store that has lost every mask.
+struct MasksLost(Arc<MemoryImageStore>);
+
+#[async_trait::async_trait]
+impl naiq::ports::ImageStore for MasksLost {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> naiq::ports::PortResult<()> {
+        self.0.put(key, bytes, content_type).await
+    }
+    async fn get(&self, key: &str) -> naiq::ports::PortResult<Option<Vec<u8>>> {
+        if key.ends_with("-mask") {
+            return Ok(None);
+        }
+        self.0.get(key).await
+    }
+    async fn url(&self, key: &str, ttl_seconds: u64) -> naiq::ports::PortResult<String> {
+        self.0.url(key, ttl_seconds).await
+    }
+}
+
+#[tokio::test]
+async fn a_missing_mask_fails_the_job_without_a_call() {
+    let s = stack().await;
+    let sub = s
+        .api
+        .submit(&s.alice, &inpaint_body(json!({})))
+        .await
+        .unwrap()
+        .queued();
+    let worker = Worker::new(
+        WorkerPorts {
+            jobs: s.jobs.clone(),
+            queue: s.queue.clone(),
+            images: Arc::new(MasksLost(s.images.clone())),
+            secrets: Arc::new(MemorySecretStore::with(Credentials::Token {
+                token: "pst-server".into(),
+            })),
+            state: s.state.clone(),
+            upstream: s.upstream.clone(),
+        },
+        s.clock.clone(),
+        s.clock.clone(),
+        11,
+        Settings::default(),
+        "masks-lost",
+    );
+    let report = worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1);
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Failure);
+    assert_eq!(st.error_code.as_deref(), Some("input_missing"));
+    assert_eq!(s.upstream.call_count(), 0);
+}
+
+#[tokio::test]
+async fn an_inpainting_dry_run_elides_the_mask_and_stores_nothing() {
+    let s = stack().await;
+    let out = s
+        .api
+        .submit(&s.alice, &inpaint_body(json!({"dry_run": true})))
+        .await
+        .unwrap();
+    let Submitted::DryRun(d) = out else {
+        panic!("not a dry run")
+    };
+    assert_eq!(d.request["action"], "infill");
+    assert_eq!(d.request["model"], "nai-diffusion-4-5-full-inpainting");
+    for field in ["image", "mask"] {
+        let shown = d.request["parameters"][field].as_str().unwrap();
+        assert!(
+            shown.starts_with('<') && shown.ends_with(" base64 characters>"),
+            "{field} elided: {shown}"
+        );
+    }
+    assert_eq!(s.images.object_count(), 0);
+    assert!(s.queue.is_empty());
+}
+
+#[tokio::test]
+async fn a_mask_without_an_image_or_on_a_legacy_model_is_rejected() {
+    let s = stack().await;
+    let body = json!({"prompt": "x", "mask": b64(&one_pixel_mask())}).to_string();
+    let e = s.api.submit(&s.alice, body.as_bytes()).await.unwrap_err();
+    assert_eq!((e.status(), e.body().field.as_deref()), (400, Some("mask")));
+    let e = s
+        .api
+        .submit(&s.alice, &inpaint_body(json!({"model": "nai-v2"})))
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.body().field.as_deref()), (400, Some("mask")));
+    assert_eq!(
+        e.to_string(),
+        "inpainting is not available for nai-diffusion-2"
+    );
+    assert_eq!(s.images.object_count(), 0);
+    assert!(s.queue.is_empty());
 }

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use naiq::domain::models;
 use naiq::domain::request::{Limits, parse_submit};
 use naiq::novelai::body;
 use serde_json::{Value, json};
@@ -25,6 +26,12 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/webs
 /// The image naiq is given for image-to-image cases (a small real PNG: input images are
 /// decoded); the capture's own image is shortened in the fixture.
 fn input_png_b64() -> String {
+    base64::engine::general_purpose::STANDARD.encode(naiq::adapters::memory::png_of(64, 64))
+}
+
+/// The mask naiq is given for inpainting cases (a real PNG: masks are decoded, thresholded
+/// and snapped); the capture's own mask is shortened in the fixture.
+fn input_mask_b64() -> String {
     base64::engine::general_purpose::STANDARD.encode(naiq::adapters::memory::png_of(64, 64))
 }
 
@@ -48,6 +55,8 @@ const UC_PRESET: &str = "metadata only (§3.3): naiq adds no undesired-content p
 const QUALITY_TOGGLE: &str = "metadata only (§3.3): naiq appends no quality tags, so it sends \
      false; the capture's tags are in its prompt, which naiq sends verbatim";
 const IMAGE: &str = "the input image (the fixture's is shortened; the test uploads its own)";
+const MASK: &str = "the inpainting mask (the fixture's is shortened; the test uploads its own, \
+     which naiq thresholds and snaps to 8x8 cells)";
 const CENTERS: &str = "the capture leaves placement to the AI with centres (0,0); naiq centres a \
      character without a position at (0.5,0.5) (C3, the website's default cell and NekoAI's \
      value), never (0,0)";
@@ -117,8 +126,8 @@ const CASES: &[Case] = &[
             ),
             (
                 "parameters.add_original_image",
-                "only used by inpainting, which naiq does not do; naiq keeps the \
-                 params_version 1 capture's false",
+                "only used by inpainting: naiq sends true for infill (as inpaint_v3.json \
+                 does) and otherwise keeps the params_version 1 capture's false",
             ),
         ],
         missing: &[
@@ -129,6 +138,64 @@ const CASES: &[Case] = &[
             (
                 "parameters.characterPrompts",
                 "late-2024 form only; V3 takes no character prompts (always [] here)",
+            ),
+            (
+                "parameters.deliberate_euler_ancestral_bug",
+                "late-2024 form only, not in the params_version 1 form",
+            ),
+            (
+                "parameters.prefer_brownian",
+                "late-2024 form only, not in the params_version 1 form",
+            ),
+        ],
+        extra: &[(
+            "parameters.uncond_scale",
+            "part of the params_version 1 form (v3_text2image.json), always 1",
+        )],
+    },
+    // The website's V3 inpainting body (late-2024, params_version 3 form, like
+    // v3_text2image_2024-12.json): infill to nai-diffusion-3-inpainting with image, mask,
+    // strength, noise, extra_noise_seed and add_original_image true. No
+    // inpaintImg2ImgStrength for V3, and naiq sends none there either.
+    Case {
+        fixture: "inpaint_v3.json",
+        differ: &[
+            ("parameters.ucPreset", UC_PRESET),
+            ("parameters.qualityToggle", QUALITY_TOGGLE),
+            ("parameters.image", IMAGE),
+            ("parameters.mask", MASK),
+            (
+                "parameters.params_version",
+                "naiq sends V3 the params_version 1 form (handbook §3.3, v3_text2image.json, \
+                 v3_img2img.json); this capture is the website's late-2024 V3 form",
+            ),
+        ],
+        missing: &[
+            (
+                "parameters.skip_cfg_above_sigma",
+                "late-2024 form only; null = Variety+ off, the same as leaving it out",
+            ),
+            (
+                "parameters.use_coords",
+                "late-2024 form only; V3 takes no character prompts, so there is nothing to \
+                 place",
+            ),
+            (
+                "parameters.characterPrompts[*].prompt",
+                "website state: V3 takes no character prompts (naiq rejects characters for \
+                 V3); the capture carries the V4 character panel along, unused",
+            ),
+            (
+                "parameters.characterPrompts[*].uc",
+                "same as parameters.characterPrompts[*].prompt",
+            ),
+            (
+                "parameters.characterPrompts[*].center.x",
+                "same as parameters.characterPrompts[*].prompt",
+            ),
+            (
+                "parameters.characterPrompts[*].center.y",
+                "same as parameters.characterPrompts[*].prompt",
             ),
             (
                 "parameters.deliberate_euler_ancestral_bug",
@@ -334,10 +401,17 @@ fn request_for(capture: &Value) -> Value {
         .as_str()
         .or(capture["input"].as_str())
         .expect("a prompt");
+    // An infill capture names the inpainting variant; naiq is asked for the base model.
+    let model = capture["model"].as_str().expect("a model");
+    let model = models::MODELS
+        .iter()
+        .find(|m| models::inpainting_model(m.id) == Some(model))
+        .map_or(model, |m| m.id);
+    let family = models::resolve_model(model).expect("a known model").family;
     let mut req = json!({
         "prompt": prompt,
         "negative_prompt": p["negative_prompt"],
-        "model": capture["model"],
+        "model": model,
     });
     for key in [
         "width",
@@ -356,13 +430,21 @@ fn request_for(capture: &Value) -> Value {
             req[key] = v.clone();
         }
     }
-    if capture["action"] == "img2img" {
+    if capture["action"] == "img2img" || capture["action"] == "infill" {
         req["image"] = json!(input_png_b64());
         req["strength"] = p["strength"].clone();
         req["noise"] = p["noise"].clone();
     }
+    if capture["action"] == "infill" {
+        req["mask"] = json!(input_mask_b64());
+    }
     let placed = p["use_coords"] == true;
-    if let Some(chars) = p["characterPrompts"].as_array().filter(|c| !c.is_empty()) {
+    // Character prompts only where the family takes them (a V3 capture may carry the
+    // website's unused character panel).
+    if let Some(chars) = p["characterPrompts"]
+        .as_array()
+        .filter(|c| !c.is_empty() && family.supports_characters())
+    {
         let chars: Vec<Value> = chars
             .iter()
             .map(|c| {
@@ -433,7 +515,8 @@ fn compare(case: &Case) -> Vec<String> {
     let submit = parse_submit(req.to_string().as_bytes(), &Limits::default())
         .unwrap_or_else(|e| panic!("{}: request {req} rejected: {e:?}", case.fixture));
     let image = submit.image.as_ref().map(|_| input_png_b64());
-    let ours = body::build(&submit.params, image.as_deref());
+    let mask = submit.mask.as_ref().map(|_| input_mask_b64());
+    let ours = body::build(&submit.params, image.as_deref(), mask.as_deref());
 
     let (mut theirs_flat, mut ours_flat) = (BTreeMap::new(), BTreeMap::new());
     flatten("", &capture, &mut theirs_flat);
@@ -520,6 +603,7 @@ fn every_fixture_has_a_case_and_every_family_is_covered() {
     for want in [
         ("v3", "generate"),
         ("v3", "img2img"),
+        ("v3", "infill"),
         ("v4", "generate"),
         ("v4", "img2img"),
         ("v45", "generate"),

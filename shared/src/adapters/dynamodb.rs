@@ -113,6 +113,9 @@ pub fn job_to_item(job: &Job) -> Item {
     if let Some(k) = &job.input_image_key {
         item.insert("input_image_key".into(), s(k));
     }
+    if let Some(k) = &job.mask_key {
+        item.insert("mask_key".into(), s(k));
+    }
     if let Some(c) = &job.cost {
         item.insert(
             "cost".into(),
@@ -158,6 +161,7 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
             .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
         input_image_key: opt_s(item, "input_image_key").map(str::to_string),
+        mask_key: opt_s(item, "mask_key").map(str::to_string),
         cost: opt_s(item, "cost").and_then(|c| serde_json::from_str(c).ok()),
         error: match (opt_s(item, "error_code"), opt_s(item, "error_message")) {
             (Some(code), message) => Some(JobError::new(code, message.unwrap_or_default())),
@@ -567,5 +571,51 @@ impl StateStore for DynamoStateStore {
             (Some(total), Some(calls)) if calls > 0 => Some(total as f64 / calls as f64 / 1000.0),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::request::{Limits, parse_submit};
+
+    fn job() -> Job {
+        let params = parse_submit(br#"{"prompt": "x", "model": "nai-v3"}"#, &Limits::default())
+            .unwrap()
+            .params;
+        Job::new(
+            TaskId::from_random_bytes([3; 16]),
+            "owner".into(),
+            Lane::Normal,
+            params,
+            Utc.timestamp_millis_opt(1_790_000_000_000).unwrap(),
+        )
+    }
+
+    #[test]
+    fn input_and_mask_keys_round_trip() {
+        let mut j = job();
+        j.input_image_key = Some(format!("inputs/{}", j.task_id));
+        j.mask_key = Some(format!("inputs/{}-mask", j.task_id));
+        j.params.inpaint = true;
+        let item = job_to_item(&j);
+        assert_eq!(
+            item.get("mask_key").and_then(|v| v.as_s().ok()),
+            j.mask_key.as_ref()
+        );
+        assert_eq!(item_to_job(&item).unwrap(), j);
+    }
+
+    #[test]
+    fn items_stored_before_masks_load_without_one() {
+        let j = job();
+        let item = job_to_item(&j);
+        assert!(!item.contains_key("mask_key"));
+        let back = item_to_job(&item).unwrap();
+        assert_eq!(back.mask_key, None);
+        assert!(!back.params.inpaint);
+        assert_eq!(back, j);
     }
 }

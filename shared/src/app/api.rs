@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::input_key;
+use super::{input_key, mask_key};
 use crate::config::Settings;
 use crate::domain::request::{Limits, parse_submit};
 use crate::domain::{ApiKey, ApiKeyRecord, Clock, GenerationParams, Job, JobError, Status, TaskId};
@@ -319,10 +319,16 @@ impl ApiService {
             req.params.seed = self.draw(|r| r.random_range(1..=u32::MAX));
         }
         if req.dry_run {
-            let image_b64 = req.image.as_ref().map(|i| {
+            let encode = |i: &crate::domain::request::InputImage| {
                 base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &i.bytes)
-            });
-            let upstream = body::redact_images(&body::build(&req.params, image_b64.as_deref()));
+            };
+            let image_b64 = req.image.as_ref().map(encode);
+            let mask_b64 = req.mask.as_ref().map(encode);
+            let upstream = body::redact_images(&body::build(
+                &req.params,
+                image_b64.as_deref(),
+                mask_b64.as_deref(),
+            ));
             return Ok(Submitted::DryRun(DryRunResponse {
                 success: true,
                 dry_run: true,
@@ -349,6 +355,14 @@ impl ApiService {
                 .put(&key, image.bytes, image.content_type)
                 .await?;
             job.input_image_key = Some(key);
+        }
+        if let Some(mask) = req.mask.take() {
+            let key = mask_key(&task_id);
+            self.ports
+                .images
+                .put(&key, mask.bytes, mask.content_type)
+                .await?;
+            job.mask_key = Some(key);
         }
         job.cost = Some(self.cost(&job.params, req.credentials.is_none()).await?);
         self.ports.jobs.insert(&job).await?;

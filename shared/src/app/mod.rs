@@ -27,6 +27,11 @@ pub fn input_key(task_id: &crate::domain::TaskId) -> String {
     format!("inputs/{task_id}")
 }
 
+/// Object key of an inpainting mask, next to its input image.
+pub fn mask_key(task_id: &crate::domain::TaskId) -> String {
+    format!("inputs/{task_id}-mask")
+}
+
 /// A seed for a service's RNG, from the operating system.
 pub fn os_seed() -> u64 {
     rand::random()

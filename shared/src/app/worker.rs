@@ -331,22 +331,21 @@ impl Worker {
                 )
                 .await;
         };
-        let image_b64 = match &job.input_image_key {
-            None => None,
-            Some(key) => match self.ports.images.get(key).await? {
-                Some(bytes) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                None => {
-                    return self
-                        .finish_failed(
-                            job,
-                            JobError::new("input_missing", "the input image is gone"),
-                            delivery,
-                        )
-                        .await;
-                }
+        let inputs = match self
+            .input_b64(&job.input_image_key, "the input image")
+            .await?
+        {
+            Ok(image) => match self.input_b64(&job.mask_key, "the inpainting mask").await? {
+                Ok(mask) => Ok((image, mask)),
+                Err(e) => Err(e),
             },
+            Err(e) => Err(e),
         };
-        let request = body::build(&job.params, image_b64.as_deref());
+        let (image_b64, mask_b64) = match inputs {
+            Ok(found) => found,
+            Err(error) => return self.finish_failed(job, error, delivery).await,
+        };
+        let request = body::build(&job.params, image_b64.as_deref(), mask_b64.as_deref());
         let started = std::time::Instant::now();
         let result = self.ports.upstream.generate(&credentials, &request).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -386,6 +385,24 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// A stored input (image or mask) as base64: none when the job has none, a job error
+    /// when it is gone from the bucket.
+    async fn input_b64(
+        &self,
+        key: &Option<String>,
+        what: &str,
+    ) -> Result<Result<Option<String>, JobError>, PortError> {
+        let Some(key) = key else {
+            return Ok(Ok(None));
+        };
+        Ok(match self.ports.images.get(key).await? {
+            Some(bytes) => Ok(Some(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )),
+            None => Err(JobError::new("input_missing", format!("{what} is gone"))),
+        })
     }
 
     /// After a failed call: the next call waits a fresh cooldown draw instead of the interval.

@@ -179,6 +179,9 @@ pub struct Job {
     pub image_keys: Vec<String>,
     /// Object key of the stored input image (image-to-image).
     pub input_image_key: Option<String>,
+    /// Object key of the stored inpainting mask; absent in jobs stored before masks.
+    #[serde(default)]
+    pub mask_key: Option<String>,
     pub error: Option<JobError>,
     /// The Anlas cost worked out at submit.
     #[serde(default)]
@@ -205,6 +208,7 @@ impl Job {
             attempts: 0,
             image_keys: Vec::new(),
             input_image_key: None,
+            mask_key: None,
             error: None,
             cost: None,
         }

@@ -87,6 +87,20 @@ pub const ALIASES: &[(&str, &str)] = &[
 /// The model used when a request names none.
 pub const DEFAULT_MODEL: &str = "nai-diffusion-4-5-full";
 
+/// The inpainting variant of a model (`infill` needs it), by base model id; `None` for
+/// models without one (legacy V1/V2).
+pub fn inpainting_model(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "nai-diffusion-3" => "nai-diffusion-3-inpainting",
+        "nai-diffusion-furry-3" => "nai-diffusion-furry-3-inpainting",
+        "nai-diffusion-4-curated-preview" => "nai-diffusion-4-curated-inpainting",
+        "nai-diffusion-4-full" => "nai-diffusion-4-full-inpainting",
+        "nai-diffusion-4-5-curated" => "nai-diffusion-4-5-curated-inpainting",
+        "nai-diffusion-4-5-full" => "nai-diffusion-4-5-full-inpainting",
+        _ => return None,
+    })
+}
+
 /// Resolves a full id or an alias (case-insensitive) to the model.
 pub fn resolve_model(name: &str) -> Option<&'static Model> {
     let name = name.trim().to_ascii_lowercase();
@@ -326,6 +340,21 @@ mod tests {
         for (alias, id) in ALIASES {
             assert_eq!(resolve_model(alias).unwrap().id, *id, "{alias}");
         }
+    }
+
+    #[test]
+    fn every_v3_and_v4_model_has_an_inpainting_variant() {
+        for m in MODELS {
+            let variant = inpainting_model(m.id);
+            assert_eq!(variant.is_some(), m.family != Family::Legacy, "{}", m.id);
+            if let Some(v) = variant {
+                assert!(v.ends_with("-inpainting"), "{v}");
+            }
+        }
+        assert_eq!(
+            inpainting_model("nai-diffusion-4-curated-preview"),
+            Some("nai-diffusion-4-curated-inpainting")
+        );
     }
 
     #[test]

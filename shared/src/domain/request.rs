@@ -104,6 +104,10 @@ pub struct GenerationParams {
     pub sm_dyn: bool,
     pub cfg_rescale: f64,
     pub img2img: Option<Img2Img>,
+    /// Inpainting with a mask (`infill` with the model's inpainting variant; `model` stays
+    /// the base model). Needs `img2img`. Absent (false) in jobs stored before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inpaint: bool,
     /// Character prompts (V4/V4.5 only, at most [`models::MAX_CHARACTERS`]); absent in
     /// jobs stored before they existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -120,6 +124,9 @@ pub struct SubmitRequest {
     pub is_test_request: bool,
     /// Decoded input image for image-to-image, with its media type.
     pub image: Option<InputImage>,
+    /// The inpainting mask: a black/white PNG at the target size, white = repaint, snapped
+    /// to 8x8 cells. Only with `image`.
+    pub mask: Option<InputImage>,
     /// Per-request NovelAI credentials: never stored, never logged.
     pub credentials: Option<Credentials>,
     /// Answer with the upstream body and the cost; queue nothing.
@@ -369,7 +376,26 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
     // image's own (rounded to NovelAI's 64-pixel grid).
     let decoded = match f.string("image")? {
         None => None,
-        Some(b64) => Some(decode_image(b64, limits)?),
+        Some(b64) => Some(decode_image(b64, limits, "image")?),
+    };
+    // A mask makes it inpainting: it needs the image and a model with an inpainting variant.
+    let decoded_mask = match f.string("mask")? {
+        None => None,
+        Some(b64) => {
+            if decoded.is_none() {
+                return Err(ValidationError::invalid(
+                    "mask",
+                    "mask needs an image to inpaint",
+                ));
+            }
+            if models::inpainting_model(model.id).is_none() {
+                return Err(ValidationError::invalid(
+                    "mask",
+                    format!("inpainting is not available for {}", model.id),
+                ));
+            }
+            Some(decode_image(b64, limits, "mask")?)
+        }
     };
     let size_given = ["width", "height", "resolution"]
         .iter()
@@ -391,6 +417,9 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
 
     let image = decoded
         .map(|img| fit_image(&img, width, height))
+        .transpose()?;
+    let mask = decoded_mask
+        .map(|m| fit_mask(&m, width, height))
         .transpose()?;
     let img2img = match &image {
         None => {
@@ -446,12 +475,14 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
             sm_dyn,
             cfg_rescale,
             img2img,
+            inpaint: mask.is_some(),
             characters,
         },
         seed_given: seed.is_some(),
         lane: if is_test_request { Lane::Test } else { lane },
         is_test_request,
         image,
+        mask,
         credentials,
         dry_run,
     })
@@ -602,16 +633,21 @@ const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPu
 /// Largest input image side accepted before decoding (a guard against decompression bombs).
 const MAX_INPUT_SIDE: u32 = 8192;
 
-fn too_large(limits: &Limits) -> ValidationError {
+fn too_large(field: &str, limits: &Limits) -> ValidationError {
     ValidationError {
         code: "too_large",
-        field: Some("image".into()),
-        message: format!("image must be at most {} bytes", limits.max_image_bytes),
+        field: Some(field.into()),
+        message: format!("{field} must be at most {} bytes", limits.max_image_bytes),
     }
 }
 
-/// Decodes and checks an input image (PNG, JPEG or WebP, base64, a data URL allowed).
-fn decode_image(b64: &str, limits: &Limits) -> Result<image::DynamicImage, ValidationError> {
+/// Decodes and checks an input image or mask (PNG, JPEG or WebP, base64, a data URL
+/// allowed); errors name `field`.
+fn decode_image(
+    b64: &str,
+    limits: &Limits,
+    field: &str,
+) -> Result<image::DynamicImage, ValidationError> {
     // Accept data URLs as browsers produce them.
     let data = match b64.split_once(',') {
         Some((head, data)) if head.starts_with("data:") => data,
@@ -619,13 +655,13 @@ fn decode_image(b64: &str, limits: &Limits) -> Result<image::DynamicImage, Valid
     };
     let data: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if data.len() / 4 * 3 > limits.max_image_bytes + 3 {
-        return Err(too_large(limits));
+        return Err(too_large(field, limits));
     }
     let bytes = LENIENT_BASE64
         .decode(data.as_bytes())
-        .map_err(|_| ValidationError::invalid("image", "image must be base64"))?;
+        .map_err(|_| ValidationError::invalid(field, format!("{field} must be base64")))?;
     if bytes.len() > limits.max_image_bytes {
-        return Err(too_large(limits));
+        return Err(too_large(field, limits));
     }
     let format = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         image::ImageFormat::Png
@@ -635,8 +671,8 @@ fn decode_image(b64: &str, limits: &Limits) -> Result<image::DynamicImage, Valid
         image::ImageFormat::WebP
     } else {
         return Err(ValidationError::invalid(
-            "image",
-            "image must be a PNG, JPEG or WebP",
+            field,
+            format!("{field} must be a PNG, JPEG or WebP"),
         ));
     };
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&bytes), format);
@@ -646,12 +682,12 @@ fn decode_image(b64: &str, limits: &Limits) -> Result<image::DynamicImage, Valid
     guard.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(guard);
     let img = reader.decode().map_err(|e| {
-        ValidationError::invalid("image", format!("image could not be decoded: {e}"))
+        ValidationError::invalid(field, format!("{field} could not be decoded: {e}"))
     })?;
     if img.width() < 64 || img.height() < 64 {
         return Err(ValidationError::invalid(
-            "image",
-            "image must be at least 64x64 pixels",
+            field,
+            format!("{field} must be at least 64x64 pixels"),
         ));
     }
     Ok(img)
@@ -686,6 +722,58 @@ fn fit_image(
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| {
             ValidationError::invalid("image", format!("image could not be re-encoded: {e}"))
+        })?;
+    Ok(InputImage {
+        bytes: png,
+        content_type: "image/png",
+    })
+}
+
+/// Side of the cells an inpainting mask is snapped to (NovelAI works on an 8x coarser
+/// latent grid; ComfyUI's NovelAI node snaps masks the same way).
+const MASK_CELL: u32 = 8;
+
+/// The mask as NovelAI takes it: a black/white grayscale PNG at the target size, white =
+/// repaint. A pixel is white when its luminance, with transparency counted as black, is
+/// over 50%; then every 8x8 cell with any white pixel becomes all white.
+fn fit_mask(
+    img: &image::DynamicImage,
+    width: u32,
+    height: u32,
+) -> Result<InputImage, ValidationError> {
+    let rgba = if (img.width(), img.height()) == (width, height) {
+        img.to_rgba8()
+    } else {
+        image::imageops::resize(
+            &img.to_rgba8(),
+            width,
+            height,
+            image::imageops::FilterType::Triangle,
+        )
+    };
+    let luma = image::DynamicImage::ImageRgba8(rgba).to_luma_alpha8();
+    // Composited over black: l * a / 255 > 127.5.
+    let white = |x: u32, y: u32| {
+        let image::LumaA([l, a]) = *luma.get_pixel(x, y);
+        2 * u32::from(l) * u32::from(a) > 255 * 255
+    };
+    let (cols, rows) = (width.div_ceil(MASK_CELL), height.div_ceil(MASK_CELL));
+    let mut cells = vec![false; (cols * rows) as usize];
+    for y in 0..height {
+        for x in 0..width {
+            if white(x, y) {
+                cells[((y / MASK_CELL) * cols + x / MASK_CELL) as usize] = true;
+            }
+        }
+    }
+    let mask = image::GrayImage::from_fn(width, height, |x, y| {
+        let on = cells[((y / MASK_CELL) * cols + x / MASK_CELL) as usize];
+        image::Luma([if on { 255 } else { 0 }])
+    });
+    let mut png = Vec::new();
+    mask.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| {
+            ValidationError::invalid("mask", format!("mask could not be re-encoded: {e}"))
         })?;
     Ok(InputImage {
         bytes: png,
@@ -902,6 +990,145 @@ mod tests {
         assert_eq!((e.code, e.field.as_deref()), ("too_large", Some("image")));
     }
 
+    fn rgba_b64(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> String {
+        let img = image::RgbaImage::from_fn(w, h, |x, y| image::Rgba(f(x, y)));
+        encoded(
+            &image::DynamicImage::ImageRgba8(img),
+            image::ImageFormat::Png,
+        )
+    }
+
+    /// The mask as naiq sends it: (width, height) and a pixel lookup (true = white).
+    fn mask_of(r: &SubmitRequest) -> image::GrayImage {
+        let m = r.mask.as_ref().expect("a mask");
+        assert_eq!(m.content_type, "image/png");
+        assert!(m.bytes.starts_with(b"\x89PNG"));
+        image::load_from_memory(&m.bytes).unwrap().to_luma8()
+    }
+
+    #[test]
+    fn masks_need_an_image_and_an_inpainting_model() {
+        let png = encoded(&picture(128, 128), image::ImageFormat::Png);
+        let e = parse(json!({"prompt": "x", "mask": png})).unwrap_err();
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            ("invalid_parameter", Some("mask"))
+        );
+        for model in ["nai-v1", "nai-v2", "safe-diffusion", "nai-diffusion-furry"] {
+            let e = parse(json!({"prompt": "x", "model": model, "image": png, "mask": png}))
+                .unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("mask"), "{model}");
+            assert!(
+                e.message.starts_with("inpainting is not available for "),
+                "{}",
+                e.message
+            );
+        }
+        let e = parse(json!({"prompt": "x", "model": "nai-v2", "image": png, "mask": png}))
+            .unwrap_err();
+        assert_eq!(e.message, "inpainting is not available for nai-diffusion-2");
+        // Decoded with the image's checks, errors naming the mask.
+        for bad in [
+            json!("not base64!"),
+            json!("aGVsbG8gd29ybGQ="),
+            json!(encoded(&picture(32, 32), image::ImageFormat::Png)),
+            json!(5),
+        ] {
+            let e = parse(json!({"prompt": "x", "image": png, "mask": bad})).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("mask"), "{e:?}");
+        }
+        let big = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 100_000]);
+        let limits = Limits {
+            max_image_bytes: 50_000,
+            ..Limits::default()
+        };
+        let e = parse_submit(
+            json!({"prompt": "x", "image": png, "mask": big})
+                .to_string()
+                .as_bytes(),
+            &limits,
+        )
+        .unwrap_err();
+        assert_eq!((e.code, e.field.as_deref()), ("too_large", Some("mask")));
+        // Without a mask: plain image-to-image.
+        let r = parse(json!({"prompt": "x", "image": png})).unwrap();
+        assert!(!r.params.inpaint && r.mask.is_none());
+    }
+
+    #[test]
+    fn masks_are_thresholded_and_snapped_to_8x8_cells() {
+        let png = encoded(&picture(128, 128), image::ImageFormat::Png);
+        let mask = rgba_b64(128, 128, |x, y| match (x, y) {
+            (13, 21) => [255, 255, 255, 255], // one white pixel: its cell (1,2) turns white
+            (50, 50) => [200, 200, 200, 255], // light grey: white (cell (6,6))
+            (80, 80) => [100, 100, 100, 255], // dark grey: black
+            (100, 100) => [255, 255, 255, 100], // white but mostly transparent: black
+            (120, 5) => [255, 255, 255, 0],   // fully transparent: black
+            _ => [0, 0, 0, 255],
+        });
+        let r = parse(json!({"prompt": "x", "model": "nai-v4.5", "image": png,
+            "mask": format!("data:image/png;base64,{mask}"), "strength": 0.6}))
+        .unwrap();
+        assert!(r.params.inpaint);
+        assert_eq!(r.params.model, "nai-diffusion-4-5-full");
+        assert_eq!(
+            r.params.img2img,
+            Some(Img2Img {
+                strength: 0.6,
+                noise: 0.0
+            })
+        );
+        let m = mask_of(&r);
+        assert_eq!(m.dimensions(), (128, 128));
+        let at = |x: u32, y: u32| m.get_pixel(x, y).0[0];
+        assert!(
+            m.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255),
+            "black or white"
+        );
+        for (x, y) in [(8, 16), (15, 23), (13, 21), (8, 23), (15, 16)] {
+            assert_eq!(at(x, y), 255, "({x},{y}) in the white pixel's cell");
+        }
+        for (x, y) in [(7, 21), (16, 21), (13, 15), (13, 24)] {
+            assert_eq!(at(x, y), 0, "({x},{y}) just outside the cell");
+        }
+        assert_eq!((at(48, 48), at(55, 55)), (255, 255));
+        assert_eq!((at(80, 80), at(100, 100), at(120, 5)), (0, 0, 0));
+        let white = m.pixels().filter(|p| p.0[0] == 255).count();
+        assert_eq!(white, 2 * 64, "two white cells");
+    }
+
+    #[test]
+    fn masks_are_fitted_to_the_target_size() {
+        // The size given: image and mask both resized to it.
+        let png = encoded(&picture(300, 200), image::ImageFormat::Png);
+        let mask = rgba_b64(150, 100, |x, _| {
+            if x < 75 {
+                [255, 255, 255, 255]
+            } else {
+                [0, 0, 0, 255]
+            }
+        });
+        let r = parse(
+            json!({"prompt": "x", "model": "nai-v3", "image": png, "mask": mask,
+            "resolution": "small_landscape"}),
+        )
+        .unwrap();
+        assert_eq!((r.params.width, r.params.height), (768, 512));
+        assert_eq!(decoded_size(r.image.as_ref().unwrap()), (768, 512));
+        let m = mask_of(&r);
+        assert_eq!(m.dimensions(), (768, 512));
+        assert_eq!(m.get_pixel(100, 300).0[0], 255, "left half: repaint");
+        assert_eq!(m.get_pixel(700, 300).0[0], 0, "right half: keep");
+        // No size given: the mask takes the image's grid size, whatever its own.
+        let png = encoded(&picture(1000, 700), image::ImageFormat::Jpeg);
+        let mask = rgba_b64(64, 64, |_, _| [255, 255, 255, 255]);
+        let r =
+            parse(json!({"prompt": "x", "model": "nai-v3", "image": png, "mask": mask})).unwrap();
+        let m = mask_of(&r);
+        assert_eq!(m.dimensions(), (960, 640));
+        assert!(m.pixels().all(|p| p.0[0] == 255));
+    }
+
     #[test]
     fn test_requests_take_the_test_lane_and_credentials_parse() {
         let r = parse(
@@ -1044,6 +1271,17 @@ mod tests {
             .unwrap();
         let text = serde_json::to_string(&r.params).unwrap();
         let back: GenerationParams = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r.params);
+        // Inpainting is stored as a flag, only when set.
+        assert!(
+            stored.get("inpaint").is_none(),
+            "no key when not inpainting"
+        );
+        let png = encoded(&picture(64, 64), image::ImageFormat::Png);
+        let r = parse(json!({"prompt": "x", "image": png, "mask": png})).unwrap();
+        let stored = serde_json::to_value(&r.params).unwrap();
+        assert_eq!(stored["inpaint"], true);
+        let back: GenerationParams = serde_json::from_value(stored).unwrap();
         assert_eq!(back, r.params);
     }
 

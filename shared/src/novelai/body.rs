@@ -7,6 +7,10 @@
 //! - V4 and V4.5: the `params_version` 3 form of the 2025 website (`v4_prompt`,
 //!   `v4_negative_prompt`, `characterPrompts`, `use_coords`, `legacy_uc`, `autoSmea`, …).
 //!
+//! - Image-to-image sends `action` `img2img`; with a mask, inpainting sends `infill` to the
+//!   model's inpainting variant with `mask` and `add_original_image: true` (V4+ also
+//!   `inpaintImg2ImgStrength` = the strength), as the website's `inpaint_v3.json` capture.
+//!
 //! `ucPreset`/`qualityToggle` are metadata only (§3.3): naiq appends no quality tags and no
 //! undesired-content preset, so it sends what the website sends for "no preset"
 //! (`ucPreset` 3) with the quality toggle off; the prompts go out exactly as given.
@@ -40,8 +44,9 @@ fn center(c: &Character) -> Value {
     json!({"x": num(x), "y": num(y)})
 }
 
-/// Builds the upstream body. `image_b64` is the input image for image-to-image.
-pub fn build(params: &GenerationParams, image_b64: Option<&str>) -> Value {
+/// Builds the upstream body. `image_b64` is the input image for image-to-image, `mask_b64`
+/// the mask for inpainting (used when the params ask for inpainting).
+pub fn build(params: &GenerationParams, image_b64: Option<&str>, mask_b64: Option<&str>) -> Value {
     let mut p = Map::new();
     let mut put = |key: &str, value: Value| {
         p.insert(key.to_string(), value);
@@ -131,13 +136,31 @@ pub fn build(params: &GenerationParams, image_b64: Option<&str>) -> Value {
             put("strength", num(i2i.strength));
             put("noise", num(i2i.noise));
             put("extra_noise_seed", json!(params.seed));
-            "img2img"
+            match mask_b64.filter(|_| params.inpaint) {
+                // Inpainting: the website's infill body (inpaint_v3.json) sends the mask
+                // and add_original_image true; V4+ take the strength as
+                // inpaintImg2ImgStrength as well.
+                Some(mask) => {
+                    put("mask", json!(mask));
+                    put("add_original_image", json!(true));
+                    if params.family.is_v4() {
+                        put("inpaintImg2ImgStrength", num(i2i.strength));
+                    }
+                    "infill"
+                }
+                None => "img2img",
+            }
         }
         _ => "generate",
     };
+    // Infill goes to the model's inpainting variant; the job keeps the base model id.
+    let model = match action {
+        "infill" => models::inpainting_model(&params.model).unwrap_or(params.model.as_str()),
+        _ => params.model.as_str(),
+    };
     json!({
         "input": params.prompt,
-        "model": params.model,
+        "model": model,
         "action": action,
         "parameters": p,
     })
@@ -172,7 +195,7 @@ mod tests {
     fn v3_body_has_smea_and_params_version_1() {
         let mut p = params(json!({"prompt": "1girl", "model": "nai-v3", "seed": 7, "sm": true}));
         p.seed = 7;
-        let b = build(&p, None);
+        let b = build(&p, None, None);
         assert_eq!(b["model"], "nai-diffusion-3");
         assert_eq!(b["action"], "generate");
         assert_eq!(b["input"], "1girl");
@@ -187,7 +210,7 @@ mod tests {
     fn v4_body_carries_v4_prompts() {
         let p =
             params(json!({"prompt": "1girl", "negative_prompt": "lowres", "model": "nai-v4.5"}));
-        let b = build(&p, None);
+        let b = build(&p, None, None);
         assert_eq!(b["parameters"]["params_version"], 3);
         assert_eq!(
             b["parameters"]["v4_prompt"]["caption"]["base_caption"],
@@ -205,14 +228,14 @@ mod tests {
     fn numbers_are_written_as_the_website_writes_them() {
         let p =
             params(json!({"prompt": "x", "model": "nai-v4.5", "scale": 5, "cfg_rescale": 0.25}));
-        let b = build(&p, None);
+        let b = build(&p, None, None);
         assert!(b["parameters"]["scale"].is_u64(), "5, not 5.0");
         assert!(b["parameters"]["cfg_rescale"].is_f64());
         assert_eq!(b["parameters"]["cfg_rescale"], 0.25);
         assert_eq!(b["parameters"]["ucPreset"], 3);
         assert_eq!(b["parameters"]["qualityToggle"], false);
         let p = params(json!({"prompt": "x", "model": "nai-v3", "scale": 5.5}));
-        assert_eq!(build(&p, None)["parameters"]["scale"], 5.5);
+        assert_eq!(build(&p, None, None)["parameters"]["scale"], 5.5);
     }
 
     #[test]
@@ -223,7 +246,7 @@ mod tests {
                 {"prompt": "girl, blue hair"},
             ]}),
         );
-        let b = build(&p, None);
+        let b = build(&p, None, None);
         let q = &b["parameters"];
         assert_eq!(q["use_coords"], true);
         assert_eq!(q["v4_prompt"]["use_coords"], true);
@@ -255,7 +278,7 @@ mod tests {
         let p = params(json!({"prompt": "x", "model": "nai-v4", "characters": [
             {"prompt": "a"}, {"prompt": "b"}, {"prompt": "c"},
         ]}));
-        let q = &build(&p, None)["parameters"];
+        let q = &build(&p, None, None)["parameters"];
         assert_eq!(q["use_coords"], false);
         assert_eq!(q["v4_prompt"]["use_coords"], false);
         for list in [
@@ -273,7 +296,7 @@ mod tests {
 
     #[test]
     fn no_characters_sends_empty_lists() {
-        let q = &build(&params(json!({"prompt": "x"})), None)["parameters"];
+        let q = &build(&params(json!({"prompt": "x"})), None, None)["parameters"];
         assert_eq!(q["characterPrompts"], json!([]));
         assert_eq!(q["v4_prompt"]["caption"]["char_captions"], json!([]));
         assert_eq!(
@@ -286,7 +309,7 @@ mod tests {
     #[test]
     fn smea_aliases_become_k_euler_ancestral_with_sm() {
         let p = params(json!({"prompt": "x", "model": "nai-v3", "sampler": "nai_smea_dyn"}));
-        let q = &build(&p, None)["parameters"];
+        let q = &build(&p, None, None)["parameters"];
         assert_eq!(q["sampler"], "k_euler_ancestral");
         assert_eq!(
             (q["sm"].as_bool(), q["sm_dyn"].as_bool()),
@@ -302,7 +325,7 @@ mod tests {
         );
         let p =
             params(json!({"prompt": "x", "image": png, "strength": 0.4, "noise": 0.1, "seed": 9}));
-        let b = build(&p, Some("AAAA"));
+        let b = build(&p, Some("AAAA"), None);
         assert_eq!(b["action"], "img2img");
         assert_eq!(b["parameters"]["strength"], 0.4);
         assert_eq!(b["parameters"]["extra_noise_seed"], 9);
@@ -310,5 +333,75 @@ mod tests {
             redact_images(&b)["parameters"]["image"],
             "<4 base64 characters>"
         );
+    }
+
+    fn png_b64() -> String {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            crate::adapters::memory::png_of(64, 64),
+        )
+    }
+
+    #[test]
+    fn inpainting_sends_infill_with_the_mask_to_the_inpainting_model() {
+        let png = png_b64();
+        let p = params(
+            json!({"prompt": "x", "model": "nai-v4.5", "image": png, "mask": png,
+            "strength": 0.6, "noise": 0.1, "seed": 9}),
+        );
+        assert!(p.inpaint);
+        assert_eq!(
+            p.model, "nai-diffusion-4-5-full",
+            "the job keeps the base model"
+        );
+        let b = build(&p, Some("AAAA"), Some("BBBB"));
+        assert_eq!(b["action"], "infill");
+        assert_eq!(b["model"], "nai-diffusion-4-5-full-inpainting");
+        let q = &b["parameters"];
+        assert_eq!(q["image"], "AAAA");
+        assert_eq!(q["mask"], "BBBB");
+        assert_eq!(q["add_original_image"], true);
+        assert_eq!(q["strength"], 0.6);
+        assert_eq!(q["noise"], 0.1);
+        assert_eq!(q["extra_noise_seed"], 9);
+        assert_eq!(q["inpaintImg2ImgStrength"], 0.6);
+        assert_eq!(
+            redact_images(&b)["parameters"]["mask"],
+            "<4 base64 characters>"
+        );
+
+        // V3: the inpainting id, add_original_image true, no inpaintImg2ImgStrength.
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "image": png, "mask": png}));
+        let b = build(&p, Some("AAAA"), Some("BBBB"));
+        assert_eq!(b["action"], "infill");
+        assert_eq!(b["model"], "nai-diffusion-3-inpainting");
+        assert_eq!(b["parameters"]["mask"], "BBBB");
+        assert_eq!(b["parameters"]["add_original_image"], true);
+        assert_eq!(b["parameters"]["params_version"], 1);
+        assert!(b["parameters"].get("inpaintImg2ImgStrength").is_none());
+        for (alias, id) in [
+            ("nai-v3-furry", "nai-diffusion-furry-3-inpainting"),
+            ("nai-v4", "nai-diffusion-4-full-inpainting"),
+            ("nai-v4-curated", "nai-diffusion-4-curated-inpainting"),
+            ("nai-v4.5-curated", "nai-diffusion-4-5-curated-inpainting"),
+        ] {
+            let p = params(json!({"prompt": "x", "model": alias, "image": png, "mask": png}));
+            assert_eq!(build(&p, Some("A"), Some("B"))["model"], id, "{alias}");
+        }
+    }
+
+    #[test]
+    fn without_a_mask_image_to_image_stays_img2img() {
+        let png = png_b64();
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "image": png}));
+        assert!(!p.inpaint);
+        let b = build(&p, Some("AAAA"), None);
+        assert_eq!(b["action"], "img2img");
+        assert_eq!(b["model"], "nai-diffusion-3");
+        assert!(b["parameters"].get("mask").is_none());
+        assert_eq!(b["parameters"]["add_original_image"], false);
+        let p = params(json!({"prompt": "x", "model": "nai-v4.5", "image": png}));
+        let b = build(&p, Some("AAAA"), None);
+        assert_eq!(b["parameters"]["inpaintImg2ImgStrength"], 1);
     }
 }

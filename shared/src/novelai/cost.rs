@@ -5,7 +5,7 @@
 //! r     = max(w*h, 65536)
 //! base  = ceil(2.951823174884865e-6*r + 5.753298233447344e-7*r*steps)
 //! mult  = 1.4 if sm && sm_dyn, 1.2 if sm, else 1
-//! s     = strength for image-to-image, else 1
+//! s     = strength for image-to-image (sent as inpaintImg2ImgStrength when inpainting), else 1
 //! per   = max(ceil(base*mult*s), 2)            (per > 140: the website calls it invalid)
 //! free  = opus && steps <= 28 && r <= 1048576  → billable = n_samples - 1
 //! total = per * billable
@@ -55,6 +55,8 @@ pub fn anlas_cost(params: &GenerationParams, opus: bool) -> Cost {
     } else {
         1.0
     };
+    // Inpainting: the website prices by inpaintImg2ImgStrength, which naiq sends equal to
+    // the strength (novelai-api.md §5), so both cases scale by the strength.
     let s = params.img2img.map_or(1.0, |i| i.strength);
     let per_image = ((base * mult * s).ceil() as u32).max(2);
     let opus_free = opus && params.steps <= OPUS_FREE_MAX_STEPS && r <= OPUS_FREE_MAX_AREA;
@@ -100,6 +102,7 @@ mod tests {
             sm_dyn: false,
             cfg_rescale: 0.0,
             img2img: None,
+            inpaint: false,
             characters: Vec::new(),
         }
     }
@@ -204,6 +207,29 @@ mod tests {
             noise: 0.0,
         });
         assert_eq!(anlas_cost(&p, false).per_image, 2, "never below 2");
+    }
+
+    #[test]
+    fn inpainting_scales_by_its_inpaint_strength() {
+        let mut p = params(832, 1216, 28);
+        p.img2img = Some(Img2Img {
+            strength: 0.6,
+            noise: 0.0,
+        });
+        p.inpaint = true;
+        assert_eq!(anlas_cost(&p, false).per_image, 12); // ceil(20 × 0.6)
+        // The strength naiq sends as inpaintImg2ImgStrength is the one priced.
+        let body = crate::novelai::body::build(&p, Some("AAAA"), Some("BBBB"));
+        assert_eq!(body["action"], "infill");
+        assert_eq!(body["parameters"]["inpaintImg2ImgStrength"], 0.6);
+        p.img2img = Some(Img2Img {
+            strength: 0.99,
+            noise: 0.0,
+        });
+        assert_eq!(anlas_cost(&p, false).per_image, 20); // ceil(19.8)
+        p.n_samples = 2;
+        let c = anlas_cost(&p, true);
+        assert_eq!((c.per_image, c.billable_images, c.total), (20, 1, 20));
     }
 
     #[test]
