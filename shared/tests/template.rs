@@ -517,9 +517,9 @@ fn tables_match_the_code_schema() {
                 projection: "KEYS_ONLY",
             },
             Index {
-                name: schema::OWNER_INDEX,
-                hash: schema::OWNER_INDEX_HASH,
-                range: schema::OWNER_INDEX_RANGE,
+                name: schema::ACTIVE_INDEX,
+                hash: schema::ACTIVE_INDEX_HASH,
+                range: schema::ACTIVE_INDEX_RANGE,
                 projection: "ALL",
             },
         ],

@@ -21,9 +21,11 @@ pub mod schema {
     pub const QUEUE_INDEX: &str = "queue-index";
     pub const QUEUE_INDEX_HASH: &str = "queue";
     pub const QUEUE_INDEX_RANGE: &str = "queue_order";
-    pub const OWNER_INDEX: &str = "owner-index";
-    pub const OWNER_INDEX_HASH: &str = "owner";
-    pub const OWNER_INDEX_RANGE: &str = "created_at";
+    /// Sparse: only unfinished jobs carry its hash key, so a key's queue status reads its
+    /// few live jobs, not its whole history.
+    pub const ACTIVE_INDEX: &str = "active-index";
+    pub const ACTIVE_INDEX_HASH: &str = "active_owner";
+    pub const ACTIVE_INDEX_RANGE: &str = "created_at";
     /// The one value of the queue index's hash key: only waiting jobs carry it.
     pub const QUEUE_WAITING: &str = "WAITING";
     pub const KEYS_KEY: &str = "key_hash";
@@ -125,6 +127,9 @@ pub fn job_to_item(job: &Job) -> Item {
     if let Some(e) = &job.error {
         item.insert("error_code".into(), s(&e.code));
         item.insert("error_message".into(), s(&e.message));
+    }
+    if !job.status.is_terminal() {
+        item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
     }
     // Only waiting jobs are in the (sparse) queue index.
     if job.status.is_waiting() {
@@ -289,15 +294,10 @@ impl JobStore for DynamoJobStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(schema::OWNER_INDEX)
+                .index_name(schema::ACTIVE_INDEX)
                 .key_condition_expression("#o = :o")
-                .filter_expression("#st IN (:p, :r, :s)")
-                .expression_attribute_names("#o", schema::OWNER_INDEX_HASH)
-                .expression_attribute_names("#st", "status")
+                .expression_attribute_names("#o", schema::ACTIVE_INDEX_HASH)
                 .expression_attribute_values(":o", s(owner))
-                .expression_attribute_values(":p", s(Status::Pending.as_str()))
-                .expression_attribute_values(":r", s(Status::Retry.as_str()))
-                .expression_attribute_values(":s", s(Status::Started.as_str()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -138,8 +138,8 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         &[
             schema::QUEUE_INDEX_HASH,
             schema::QUEUE_INDEX_RANGE,
-            schema::OWNER_INDEX_HASH,
-            schema::OWNER_INDEX_RANGE,
+            schema::ACTIVE_INDEX_HASH,
+            schema::ACTIVE_INDEX_RANGE,
         ],
         vec![
             index(
@@ -149,9 +149,9 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
                 ProjectionType::KeysOnly,
             ),
             index(
-                schema::OWNER_INDEX,
-                schema::OWNER_INDEX_HASH,
-                schema::OWNER_INDEX_RANGE,
+                schema::ACTIVE_INDEX,
+                schema::ACTIVE_INDEX_HASH,
+                schema::ACTIVE_INDEX_RANGE,
                 ProjectionType::All,
             ),
         ],
