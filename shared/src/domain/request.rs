@@ -701,22 +701,23 @@ fn grid_size(w: u32, h: u32) -> (u32, u32) {
     (snap(w), snap(h))
 }
 
+/// The image as RGBA at the target size (resized only when it differs).
+fn rgba_at(img: &image::DynamicImage, width: u32, height: u32) -> image::RgbaImage {
+    let rgba = img.to_rgba8();
+    if (rgba.width(), rgba.height()) == (width, height) {
+        rgba
+    } else {
+        image::imageops::resize(&rgba, width, height, image::imageops::FilterType::Triangle)
+    }
+}
+
 /// The input as NovelAI takes it: a PNG at the target size (resized when it differs).
 fn fit_image(
     img: &image::DynamicImage,
     width: u32,
     height: u32,
 ) -> Result<InputImage, ValidationError> {
-    let fitted = if (img.width(), img.height()) == (width, height) {
-        img.to_rgba8()
-    } else {
-        image::imageops::resize(
-            &img.to_rgba8(),
-            width,
-            height,
-            image::imageops::FilterType::Triangle,
-        )
-    };
+    let fitted = rgba_at(img, width, height);
     let mut png = Vec::new();
     fitted
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
@@ -741,16 +742,7 @@ fn fit_mask(
     width: u32,
     height: u32,
 ) -> Result<InputImage, ValidationError> {
-    let rgba = if (img.width(), img.height()) == (width, height) {
-        img.to_rgba8()
-    } else {
-        image::imageops::resize(
-            &img.to_rgba8(),
-            width,
-            height,
-            image::imageops::FilterType::Triangle,
-        )
-    };
+    let rgba = rgba_at(img, width, height);
     let luma = image::DynamicImage::ImageRgba8(rgba).to_luma_alpha8();
     // Composited over black: l * a / 255 > 127.5.
     let white = |x: u32, y: u32| {

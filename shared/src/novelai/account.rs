@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{auth, network};
+use super::{answer_body, auth, network};
 use crate::domain::Credentials;
 use crate::ports::UpstreamError;
 
@@ -92,12 +92,6 @@ impl fmt::Debug for Account {
     }
 }
 
-/// Reads NovelAI's error body (`{"statusCode": …, "message": …}`), falling back to the text,
-/// with every occurrence of `secret` blanked out.
-fn error_message(text: &str, secret: &str) -> String {
-    redact(&super::error_message(text), secret)
-}
-
 fn redact(text: &str, secret: &str) -> String {
     if secret.is_empty() {
         text.to_string()
@@ -136,14 +130,9 @@ impl Account {
             .send()
             .await
             .map_err(network)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(network)?;
-        if !matches!(status.as_u16(), 200 | 201) {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                message: error_message(&String::from_utf8_lossy(&bytes), access_key),
-            });
-        }
+        let bytes = answer_body(resp, |status| matches!(status, 200 | 201))
+            .await
+            .map_err(|e| scrub(e, access_key))?;
         serde_json::from_slice::<Value>(&bytes)
             .ok()
             .and_then(|v| v.get("accessToken")?.as_str().map(str::to_string))
@@ -161,14 +150,9 @@ impl Account {
             .send()
             .await
             .map_err(network)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(network)?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                message: error_message(&String::from_utf8_lossy(&bytes), token),
-            });
-        }
+        let bytes = answer_body(resp, |status| (200..300).contains(&status))
+            .await
+            .map_err(|e| scrub(e, token))?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
             UpstreamError::BadResponse(format!("the subscription is not JSON: {e}"))
         })?;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::account::{Account, TokenCache};
 use super::archive::decode_images;
-use super::{auth, error_message, network};
+use super::{answer_body, auth, network};
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
 use crate::ports::{GeneratedImage, Upstream, UpstreamError};
@@ -86,14 +86,7 @@ impl NovelAiClient {
             .send()
             .await
             .map_err(network)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(network)?;
-        if !status.is_success() {
-            return Err(UpstreamError::Status {
-                status: status.as_u16(),
-                message: error_message(&String::from_utf8_lossy(&bytes)),
-            });
-        }
+        let bytes = answer_body(resp, |status| (200..300).contains(&status)).await?;
         decode_images(&bytes)
     }
 }

@@ -39,3 +39,20 @@ pub(crate) fn error_message(text: &str) -> String {
 pub(crate) fn network(e: reqwest::Error) -> crate::ports::UpstreamError {
     crate::ports::UpstreamError::Network(e.without_url().to_string())
 }
+
+/// Reads an answer's body; a status `accepted` does not allow becomes
+/// `UpstreamError::Status` with NovelAI's message.
+pub(crate) async fn answer_body(
+    resp: reqwest::Response,
+    accepted: impl Fn(u16) -> bool,
+) -> Result<bytes::Bytes, crate::ports::UpstreamError> {
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.map_err(network)?;
+    if !accepted(status) {
+        return Err(crate::ports::UpstreamError::Status {
+            status,
+            message: error_message(&String::from_utf8_lossy(&bytes)),
+        });
+    }
+    Ok(bytes)
+}
