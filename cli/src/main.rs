@@ -154,21 +154,24 @@ async fn main() -> Result<()> {
             );
             println!("{}", key.expose());
         }
-        Command::Credentials {
-            command: CredentialsCommand::DeriveKey { email, raw_email },
-        } => {
-            let password = read_secret("NovelAI password: ")?;
-            let email = if raw_email {
-                email
-            } else {
-                auth::normalise_email(&email)
-            };
-            println!("{}", auth::access_key(&email, &password));
-        }
         Command::Credentials { command } => {
-            let store =
-                SecretsManagerStore::new(clients.secrets.clone(), env("NOVELAI_SECRET_ID")?);
+            // The secret is named only for the commands that use it.
+            let store = || -> Result<SecretsManagerStore> {
+                Ok(SecretsManagerStore::new(
+                    clients.secrets.clone(),
+                    env("NOVELAI_SECRET_ID")?,
+                ))
+            };
             match command {
+                CredentialsCommand::DeriveKey { email, raw_email } => {
+                    let password = read_secret("NovelAI password: ")?;
+                    let email = if raw_email {
+                        email
+                    } else {
+                        auth::normalise_email(&email)
+                    };
+                    println!("{}", auth::access_key(&email, &password));
+                }
                 CredentialsCommand::Set { email } => {
                     let credentials = match email {
                         Some(email) => Credentials::Login {
@@ -179,15 +182,15 @@ async fn main() -> Result<()> {
                             token: read_secret("NovelAI token (pst-…): ")?.trim().to_string(),
                         },
                     };
-                    store.put(&credentials).await?;
+                    store()?.put(&credentials).await?;
                     eprintln!("Stored {}.", credentials.masked());
                 }
-                CredentialsCommand::Show => match store.get().await? {
+                CredentialsCommand::Show => match store()?.get().await? {
                     Some(c) => println!("{}", c.masked()),
                     None => println!("no credentials set (naiq credentials set)"),
                 },
                 CredentialsCommand::Check => {
-                    let Some(credentials) = store.get().await? else {
+                    let Some(credentials) = store()?.get().await? else {
                         bail!("no credentials set (naiq credentials set)");
                     };
                     let settings = naiq::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
@@ -213,7 +216,6 @@ async fn main() -> Result<()> {
                             .await?;
                     }
                 }
-                CredentialsCommand::DeriveKey { .. } => unreachable!("handled before"),
             }
         }
         Command::Local {
