@@ -6,14 +6,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
-use naiq::adapters::aws::AwsClients;
-use naiq::adapters::dynamodb::DynamoKeyStore;
-use naiq::adapters::dynamodb::DynamoStateStore;
-use naiq::adapters::provision::{Names, provision};
-use naiq::adapters::secrets::SecretsManagerStore;
-use naiq::domain::{ApiKey, ApiKeyRecord, Credentials, Lane};
-use naiq::novelai::{NovelAiClient, auth};
-use naiq::ports::{KeyStore, SecretStore, StateStore, Upstream};
+use naiq_adapters::aws::AwsClients;
+use naiq_adapters::aws::dynamodb::DynamoKeyStore;
+use naiq_adapters::aws::dynamodb::DynamoStateStore;
+use naiq_adapters::aws::secrets::SecretsManagerStore;
+use naiq_adapters::novelai::NovelAiClient;
+use naiq_adapters::provision::{Names, provision};
+use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials, Lane};
+use naiq_core::novelai::access_key as auth;
+use naiq_core::ports::{AccountCache, KeyStore, SecretStore, Upstream};
 use rand::RngExt;
 
 #[derive(Parser)]
@@ -193,7 +194,8 @@ async fn main() -> Result<()> {
                     let Some(credentials) = store()?.get().await? else {
                         bail!("no credentials set (naiq credentials set)");
                     };
-                    let settings = naiq::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
+                    let settings =
+                        naiq_core::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
                     let client = NovelAiClient::new(
                         &settings.novelai_image_url,
                         &settings.novelai_api_url,

@@ -174,7 +174,7 @@ pub async fn new_key(name: &str) -> String {
 
 /// Everything in the jobs table, as text (to search it for what must not be there).
 pub async fn jobs_table_text() -> String {
-    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let clients = naiq_adapters::aws::AwsClients::from_env().await;
     let items = clients
         .dynamodb
         .scan()
@@ -187,7 +187,7 @@ pub async fn jobs_table_text() -> String {
 
 /// How many jobs the jobs table holds for an API key.
 pub async fn jobs_of(key: &str) -> i32 {
-    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let clients = naiq_adapters::aws::AwsClients::from_env().await;
     clients
         .dynamodb
         .scan()
@@ -196,7 +196,9 @@ pub async fn jobs_of(key: &str) -> i32 {
         .expression_attribute_names("#o", "owner")
         .expression_attribute_values(
             ":o",
-            aws_sdk_dynamodb::types::AttributeValue::S(naiq::domain::ApiKey::from_client(key).id()),
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                naiq_core::domain::ApiKey::from_client(key).id(),
+            ),
         )
         .send()
         .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 use naiq_e2e::{Stack, naiq, new_key};
 use serde_json::json;
 
-/// The fake's configured account (the facts doc's second test vector).
+/// The fake's configured account (NovelAI's published second test vector).
 const EMAIL: &str = "test@example.com";
 const PASSWORD: &str = "password123";
 const ACCESS_KEY: &str = "5TjO-5RT1mNI59hEHZXjBJZpp2yvC4L0LJUeIhRwkZHxgIHEutHp8EgOwvynvwLu";

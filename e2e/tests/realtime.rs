@@ -9,14 +9,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
-use naiq::adapters::aws::AwsClients;
-use naiq::adapters::provision::{Names, provision};
-use naiq::app::compose::{api_ports, worker_ports};
-use naiq::app::{ApiService, Worker};
-use naiq::config::{Config, Settings};
-use naiq::domain::pacing::{PacingConfig, parse_windows};
-use naiq::domain::{ApiKey, ApiKeyRecord, Credentials, SystemClock, TokioSleeper};
-use naiq::ports::{KeyStore, SecretStore};
+use naiq_adapters::aws::AwsClients;
+use naiq_adapters::compose::Config;
+use naiq_adapters::compose::{api_ports, worker_ports};
+use naiq_adapters::provision::{Names, provision};
+use naiq_adapters::runtime::{SystemClock, TokioSleeper};
+use naiq_core::api::ApiService;
+use naiq_core::config::Settings;
+use naiq_core::domain::pacing::{PacingConfig, parse_windows};
+use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials};
+use naiq_core::ports::{KeyStore, SecretStore};
+use naiq_core::worker::Worker;
 use serde_json::{Value, json};
 
 struct Fake(Child, String);
@@ -92,7 +95,7 @@ async fn three_workers_five_calls_a_day_never_overlapping() {
         resources,
         settings: settings.clone(),
     };
-    naiq::adapters::secrets::SecretsManagerStore::new(
+    naiq_adapters::aws::secrets::SecretsManagerStore::new(
         clients.secrets.clone(),
         &config.resources.secret_id,
     )
@@ -103,7 +106,7 @@ async fn three_workers_five_calls_a_day_never_overlapping() {
     .unwrap();
     let key = ApiKey::from_random_bytes([42; 32]);
     let record = ApiKeyRecord::new(&key, "realtime", Utc::now());
-    naiq::adapters::dynamodb::DynamoKeyStore::new(
+    naiq_adapters::aws::dynamodb::DynamoKeyStore::new(
         clients.dynamodb.clone(),
         &config.resources.keys_table,
     )
@@ -193,8 +196,8 @@ async fn three_workers_five_calls_a_day_never_overlapping() {
     for id in &ids {
         let st = api.task_status(&record, id.as_str()).await.unwrap();
         match st.status {
-            naiq::domain::Status::Success => {}
-            naiq::domain::Status::Pending => {
+            naiq_core::domain::Status::Success => {}
+            naiq_core::domain::Status::Pending => {
                 pending += 1;
                 let eta = DateTime::parse_from_rfc3339(&st.queue_info.unwrap().estimated_start_at)
                     .unwrap()

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use chrono::{SecondsFormat, Utc};
 use clap::Parser;
 use naiq::domain::models;
-use naiq::novelai::auth;
+use naiq::novelai::access_key as auth;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;

@@ -1,33 +1,36 @@
-//! The HTTP API Lambda: a thin composition root. Routing and the HTTP mapping live in
-//! `http.rs`; everything else is in the shared crate.
+//! The HTTP API Lambda: a thin composition root. `routes` holds the axum router, `caller`
+//! the API-key extractor, `error` the mapping of errors to HTTP; the use cases are in
+//! `naiq-core`, the adapters in `naiq-adapters`.
 
 use std::sync::Arc;
 
-use lambda_http::{Error, run, service_fn};
-use naiq::app::ApiService;
-use naiq::app::compose::api_ports;
-use naiq::domain::SystemClock;
+use lambda_http::{Error, run};
+use naiq_adapters::aws::AwsClients;
+use naiq_adapters::compose::{Config, api_ports};
+use naiq_adapters::runtime::{SystemClock, os_seed};
+use naiq_core::api::ApiService;
 
-mod http;
+mod caller;
+mod error;
+mod routes;
+
+#[cfg(test)]
+mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
     lambda_http::tracing::init_default_subscriber();
-    let config = naiq::Config::from_env().map_err(|e| {
+    let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
     })?;
-    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let clients = AwsClients::from_env().await;
     let service = Arc::new(ApiService::new(
         api_ports(&clients, &config),
         Arc::new(SystemClock),
-        naiq::app::os_seed(),
+        os_seed(),
         config.settings.clone(),
     ));
-    run(service_fn(move |req| {
-        let service = Arc::clone(&service);
-        async move { http::handle(&service, req).await }
-    }))
-    .await
+    run(routes::app(service)).await
 }

@@ -6,20 +6,21 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use naiq::app::Worker;
-use naiq::app::compose::worker_ports;
-use naiq::domain::{SystemClock, TokioSleeper};
+use naiq_adapters::aws::AwsClients;
+use naiq_adapters::compose::{Config, worker_ports};
+use naiq_adapters::runtime::{SystemClock, TokioSleeper, os_seed};
+use naiq_core::worker::Worker;
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
     lambda_runtime::tracing::init_default_subscriber();
-    let config = naiq::Config::from_env().map_err(|e| {
+    let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
     })?;
-    let clients = naiq::adapters::aws::AwsClients::from_env().await;
+    let clients = AwsClients::from_env().await;
     let ports = worker_ports(&clients, &config);
     let settings = config.settings.clone();
     run(service_fn(move |event: LambdaEvent<Value>| {
@@ -42,7 +43,7 @@ async fn main() -> Result<(), Error> {
                 ports,
                 Arc::new(SystemClock),
                 Arc::new(TokioSleeper),
-                naiq::app::os_seed(),
+                os_seed(),
                 settings,
                 event.context.request_id.clone(),
             );

@@ -1,0 +1,98 @@
+//! The one place where errors become HTTP: the status of each use-case error, and the JSON
+//! body every error answers with (`{"success": false, "code", "message", "field", "error"}`).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use naiq_core::api::ApiError;
+use serde::Serialize;
+
+/// Everything a request can fail with: a use case's error, or one of HTTP's own.
+#[derive(Debug)]
+pub enum HttpError {
+    Api(ApiError),
+    /// The body is larger than the configured limit (bytes).
+    TooLarge(usize),
+    /// No route has this path.
+    NoRoute(String),
+    /// The route exists, but not for this method; `allow` lists the methods it takes.
+    MethodNotAllowed {
+        allow: &'static str,
+    },
+}
+
+impl From<ApiError> for HttpError {
+    fn from(e: ApiError) -> Self {
+        HttpError::Api(e)
+    }
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    success: bool,
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    /// The seed service's error field (the same text as `message`).
+    error: String,
+}
+
+/// The HTTP status of a use case's error.
+fn status_of(e: &ApiError) -> StatusCode {
+    match e {
+        ApiError::Invalid(v) if v.code == "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+        ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let (status, code, field, message) = match &self {
+            HttpError::Api(e) => (status_of(e), e.code(), e.field(), e.to_string()),
+            HttpError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                Some("body"),
+                format!("request body is larger than {limit} bytes"),
+            ),
+            HttpError::NoRoute(path) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                None,
+                format!("no route {path}"),
+            ),
+            HttpError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                None,
+                "method not allowed on this route".to_string(),
+            ),
+        };
+        match &self {
+            HttpError::Api(ApiError::Internal(e)) => tracing::error!(error = %e, "request failed"),
+            _ => tracing::info!(status = status.as_u16(), code, "request rejected"),
+        }
+        let body = ErrorBody {
+            success: false,
+            code,
+            error: message.clone(),
+            message,
+            field,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let HttpError::MethodNotAllowed { allow } = self {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}

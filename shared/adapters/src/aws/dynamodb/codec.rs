@@ -1,0 +1,150 @@
+//! A job as a DynamoDB item and back. Only waiting jobs carry the queue index's keys and
+//! only unfinished ones the active index's, so both indexes stay sparse.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use naiq_core::domain::{Job, JobError, JobRecord, Lane, TaskId};
+use naiq_core::ports::{PortError, PortResult};
+
+use super::{Item, get_s, get_ts, n, opt_s, opt_ts, s, schema, ts};
+
+/// The item a job is stored as.
+pub fn job_to_item(job: &Job) -> Item {
+    let order = job.queue_order();
+    let job = job.to_record();
+    let mut item = Item::new();
+    item.insert(schema::JOBS_KEY.into(), s(job.task_id.as_str()));
+    item.insert("owner".into(), s(&job.owner));
+    item.insert("status".into(), s(job.status.as_str()));
+    item.insert("lane".into(), s(job.lane.as_str()));
+    item.insert(
+        "params".into(),
+        s(serde_json::to_string(&job.params).expect("params serialise")),
+    );
+    item.insert("created_at".into(), ts(job.created_at));
+    if let Some(t) = job.started_at {
+        item.insert("started_at".into(), ts(t));
+    }
+    if let Some(t) = job.finished_at {
+        item.insert("finished_at".into(), ts(t));
+    }
+    item.insert("attempts".into(), n(job.attempts));
+    if !job.image_keys.is_empty() {
+        item.insert(
+            "image_keys".into(),
+            AttributeValue::L(job.image_keys.iter().map(s).collect()),
+        );
+    }
+    if let Some(k) = &job.input_image_key {
+        item.insert("input_image_key".into(), s(k));
+    }
+    if let Some(k) = &job.mask_key {
+        item.insert("mask_key".into(), s(k));
+    }
+    if let Some(c) = &job.cost {
+        item.insert(
+            "cost".into(),
+            s(serde_json::to_string(c).expect("cost serialises")),
+        );
+    }
+    if let Some(e) = &job.error {
+        item.insert("error_code".into(), s(&e.code));
+        item.insert("error_message".into(), s(&e.message));
+    }
+    if !job.status.is_terminal() {
+        item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
+    }
+    // Only waiting jobs are in the (sparse) queue index.
+    if job.status.is_waiting() {
+        item.insert(schema::QUEUE_INDEX_HASH.into(), s(schema::QUEUE_WAITING));
+        item.insert(schema::QUEUE_INDEX_RANGE.into(), s(order));
+    }
+    item
+}
+
+/// The job an item stores; `Corrupt` names the attribute that is wrong.
+pub fn item_to_job(item: &Item) -> PortResult<Job> {
+    let corrupt = |what: &str| PortError::Corrupt(what.to_string());
+    Ok(Job::restore(JobRecord {
+        task_id: TaskId::parse(get_s(item, schema::JOBS_KEY)?).ok_or_else(|| corrupt("task_id"))?,
+        owner: get_s(item, "owner")?.to_string(),
+        status: get_s(item, "status")?
+            .parse()
+            .map_err(|_| corrupt("status"))?,
+        lane: get_s(item, "lane")?
+            .parse::<Lane>()
+            .map_err(|_| corrupt("lane"))?,
+        params: serde_json::from_str(get_s(item, "params")?)
+            .map_err(|e| PortError::Corrupt(format!("params: {e}")))?,
+        created_at: get_ts(item, "created_at")?,
+        started_at: opt_ts(item, "started_at")?,
+        finished_at: opt_ts(item, "finished_at")?,
+        attempts: item
+            .get("attempts")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        image_keys: item
+            .get("image_keys")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
+        input_image_key: opt_s(item, "input_image_key").map(str::to_string),
+        mask_key: opt_s(item, "mask_key").map(str::to_string),
+        cost: opt_s(item, "cost").and_then(|c| serde_json::from_str(c).ok()),
+        error: match (opt_s(item, "error_code"), opt_s(item, "error_message")) {
+            (Some(code), message) => Some(JobError::new(code, message.unwrap_or_default())),
+            _ => None,
+        },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use chrono::Utc;
+    use naiq_core::domain::request::{Limits, parse_submit};
+
+    use super::*;
+
+    fn job() -> Job {
+        let params = parse_submit(br#"{"prompt": "x", "model": "nai-v3"}"#, &Limits::default())
+            .unwrap()
+            .params;
+        Job::new(
+            TaskId::from_random_bytes([3; 16]),
+            "owner".into(),
+            Lane::Normal,
+            params,
+            Utc.timestamp_millis_opt(1_790_000_000_000).unwrap(),
+        )
+    }
+
+    #[test]
+    fn input_and_mask_keys_round_trip() {
+        let mut r = job().to_record();
+        r.input_image_key = Some(format!("inputs/{}", r.task_id));
+        r.mask_key = Some(format!("inputs/{}-mask", r.task_id));
+        r.params.inpaint = true;
+        let j = Job::restore(r);
+        let item = job_to_item(&j);
+        assert_eq!(
+            item.get("mask_key")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str),
+            j.mask_key()
+        );
+        assert_eq!(item_to_job(&item).unwrap(), j);
+    }
+
+    #[test]
+    fn items_stored_before_masks_load_without_one() {
+        let j = job();
+        let item = job_to_item(&j);
+        assert!(!item.contains_key("mask_key"));
+        let back = item_to_job(&item).unwrap();
+        assert_eq!(back.mask_key(), None);
+        assert!(!back.params().inpaint);
+        assert_eq!(back, j);
+    }
+}

@@ -1,0 +1,13 @@
+//! One module per AWS service, each implementing the ports that live there: DynamoDB
+//! (jobs, keys, and the state table's lease, pacing, call statistics and account cache),
+//! SQS (the lane queues), S3 (images), Secrets Manager (NovelAI credentials) and Lambda
+//! (the worker nudge).
+
+mod clients;
+pub mod dynamodb;
+pub mod lambda;
+pub mod s3;
+pub mod secrets;
+pub mod sqs;
+
+pub use clients::{AwsClients, describe};

@@ -1,0 +1,179 @@
+//! SQS adapter: one FIFO queue per lane, a single message group per lane so each lane is
+//! strictly first in, first out.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+use super::describe;
+use naiq_core::domain::Lane;
+use naiq_core::ports::*;
+
+/// The message group every message of a lane belongs to.
+pub const MESSAGE_GROUP: &str = "jobs";
+
+/// Queue URLs, one per lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneQueues {
+    pub test: String,
+    pub high: String,
+    pub normal: String,
+    pub low: String,
+    /// Where a message lands after `MAX_RECEIVE_COUNT` receives.
+    pub dead_letter: String,
+}
+
+impl LaneQueues {
+    pub fn url(&self, lane: Lane) -> &str {
+        match lane {
+            Lane::Test => &self.test,
+            Lane::High => &self.high,
+            Lane::Normal => &self.normal,
+            Lane::Low => &self.low,
+        }
+    }
+}
+
+pub struct SqsQueue {
+    client: Client,
+    queues: LaneQueues,
+}
+
+/// One received message, before its body is read.
+struct RawMessage {
+    receipt: String,
+    body: String,
+    receive_count: u32,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queues: LaneQueues) -> Self {
+        Self { client, queues }
+    }
+}
+
+fn backend<E: std::error::Error>(err: E) -> PortError {
+    PortError::backend("SQS", describe(&err))
+}
+
+impl SqsQueue {
+    /// Receives at most one message from a queue, without waiting.
+    async fn receive_one(&self, url: &str) -> PortResult<Option<RawMessage>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(1)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(msg) = out.messages.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let receive_count = msg
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        Ok(Some(RawMessage {
+            receipt: msg
+                .receipt_handle
+                .ok_or_else(|| PortError::Corrupt("SQS message without a receipt handle".into()))?,
+            body: msg.body.unwrap_or_default(),
+            receive_count,
+        }))
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()> {
+        let body = serde_json::to_string(message).expect("queue message serialises");
+        self.client
+            .send_message()
+            .queue_url(self.queues.url(lane))
+            .message_body(body)
+            .message_group_id(MESSAGE_GROUP)
+            // A retried submit of the same task is delivered once.
+            .message_deduplication_id(message.task_id.as_str())
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
+        for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
+            let Some(raw) = self.receive_one(self.queues.url(lane)).await? else {
+                continue;
+            };
+            match serde_json::from_str::<QueueMessage>(&raw.body) {
+                Ok(message) => {
+                    return Ok(Some(Delivery {
+                        lane,
+                        receipt: raw.receipt,
+                        message,
+                        receive_count: raw.receive_count,
+                        dead_letter: false,
+                    }));
+                }
+                Err(e) => {
+                    // Not ours and unreadable: leave it to the redrive policy (it lands in
+                    // the dead-letter queue after maxReceiveCount receives).
+                    tracing::error!(lane = lane.as_str(), error = %e, "unreadable queue message");
+                    continue;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        let Some(raw) = self.receive_one(&self.queues.dead_letter).await? else {
+            return Ok(None);
+        };
+        // An unreadable dead letter carries the nil task id: it is deleted, no job matches.
+        let message = serde_json::from_str::<QueueMessage>(&raw.body).unwrap_or(QueueMessage {
+            task_id: naiq_core::domain::TaskId::from_random_bytes([0; 16]),
+            credentials: None,
+        });
+        Ok(Some(Delivery {
+            lane: Lane::Low,
+            receipt: raw.receipt,
+            message,
+            receive_count: raw.receive_count,
+            dead_letter: true,
+        }))
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        let url = if delivery.dead_letter {
+            self.queues.dead_letter.as_str()
+        } else {
+            self.queues.url(delivery.lane)
+        };
+        self.client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(&delivery.receipt)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn release(&self, delivery: &Delivery) -> PortResult<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(self.queues.url(delivery.lane))
+            .receipt_handle(&delivery.receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

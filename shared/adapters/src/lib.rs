@@ -1,0 +1,15 @@
+//! naiq's adapters: what the core's ports run on in production and on the local emulator.
+//!
+//! - `aws`: one module per AWS service;
+//! - `novelai`: the HTTP client for NovelAI (reqwest with rustls);
+//! - `resources`: the names of the AWS resources, from the environment;
+//! - `provision`: the local provisioner that creates the template's resources on an emulator;
+//! - `runtime`: the system clock, the tokio sleeper and the OS seed;
+//! - `compose`: each function's ports, wired from the environment.
+
+pub mod aws;
+pub mod compose;
+pub mod novelai;
+pub mod provision;
+pub mod resources;
+pub mod runtime;

@@ -1,0 +1,128 @@
+//! HTTP client for NovelAI: generation on the image host, login and subscription on the
+//! account host. Email/password credentials are turned into an access key (Argon2id),
+//! logged in once and the token reused; a 401 leads to one fresh login and one retry.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use naiq_core::domain::Credentials;
+use naiq_core::domain::account::AccountInfo;
+use naiq_core::novelai::ImageRequest;
+use naiq_core::novelai::access_key as auth;
+use naiq_core::novelai::archive::decode_images;
+use naiq_core::ports::{GeneratedImage, Upstream, UpstreamError};
+
+use super::account::{Account, TokenCache};
+use super::{answer_body, network};
+
+pub struct NovelAiClient {
+    http: reqwest::Client,
+    image_url: String,
+    account: Account,
+    tokens: TokenCache,
+}
+
+impl NovelAiClient {
+    /// `image_url` is the image host (`https://image.novelai.net`), `api_url` the account
+    /// host (`https://api.novelai.net`); tests and the local stack give a fake's address.
+    pub fn new(image_url: &str, api_url: &str, timeout: Duration) -> Self {
+        let http = super::http_client(timeout);
+        Self {
+            http,
+            image_url: image_url.trim_end_matches('/').to_string(),
+            account: Account::new(api_url, timeout),
+            tokens: TokenCache::new(),
+        }
+    }
+
+    /// The bearer token for these credentials. A login tries the email lower-cased first
+    /// (as the web client sends it), then as typed.
+    async fn token(&self, credentials: &Credentials) -> Result<String, UpstreamError> {
+        let Credentials::Login { email, password } = credentials else {
+            return self
+                .tokens
+                .token_for(&self.account, credentials, Utc::now())
+                .await;
+        };
+        let normal = Credentials::Login {
+            email: auth::normalise_email(email),
+            password: password.clone(),
+        };
+        match self
+            .tokens
+            .token_for(&self.account, &normal, Utc::now())
+            .await
+        {
+            Err(UpstreamError::Status { status: 401, .. }) if normal != *credentials => {
+                self.tokens
+                    .token_for(&self.account, credentials, Utc::now())
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn forget(&self, credentials: &Credentials) {
+        if let Credentials::Login { email, password } = credentials {
+            let normal = Credentials::Login {
+                email: auth::normalise_email(email),
+                password: password.clone(),
+            };
+            self.tokens.invalidate(&normal).await;
+            self.tokens.invalidate(credentials).await;
+        }
+    }
+
+    async fn post_generate(
+        &self,
+        token: &str,
+        body: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let resp = self
+            .http
+            .post(format!("{}/ai/generate-image", self.image_url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(network)?;
+        let bytes = answer_body(resp, |status| (200..300).contains(&status)).await?;
+        decode_images(&bytes)
+    }
+}
+
+#[async_trait]
+impl Upstream for NovelAiClient {
+    async fn generate(
+        &self,
+        credentials: &Credentials,
+        body: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let token = self.token(credentials).await?;
+        match self.post_generate(&token, body).await {
+            // A login token may have been revoked: log in once more and try once more.
+            Err(UpstreamError::Status { status: 401, .. })
+                if matches!(credentials, Credentials::Login { .. }) =>
+            {
+                tracing::info!("NovelAI refused the cached login token; logging in again");
+                self.forget(credentials).await;
+                let token = self.token(credentials).await?;
+                self.post_generate(&token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
+        let token = self.token(credentials).await?;
+        let sub = self.account.subscription(&token).await?;
+        Ok(AccountInfo {
+            tier: sub.tier,
+            active: sub.active,
+            anlas: sub.anlas,
+            checked_at: Utc::now(),
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! The port contracts against the AWS adapters, on the local emulator. Each test provisions
+//! its own resources under a fresh prefix. Run by `localstack/test.sh` (these are ignored
+//! by a bare `cargo test`, which has no emulator).
+
+use naiq_adapters::aws::AwsClients;
+use naiq_adapters::aws::dynamodb::{DynamoJobStore, DynamoKeyStore, DynamoStateStore};
+use naiq_adapters::aws::s3::S3ImageStore;
+use naiq_adapters::aws::secrets::SecretsManagerStore;
+use naiq_adapters::aws::sqs::SqsQueue;
+use naiq_adapters::provision::{Names, provision};
+use naiq_adapters::resources::Resources;
+use naiq_testkit::contract;
+
+/// Clients for the emulator; refuses anything but a loopback endpoint, so a test can never
+/// touch a real AWS account.
+async fn emulator() -> (AwsClients, Resources) {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL must point at the emulator");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+        "tests only run against a loopback emulator, not {endpoint}"
+    );
+    let clients = AwsClients::from_env().await;
+    let prefix = format!(
+        "t{}",
+        uuid::Uuid::new_v4().simple().to_string().get(..12).unwrap()
+    );
+    let resources = provision(&clients, &Names::new(&prefix))
+        .await
+        .expect("provision");
+    (clients, resources)
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_job_store() {
+    let (c, r) = emulator().await;
+    contract::job_store(&DynamoJobStore::new(c.dynamodb, r.jobs_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_job_queue() {
+    let (c, r) = emulator().await;
+    contract::job_queue(&SqsQueue::new(c.sqs, r.queues)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn s3_image_store() {
+    let (c, r) = emulator().await;
+    contract::image_store(&S3ImageStore::new(c.s3, r.images_bucket)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn secrets_manager_secret_store() {
+    let (c, r) = emulator().await;
+    contract::secret_store(&SecretsManagerStore::new(c.secrets, r.secret_id)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_key_store() {
+    let (c, r) = emulator().await;
+    contract::key_store(&DynamoKeyStore::new(c.dynamodb, r.keys_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_lease_store() {
+    let (c, r) = emulator().await;
+    contract::lease_store(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_pacing_store() {
+    let (c, r) = emulator().await;
+    contract::pacing_store(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_call_stats() {
+    let (c, r) = emulator().await;
+    contract::call_stats(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_account_cache() {
+    let (c, r) = emulator().await;
+    contract::account_cache(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_dead_letters() {
+    let (c, r) = emulator().await;
+    contract::dead_letters(&SqsQueue::new(c.sqs, r.queues)).await;
+}

@@ -1,0 +1,76 @@
+//! What the API's use cases fail with. Each error has a stable machine code and names the
+//! field it is about; the HTTP status of each is decided by the API function, not here.
+
+use crate::domain::{IllegalTransition, ValidationError};
+use crate::ports::PortError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or a field is out of range.
+    #[error("{0}")]
+    Invalid(ValidationError),
+    /// No API key, a malformed header, or a key that is unknown or disabled.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The key may not do this (a lane, test requests).
+    #[error("{message}")]
+    Forbidden {
+        code: &'static str,
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// No such task, or another key's.
+    #[error("{0}")]
+    NotFound(String),
+    /// The task is in a state that does not allow this (cancelling a finished job).
+    #[error("{0}")]
+    Conflict(String),
+    /// A backend failed; the details go to the log, not to the client.
+    #[error("internal error")]
+    Internal(#[source] PortError),
+    /// A backend refused for now; the client may try again.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// The stable machine code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Invalid(v) => v.code,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden { code, .. } => code,
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Internal(_) => "internal_error",
+            ApiError::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The request field the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid(v) => v.field.as_deref(),
+            ApiError::Forbidden { field, .. } => *field,
+            _ => None,
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(v: ValidationError) -> Self {
+        ApiError::Invalid(v)
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(e: PortError) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(e: IllegalTransition) -> Self {
+        ApiError::Conflict(e.to_string())
+    }
+}

@@ -1,0 +1,162 @@
+//! The HTTP API's use cases: authenticate, submit, report status, cancel. They take and
+//! return plain values and [`ApiError`]s; the API function maps them to HTTP.
+
+mod error;
+mod queue;
+pub mod responses;
+mod status;
+mod submit;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use error::ApiError;
+pub use responses::*;
+
+use crate::config::Settings;
+use crate::domain::pricing::anlas_cost;
+use crate::domain::request::Limits;
+use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, Lane};
+use crate::ports::{
+    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, KeyStore, PacingStore,
+    WorkerNudge,
+};
+
+/// The ports the API needs.
+#[derive(Clone)]
+pub struct ApiPorts {
+    pub jobs: Arc<dyn JobStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub images: Arc<dyn ImageStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub pacing: Arc<dyn PacingStore>,
+    pub call_stats: Arc<dyn CallStats>,
+    pub account: Arc<dyn AccountCache>,
+    pub nudge: Arc<dyn WorkerNudge>,
+}
+
+pub struct ApiService {
+    ports: ApiPorts,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<ChaCha8Rng>,
+    settings: Settings,
+    limits: Limits,
+}
+
+/// The mean upstream call duration assumed before any call was measured.
+pub const DEFAULT_CALL_SECONDS: f64 = 8.0;
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl ApiService {
+    pub fn new(ports: ApiPorts, clock: Arc<dyn Clock>, rng_seed: u64, settings: Settings) -> Self {
+        let limits = Limits {
+            // Base64 grows by 4/3; leave room for the rest of the body.
+            max_image_bytes: settings.max_body_bytes / 4 * 3 - 4096,
+            ..Limits::default()
+        };
+        Self {
+            ports,
+            clock,
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(rng_seed)),
+            settings,
+            limits,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn draw<T>(&self, f: impl FnOnce(&mut ChaCha8Rng) -> T) -> T {
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut rng)
+    }
+
+    /// Checks `Authorization: Bearer <key>` against the stored hashes.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<ApiKeyRecord, ApiError> {
+        let header = authorization.ok_or(ApiError::Unauthorized(
+            "missing API key: send Authorization: Bearer <key>",
+        ))?;
+        let key = header
+            .trim()
+            .strip_prefix("Bearer ")
+            .or_else(|| header.trim().strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::Unauthorized(
+                "malformed Authorization header: send Authorization: Bearer <key>",
+            ))?;
+        match self
+            .ports
+            .keys
+            .find(&ApiKey::from_client(key).hash())
+            .await?
+        {
+            Some(record) if !record.disabled => Ok(record),
+            _ => Err(ApiError::Unauthorized("invalid API key")),
+        }
+    }
+
+    async fn rate_limit_info(&self) -> Result<RateLimitInfo, ApiError> {
+        let pacing = &self.settings.pacing;
+        let (state, _) = self.ports.pacing.load_pacing().await?;
+        let used = state.count_on(pacing.local_day(self.clock.now()));
+        Ok(RateLimitInfo {
+            daily_limit: pacing.daily_limit,
+            requests_today: used,
+            remaining: pacing.daily_limit.saturating_sub(used),
+        })
+    }
+
+    /// Position and ETA of a waiting job.
+    async fn queue_info(&self, job: &Job) -> Result<QueueInfo, ApiError> {
+        let pos = self.ports.jobs.queue_position(job).await?;
+        let (state, _) = self.ports.pacing.load_pacing().await?;
+        let mean = self
+            .ports
+            .call_stats
+            .mean_call_seconds()
+            .await?
+            .unwrap_or(DEFAULT_CALL_SECONDS);
+        let now = self.clock.now();
+        let eta = self.settings.pacing.estimate_start(
+            &state,
+            now,
+            pos.position.saturating_sub(1),
+            mean,
+            job.lane() == Lane::Test,
+        );
+        Ok(QueueInfo {
+            position: pos.position,
+            total_pending: pos.total_pending,
+            estimated_wait: (eta - now).num_seconds().max(0) as u64,
+            estimated_start_at: rfc3339(eta.max(now)),
+        })
+    }
+
+    /// The cost of a job; the Opus free image only with the server-side account known to
+    /// be Opus (per-request credentials: unknown, so no discount is assumed).
+    async fn cost(
+        &self,
+        params: &GenerationParams,
+        server_account: bool,
+    ) -> Result<Cost, ApiError> {
+        let opus = server_account
+            && self
+                .ports
+                .account
+                .load_account()
+                .await?
+                .is_some_and(|a| a.is_opus());
+        Ok(anlas_cost(params, opus))
+    }
+}

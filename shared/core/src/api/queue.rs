@@ -1,0 +1,83 @@
+//! `GET /queue_status` and `GET /rate_limit_status`: where the caller's jobs stand, and
+//! the pacing as it is now.
+
+use super::responses::{LocalTime, QueueStatus, QueueStatusResponse, RateLimitStatus};
+use super::{ApiError, ApiService, rfc3339};
+use crate::domain::{ApiKeyRecord, Status};
+
+impl ApiService {
+    /// `GET /queue_status`: totals, and the positions of the caller's own waiting tasks.
+    pub async fn queue_status(
+        &self,
+        caller: &ApiKeyRecord,
+    ) -> Result<QueueStatusResponse, ApiError> {
+        let mine = self.ports.jobs.active_for_owner(&caller.key_id).await?;
+        let mut positions = std::collections::BTreeMap::new();
+        let mut active = Vec::new();
+        for job in &mine {
+            if job.status().is_waiting() {
+                let pos = self.ports.jobs.queue_position(job).await?;
+                positions.insert(job.task_id().to_string(), pos.position);
+            } else if job.status() == Status::Started {
+                active.push(job.task_id().to_string());
+            }
+        }
+        let now = rfc3339(self.clock.now());
+        Ok(QueueStatusResponse {
+            success: true,
+            queue_status: QueueStatus {
+                total_pending: self.ports.jobs.total_pending().await?,
+                queue_positions: positions,
+                last_updated: now.clone(),
+            },
+            active_tasks: active,
+            last_updated: now,
+        })
+    }
+
+    /// `GET /rate_limit_status`.
+    pub async fn rate_limit_status(&self) -> Result<RateLimitStatus, ApiError> {
+        let pacing = &self.settings.pacing;
+        let now = self.clock.now();
+        let (state, _) = self.ports.pacing.load_pacing().await?;
+        let used = state.count_on(pacing.local_day(now));
+        let local = now.with_timezone(&pacing.timezone);
+        let windows: Vec<String> = pacing.windows.iter().map(ToString::to_string).collect();
+        let in_window = pacing.in_window(now);
+        let next_window = pacing.next_window_start(now);
+        let description = if in_window {
+            format!(
+                "inside an allowed window ({} {})",
+                windows.join(", "),
+                pacing.timezone
+            )
+        } else {
+            format!(
+                "outside the allowed windows ({} {}); the next opens at {}",
+                windows.join(", "),
+                pacing.timezone,
+                next_window
+                    .with_timezone(&pacing.timezone)
+                    .format("%Y-%m-%d %H:%M")
+            )
+        };
+        Ok(RateLimitStatus {
+            daily_limit: pacing.daily_limit,
+            requests_today: used,
+            remaining: pacing.daily_limit.saturating_sub(used),
+            singapore_time: LocalTime {
+                date: local.format("%Y-%m-%d").to_string(),
+                hour: chrono::Timelike::hour(&local),
+                time: local.format("%H:%M:%S").to_string(),
+            },
+            timezone: pacing.timezone.to_string(),
+            allowed_windows: windows,
+            in_allowed_window: in_window,
+            window_description: description,
+            next_window_start: rfc3339(next_window),
+            next_call_at: rfc3339(pacing.earliest_start(&state, now, false)),
+            interval_seconds: pacing.interval,
+            cooldown_seconds: pacing.cooldown,
+        })
+    }
+}

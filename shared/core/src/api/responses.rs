@@ -1,0 +1,143 @@
+//! The JSON answers of the API's routes: the seed service's fields, with naiq's next to
+//! them.
+
+use serde::Serialize;
+
+use crate::domain::{Cost, Status, TaskId};
+
+#[derive(Debug, Serialize)]
+pub struct QueueInfo {
+    pub position: u64,
+    pub total_pending: u64,
+    /// Seconds until the job is expected to start (the pacing rules walked forward over
+    /// the jobs ahead: windows, the day's quota, the interval or the measured call time).
+    pub estimated_wait: u64,
+    pub estimated_start_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RateLimitInfo {
+    pub daily_limit: u64,
+    pub requests_today: u64,
+    pub remaining: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocalTime {
+    pub date: String,
+    pub hour: u32,
+    pub time: String,
+}
+
+/// `GET /rate_limit_status`'s `rate_limit_info`: the seed's fields plus the timezone, the
+/// next window and the next allowed start.
+#[derive(Debug, Serialize)]
+pub struct RateLimitStatus {
+    pub daily_limit: u64,
+    pub requests_today: u64,
+    pub remaining: u64,
+    /// The local time in the pacing timezone (named for the seed service, whose timezone was
+    /// always Singapore's).
+    pub singapore_time: LocalTime,
+    pub timezone: String,
+    pub allowed_windows: Vec<String>,
+    pub in_allowed_window: bool,
+    pub window_description: String,
+    /// Start of the next window, or now when inside one.
+    pub next_window_start: String,
+    /// The earliest instant the next (non-test) upstream call may start.
+    pub next_call_at: String,
+    pub interval_seconds: (f64, f64),
+    pub cooldown_seconds: (f64, f64),
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueStatus {
+    pub total_pending: u64,
+    /// The caller's own waiting tasks and their positions.
+    pub queue_positions: std::collections::BTreeMap<String, u64>,
+    pub last_updated: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueStatusResponse {
+    pub success: bool,
+    pub queue_status: QueueStatus,
+    /// The caller's tasks being generated right now.
+    pub active_tasks: Vec<String>,
+    pub last_updated: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CancelResponse {
+    pub success: bool,
+    pub task_id: TaskId,
+    pub status: Status,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubmitResponse {
+    pub success: bool,
+    pub task_id: TaskId,
+    pub message: String,
+    pub status: Status,
+    pub queue_info: QueueInfo,
+    pub rate_limit_info: RateLimitInfo,
+    /// What NovelAI will charge (the Opus free image counted when the account has it).
+    pub cost: Cost,
+}
+
+/// `dry_run: true`: what would be sent, and what it would cost; nothing is queued.
+#[derive(Debug, Serialize)]
+pub struct DryRunResponse {
+    pub success: bool,
+    pub dry_run: bool,
+    pub message: String,
+    /// The exact upstream body (image bytes elided).
+    pub request: serde_json::Value,
+    pub cost: Cost,
+    pub priority: String,
+}
+
+/// What `POST /generate` answers.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Submitted {
+    Queued(Box<SubmitResponse>),
+    DryRun(DryRunResponse),
+}
+
+impl Submitted {
+    /// The new task's id (none for a dry run).
+    pub fn task_id(&self) -> Option<&TaskId> {
+        match self {
+            Submitted::Queued(r) => Some(&r.task_id),
+            Submitted::DryRun(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusResponse {
+    pub task_id: TaskId,
+    pub status: Status,
+    pub done: bool,
+    pub success: bool,
+    pub image_url: Option<String>,
+    pub image_urls: Vec<String>,
+    pub queue_info: Option<QueueInfo>,
+    pub error: Option<String>,
+    pub error_code: Option<String>,
+    pub priority: String,
+    pub model: String,
+    pub seed: u32,
+    pub width: u32,
+    pub height: u32,
+    pub n_samples: u32,
+    pub cost: Cost,
+    pub attempts: u32,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}

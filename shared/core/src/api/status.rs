@@ -1,0 +1,105 @@
+//! `GET /task_status/{id}` and `POST /cancel_task/{id}`: a key sees and cancels only its
+//! own tasks; another key's task is indistinguishable from a missing one.
+
+use super::responses::{CancelResponse, StatusResponse};
+use super::{ApiError, ApiService, rfc3339};
+use crate::domain::pricing::anlas_cost;
+use crate::domain::{ApiKeyRecord, Job, Status, TaskId};
+use crate::ports::PortError;
+
+impl ApiService {
+    async fn owned_job(&self, caller: &ApiKeyRecord, task_id: &str) -> Result<Job, ApiError> {
+        let not_found = || ApiError::NotFound(format!("no task {task_id}"));
+        let id = TaskId::parse(task_id).ok_or_else(not_found)?;
+        match self.ports.jobs.get(&id).await? {
+            // Another key's task is indistinguishable from a missing one.
+            Some(job) if job.owner() == caller.key_id => Ok(job),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// `GET /task_status/{task_id}`.
+    pub async fn task_status(
+        &self,
+        caller: &ApiKeyRecord,
+        task_id: &str,
+    ) -> Result<StatusResponse, ApiError> {
+        let job = self.owned_job(caller, task_id).await?;
+        let mut urls = Vec::with_capacity(job.image_keys().len());
+        if job.status() == Status::Success {
+            for key in job.image_keys() {
+                urls.push(
+                    self.ports
+                        .images
+                        .url(key, self.settings.image_url_ttl)
+                        .await?,
+                );
+            }
+        }
+        let queue_info = if job.status().is_waiting() {
+            Some(self.queue_info(&job).await?)
+        } else {
+            None
+        };
+        Ok(StatusResponse {
+            task_id: job.task_id().clone(),
+            status: job.status(),
+            done: job.status().is_terminal(),
+            success: job.status() == Status::Success,
+            image_url: urls.first().cloned(),
+            image_urls: urls,
+            queue_info,
+            error: job.error().as_ref().map(|e| e.message.clone()),
+            error_code: job.error().as_ref().map(|e| e.code.clone()),
+            priority: job.lane().to_string(),
+            model: job.params().model.clone(),
+            seed: job.params().seed,
+            width: job.params().width,
+            height: job.params().height,
+            n_samples: job.params().n_samples,
+            cost: job
+                .cost()
+                .unwrap_or_else(|| anlas_cost(job.params(), false)),
+            attempts: job.attempts(),
+            created_at: rfc3339(job.created_at()),
+            started_at: job.started_at().map(rfc3339),
+            finished_at: job.finished_at().map(rfc3339),
+        })
+    }
+
+    /// `POST /cancel_task/{task_id}`: a job not yet sent upstream becomes `REVOKED`; the
+    /// worker skips it without an upstream call.
+    pub async fn cancel(
+        &self,
+        caller: &ApiKeyRecord,
+        task_id: &str,
+    ) -> Result<CancelResponse, ApiError> {
+        let mut job = self.owned_job(caller, task_id).await?;
+        if !job.status().is_waiting() {
+            return Err(ApiError::Conflict(format!(
+                "task {} is {} and can no longer be cancelled",
+                job.task_id(),
+                job.status()
+            )));
+        }
+        let expected = job.status();
+        job.revoke(self.clock.now())?;
+        match self.ports.jobs.replace(&job, expected).await {
+            Ok(()) => {}
+            Err(PortError::Conflict(_)) => {
+                return Err(ApiError::Conflict(format!(
+                    "task {} was sent upstream meanwhile and can no longer be cancelled",
+                    job.task_id()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(task_id = %job.task_id(), "job cancelled");
+        Ok(CancelResponse {
+            success: true,
+            task_id: job.task_id().clone(),
+            status: job.status(),
+            message: "Task cancelled".into(),
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! `POST /generate`: validate, check what the key may do, price, store the inputs, write
+//! the job, queue it and nudge the worker.
+
+use rand::RngExt;
+
+use super::responses::{DryRunResponse, SubmitResponse, Submitted};
+use super::{ApiError, ApiService};
+use crate::domain::request::parse_submit;
+use crate::domain::{ApiKeyRecord, Job, JobError, Status, TaskId};
+use crate::novelai::body;
+use crate::objects::{input_key, mask_key};
+use crate::ports::QueueMessage;
+
+impl ApiService {
+    /// `POST /generate` with the body's bytes (the API function bounds their size before
+    /// they get here).
+    pub async fn submit(&self, caller: &ApiKeyRecord, body: &[u8]) -> Result<Submitted, ApiError> {
+        let mut req = parse_submit(body, &self.limits)?;
+        if req.is_test_request {
+            if !self.settings.allow_test_requests {
+                return Err(ApiError::Forbidden {
+                    code: "test_requests_disabled",
+                    field: Some("is_test_request"),
+                    message: "test requests are turned off (ALLOW_TEST_REQUESTS)".into(),
+                });
+            }
+            if !caller.allow_test {
+                return Err(ApiError::Forbidden {
+                    code: "test_requests_not_allowed",
+                    field: Some("is_test_request"),
+                    message: "this API key may not send test requests".into(),
+                });
+            }
+        } else if !caller.lanes.contains(&req.lane) {
+            return Err(ApiError::Forbidden {
+                code: "priority_not_allowed",
+                field: Some("priority"),
+                message: format!("this API key may not use priority {}", req.lane),
+            });
+        }
+        if !req.seed_given {
+            // 0 asks NovelAI to choose and leaves the seed unrecorded: draw a real one.
+            req.params.seed = self.draw(|r| r.random_range(1..=u32::MAX));
+        }
+        if req.dry_run {
+            let encode = |i: &crate::domain::request::InputImage| {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &i.bytes)
+            };
+            let image_b64 = req.image.as_ref().map(encode);
+            let mask_b64 = req.mask.as_ref().map(encode);
+            let upstream = body::build(&req.params, image_b64.as_deref(), mask_b64.as_deref())
+                .redacted()
+                .to_json();
+            return Ok(Submitted::DryRun(DryRunResponse {
+                success: true,
+                dry_run: true,
+                message: "Dry run: nothing was queued".into(),
+                request: upstream,
+                cost: self.cost(&req.params, req.credentials.is_none()).await?,
+                priority: req.lane.to_string(),
+            }));
+        }
+        let task_id = TaskId::from_random_bytes(self.draw(|r| r.random()));
+        let now = self.clock.now();
+        let mut job = Job::new(
+            task_id.clone(),
+            caller.key_id.clone(),
+            req.lane,
+            req.params,
+            now,
+        );
+
+        let mut stored = [None, None];
+        for (slot, input, key) in [
+            (0, req.image.take(), input_key(&task_id)),
+            (1, req.mask.take(), mask_key(&task_id)),
+        ] {
+            if let Some(input) = input {
+                self.ports
+                    .images
+                    .put(&key, input.bytes, input.content_type)
+                    .await?;
+                stored[slot] = Some(key);
+            }
+        }
+        let [image_key, mask_key] = stored;
+        job.attach_inputs(image_key, mask_key);
+        let cost = self.cost(job.params(), req.credentials.is_none()).await?;
+        job.set_cost(cost);
+        self.ports.jobs.insert(&job).await?;
+        let message = QueueMessage {
+            task_id: task_id.clone(),
+            credentials: req.credentials.take(),
+        };
+        if let Err(e) = self.ports.queue.send(job.lane(), &message).await {
+            tracing::error!(task_id = %task_id, error = %e, "could not queue the job");
+            let mut failed = job.clone();
+            failed
+                .fail(
+                    JobError::new("enqueue_failed", "the job could not be queued"),
+                    self.clock.now(),
+                )
+                .expect("a new job can fail");
+            if let Err(e2) = self.ports.jobs.replace(&failed, Status::Pending).await {
+                tracing::error!(task_id = %task_id, error = %e2, "could not mark the unqueued job failed");
+            }
+            return Err(ApiError::Unavailable(
+                "the queue is unavailable; try again".into(),
+            ));
+        }
+        tracing::info!(task_id = %task_id, lane = %job.lane(), model = %job.params().model, owner = %job.owner(), "job accepted");
+        if let Err(e) = self.ports.nudge.nudge().await {
+            // The schedule drains the queue anyway.
+            tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
+        }
+        Ok(Submitted::Queued(Box::new(SubmitResponse {
+            success: true,
+            task_id,
+            message: "Task submitted".into(),
+            status: job.status(),
+            queue_info: self.queue_info(&job).await?,
+            rate_limit_info: self.rate_limit_info().await?,
+            cost,
+        })))
+    }
+}

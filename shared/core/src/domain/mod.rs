@@ -1,0 +1,18 @@
+//! The domain, pure: jobs and their transitions, API keys, credentials, the model tables,
+//! request validation, pacing (windows, slots, the estimate) and pricing. No SDK, no I/O;
+//! time is passed in, randomness comes from the caller's RNG.
+
+pub mod account;
+pub mod apikey;
+pub mod credentials;
+pub mod job;
+pub mod models;
+pub mod pacing;
+pub mod pricing;
+pub mod request;
+
+pub use apikey::{ApiKey, ApiKeyRecord};
+pub use credentials::Credentials;
+pub use job::{IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
+pub use pricing::Cost;
+pub use request::{GenerationParams, SubmitRequest, ValidationError};

@@ -1,0 +1,435 @@
+//! What NovelAI accepts: models and their families, aliases, samplers, noise schedules,
+//! resolution presets and size limits, as NovelAI documents and the website uses them.
+
+use serde::{Deserialize, Serialize};
+
+/// Request-body family: decides `params_version` and the prompt fields sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Legacy V1/V2 models (`params_version` 1, no SMEA).
+    Legacy,
+    /// NAI Diffusion V3 (`params_version` 1, `sm`/`sm_dyn`).
+    V3,
+    /// NAI Diffusion V4 (`params_version` 3, `v4_prompt`).
+    V4,
+    /// NAI Diffusion V4.5 (`params_version` 3, `v4_prompt`).
+    V45,
+}
+
+pub struct Model {
+    pub id: &'static str,
+    pub family: Family,
+}
+
+/// Every model id naiq accepts, by family.
+pub const MODELS: &[Model] = &[
+    Model {
+        id: "nai-diffusion",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "safe-diffusion",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-furry",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-2",
+        family: Family::Legacy,
+    },
+    Model {
+        id: "nai-diffusion-3",
+        family: Family::V3,
+    },
+    Model {
+        id: "nai-diffusion-furry-3",
+        family: Family::V3,
+    },
+    Model {
+        id: "nai-diffusion-4-curated-preview",
+        family: Family::V4,
+    },
+    Model {
+        id: "nai-diffusion-4-full",
+        family: Family::V4,
+    },
+    Model {
+        id: "nai-diffusion-4-5-curated",
+        family: Family::V45,
+    },
+    Model {
+        id: "nai-diffusion-4-5-full",
+        family: Family::V45,
+    },
+];
+
+/// Short names clients use, and the model each stands for.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("nai-v1", "nai-diffusion"),
+    ("nai-v2", "nai-diffusion-2"),
+    ("nai-v3", "nai-diffusion-3"),
+    ("nai-v3-furry", "nai-diffusion-furry-3"),
+    ("nai-furry-v3", "nai-diffusion-furry-3"),
+    ("nai-v4", "nai-diffusion-4-full"),
+    ("nai-v4-full", "nai-diffusion-4-full"),
+    ("nai-v4-curated", "nai-diffusion-4-curated-preview"),
+    ("nai-v4.5", "nai-diffusion-4-5-full"),
+    ("nai-v4-5", "nai-diffusion-4-5-full"),
+    ("nai-v4.5-full", "nai-diffusion-4-5-full"),
+    ("nai-v4-5-full", "nai-diffusion-4-5-full"),
+    ("nai-v4.5-curated", "nai-diffusion-4-5-curated"),
+    ("nai-v4-5-curated", "nai-diffusion-4-5-curated"),
+];
+
+/// The model used when a request names none.
+pub const DEFAULT_MODEL: &str = "nai-diffusion-4-5-full";
+
+/// The inpainting variant of a model (`infill` needs it), by base model id; `None` for
+/// models without one (legacy V1/V2).
+pub fn inpainting_model(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "nai-diffusion-3" => "nai-diffusion-3-inpainting",
+        "nai-diffusion-furry-3" => "nai-diffusion-furry-3-inpainting",
+        "nai-diffusion-4-curated-preview" => "nai-diffusion-4-curated-inpainting",
+        "nai-diffusion-4-full" => "nai-diffusion-4-full-inpainting",
+        "nai-diffusion-4-5-curated" => "nai-diffusion-4-5-curated-inpainting",
+        "nai-diffusion-4-5-full" => "nai-diffusion-4-5-full-inpainting",
+        _ => return None,
+    })
+}
+
+/// Resolves a full id or an alias (case-insensitive) to the model.
+pub fn resolve_model(name: &str) -> Option<&'static Model> {
+    let name = name.trim().to_ascii_lowercase();
+    let id = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, id)| *id)
+        .unwrap_or(name.as_str());
+    MODELS.iter().find(|m| m.id == id)
+}
+
+pub const SAMPLERS: &[&str] = &[
+    "k_euler",
+    "k_euler_ancestral",
+    "k_dpmpp_2s_ancestral",
+    "k_dpmpp_2m",
+    "k_dpmpp_2m_sde",
+    "k_dpmpp_sde",
+    "k_dpm_2",
+    "k_dpm_2_ancestral",
+    "k_lms",
+    "k_dpm_fast",
+    "k_dpm_adaptive",
+    "k_dpmpp_3m_sde",
+    "ddim",
+    "ddim_v3",
+    "plms",
+];
+
+/// Sampler aliases the website used to offer: `k_euler_ancestral` with SMEA (`sm`), and
+/// with SMEA DYN too (`sm` + `sm_dyn`). V3 only.
+pub const SMEA_ALIASES: &[&str] = &["nai_smea", "nai_smea_dyn"];
+
+pub const NOISE_SCHEDULES: &[&str] = &["native", "karras", "exponential", "polyexponential"];
+
+/// Noise schedules `k_dpm_2` works with (on every family).
+const DPM_2_SCHEDULES: &[&str] = &["exponential", "polyexponential"];
+
+/// Noise schedules of V4 and later (they dropped `native`).
+const V4_SCHEDULES: &[&str] = &["karras", "exponential", "polyexponential"];
+
+/// A sampler as NovelAI wants it named for one family, with the SMEA flags an alias implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SamplerChoice {
+    pub sampler: &'static str,
+    pub sm: bool,
+    pub sm_dyn: bool,
+}
+
+/// Resolves a sampler name (case-insensitive) for a family: V3 names DDIM `ddim_v3` (and
+/// `ddim` is mapped to it), legacy models call it `ddim`, V4 and later have no DDIM;
+/// `nai_smea`/`nai_smea_dyn` stand for `k_euler_ancestral` with SMEA on, which only V3
+/// has. The error is a message about the `sampler` field.
+pub fn resolve_sampler(family: Family, name: &str) -> Result<SamplerChoice, String> {
+    let name = name.trim().to_ascii_lowercase();
+    let plain = |sampler| SamplerChoice {
+        sampler,
+        sm: false,
+        sm_dyn: false,
+    };
+    if SMEA_ALIASES.contains(&name.as_str()) {
+        if family != Family::V3 {
+            return Err(format!(
+                "{name} (k_euler_ancestral with SMEA) is only available for V3 models"
+            ));
+        }
+        return Ok(SamplerChoice {
+            sampler: "k_euler_ancestral",
+            sm: true,
+            sm_dyn: name == "nai_smea_dyn",
+        });
+    }
+    let Some(&known) = SAMPLERS.iter().find(|s| **s == name) else {
+        return Err(format!(
+            "unknown sampler {name:?}; one of {}, {}",
+            SAMPLERS.join(", "),
+            SMEA_ALIASES.join(", ")
+        ));
+    };
+    match (known, family) {
+        ("ddim" | "ddim_v3", Family::V4 | Family::V45) => {
+            Err(format!("{known} is not available for V4 and later models"))
+        }
+        ("ddim" | "ddim_v3", Family::V3) => Ok(plain("ddim_v3")),
+        ("ddim" | "ddim_v3", Family::Legacy) => Ok(plain("ddim")),
+        _ => Ok(plain(known)),
+    }
+}
+
+/// Per-family defaults (the website's presets).
+pub struct Defaults {
+    pub steps: u32,
+    pub scale: f64,
+    pub sampler: &'static str,
+    pub noise_schedule: &'static str,
+}
+
+impl Family {
+    pub fn defaults(self) -> Defaults {
+        match self {
+            Family::Legacy | Family::V3 => Defaults {
+                steps: 28,
+                scale: 5.0,
+                sampler: "k_euler",
+                noise_schedule: "native",
+            },
+            Family::V4 => Defaults {
+                steps: 23,
+                scale: 6.0,
+                sampler: "k_euler_ancestral",
+                noise_schedule: "karras",
+            },
+            Family::V45 => Defaults {
+                steps: 23,
+                scale: 5.0,
+                sampler: "k_euler_ancestral",
+                noise_schedule: "karras",
+            },
+        }
+    }
+
+    pub fn is_v4(self) -> bool {
+        matches!(self, Family::V4 | Family::V45)
+    }
+
+    /// Whether the family accepts this noise schedule (V4+ dropped `native`).
+    pub fn accepts_noise_schedule(self, schedule: &str) -> bool {
+        NOISE_SCHEDULES.contains(&schedule) && !(self.is_v4() && schedule == "native")
+    }
+
+    /// The noise schedules this family accepts with this (resolved) sampler: `k_dpm_2`
+    /// only takes exponential and polyexponential; V4 and later dropped `native`.
+    pub fn noise_schedules(self, sampler: &str) -> &'static [&'static str] {
+        if sampler == "k_dpm_2" {
+            DPM_2_SCHEDULES
+        } else if self.is_v4() {
+            V4_SCHEDULES
+        } else {
+            NOISE_SCHEDULES
+        }
+    }
+
+    /// The noise schedule used when a request names none: the family's default, or the
+    /// first one the sampler takes when it does not take that (`k_dpm_2` → exponential).
+    pub fn default_noise_schedule(self, sampler: &str) -> &'static str {
+        let allowed = self.noise_schedules(sampler);
+        let default = self.defaults().noise_schedule;
+        if allowed.contains(&default) {
+            default
+        } else {
+            allowed[0]
+        }
+    }
+
+    /// Whether the family takes character prompts (`characterPrompts`, V4 and V4.5).
+    pub fn supports_characters(self) -> bool {
+        self.is_v4()
+    }
+}
+
+/// Most character prompts one V4/V4.5 request may carry (the website's limit).
+pub const MAX_CHARACTERS: usize = 6;
+
+/// The coordinates of the 5×5 position grid's columns and rows.
+const GRID: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+/// The centre of a character position cell: column letter A–E → x, row digit 1–5 → y
+/// (`C3` = (0.5, 0.5)). Case-sensitive: callers normalise to upper case.
+pub fn grid_center(cell: &str) -> Option<(f64, f64)> {
+    let &[column, row] = cell.as_bytes() else {
+        return None;
+    };
+    let x = GRID.get(usize::from(column.checked_sub(b'A')?))?;
+    let y = GRID.get(usize::from(row.checked_sub(b'1')?))?;
+    Some((*x, *y))
+}
+
+/// Resolution presets: (name, width, height). `portrait`, `landscape` and `square` are the
+/// normal sizes; sized variants are `<size>_<orientation>` (and `<orientation>_<size>`).
+pub const RESOLUTIONS: &[(&str, u32, u32)] = &[
+    ("small_portrait", 512, 768),
+    ("small_landscape", 768, 512),
+    ("small_square", 640, 640),
+    ("normal_portrait", 832, 1216),
+    ("normal_landscape", 1216, 832),
+    ("normal_square", 1024, 1024),
+    ("large_portrait", 1024, 1536),
+    ("large_landscape", 1536, 1024),
+    ("large_square", 1472, 1472),
+    ("wallpaper_portrait", 1088, 1920),
+    ("wallpaper_landscape", 1920, 1088),
+];
+
+/// Looks up a resolution preset by any of its accepted names.
+pub fn resolve_resolution(name: &str) -> Option<(u32, u32)> {
+    let name = name.trim().to_ascii_lowercase().replace('-', "_");
+    let canonical = match name.as_str() {
+        "portrait" | "landscape" | "square" => format!("normal_{name}"),
+        other => match other.split_once('_') {
+            Some((a, b)) if ["portrait", "landscape", "square"].contains(&a) => format!("{b}_{a}"),
+            _ => other.to_string(),
+        },
+    };
+    RESOLUTIONS
+        .iter()
+        .find(|(n, _, _)| *n == canonical)
+        .map(|&(_, w, h)| (w, h))
+}
+
+/// Largest image area NovelAI generates (1024×3072).
+pub const MAX_AREA: u64 = 3_145_728;
+
+/// The most samples one request may ask for at this size.
+pub fn max_samples(width: u32, height: u32) -> u32 {
+    match u64::from(width) * u64::from(height) {
+        a if a <= 360_448 => 8,
+        a if a <= 409_600 => 6,
+        a if a <= 1_310_720 => 4,
+        a if a <= 1_572_864 => 2,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_full_ids_resolve() {
+        assert_eq!(resolve_model("nai-v3").unwrap().id, "nai-diffusion-3");
+        assert_eq!(resolve_model("NAI-V4.5").unwrap().family, Family::V45);
+        assert_eq!(
+            resolve_model("nai-diffusion-4-full").unwrap().family,
+            Family::V4
+        );
+        assert!(resolve_model("dall-e").is_none());
+        for (alias, id) in ALIASES {
+            assert_eq!(resolve_model(alias).unwrap().id, *id, "{alias}");
+        }
+    }
+
+    #[test]
+    fn every_v3_and_v4_model_has_an_inpainting_variant() {
+        for m in MODELS {
+            let variant = inpainting_model(m.id);
+            assert_eq!(variant.is_some(), m.family != Family::Legacy, "{}", m.id);
+            if let Some(v) = variant {
+                assert!(v.ends_with("-inpainting"), "{v}");
+            }
+        }
+        assert_eq!(
+            inpainting_model("nai-diffusion-4-curated-preview"),
+            Some("nai-diffusion-4-curated-inpainting")
+        );
+    }
+
+    #[test]
+    fn resolution_names() {
+        assert_eq!(resolve_resolution("portrait"), Some((832, 1216)));
+        assert_eq!(resolve_resolution("landscape"), Some((1216, 832)));
+        assert_eq!(resolve_resolution("square"), Some((1024, 1024)));
+        assert_eq!(resolve_resolution("large_portrait"), Some((1024, 1536)));
+        assert_eq!(resolve_resolution("portrait_large"), Some((1024, 1536)));
+        assert_eq!(
+            resolve_resolution("wallpaper-landscape"),
+            Some((1920, 1088))
+        );
+        assert_eq!(resolve_resolution("wallpaper_square"), None);
+        assert_eq!(resolve_resolution("huge"), None);
+    }
+
+    #[test]
+    fn samplers_per_family() {
+        let v = |family, name| resolve_sampler(family, name).map(|c| (c.sampler, c.sm, c.sm_dyn));
+        assert_eq!(v(Family::V3, "ddim"), Ok(("ddim_v3", false, false)));
+        assert_eq!(v(Family::V3, "DDIM_V3"), Ok(("ddim_v3", false, false)));
+        assert_eq!(v(Family::Legacy, "ddim_v3"), Ok(("ddim", false, false)));
+        assert!(v(Family::V4, "ddim").is_err());
+        assert!(v(Family::V45, "ddim_v3").is_err());
+        assert_eq!(
+            v(Family::V3, "nai_smea"),
+            Ok(("k_euler_ancestral", true, false))
+        );
+        assert_eq!(
+            v(Family::V3, "nai_smea_dyn"),
+            Ok(("k_euler_ancestral", true, true))
+        );
+        for family in [Family::Legacy, Family::V4, Family::V45] {
+            assert!(v(family, "nai_smea").is_err());
+            assert!(v(family, "nai_smea_dyn").is_err());
+        }
+        assert_eq!(v(Family::V45, " K_Euler "), Ok(("k_euler", false, false)));
+        assert!(v(Family::V3, "euler_magic").is_err());
+    }
+
+    #[test]
+    fn noise_schedules_per_family_and_sampler() {
+        assert!(Family::V3.noise_schedules("k_euler").contains(&"native"));
+        assert!(!Family::V4.noise_schedules("k_euler").contains(&"native"));
+        assert!(Family::V45.noise_schedules("k_euler").contains(&"karras"));
+        for family in [Family::Legacy, Family::V3, Family::V4, Family::V45] {
+            assert_eq!(
+                family.noise_schedules("k_dpm_2"),
+                &["exponential", "polyexponential"]
+            );
+            assert_eq!(family.default_noise_schedule("k_dpm_2"), "exponential");
+        }
+        assert_eq!(Family::V3.default_noise_schedule("k_euler"), "native");
+        assert_eq!(Family::V4.default_noise_schedule("k_euler"), "karras");
+    }
+
+    #[test]
+    fn grid_cells_map_to_centres() {
+        assert_eq!(grid_center("C3"), Some((0.5, 0.5)));
+        assert_eq!(grid_center("A1"), Some((0.1, 0.1)));
+        assert_eq!(grid_center("E5"), Some((0.9, 0.9)));
+        assert_eq!(grid_center("B4"), Some((0.3, 0.7)));
+        assert_eq!(grid_center("D2"), Some((0.7, 0.3)));
+        for bad in ["", "C", "F3", "C0", "C6", "c3", "C33", "3C", "É3"] {
+            assert_eq!(grid_center(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sample_limits_shrink_with_area() {
+        assert_eq!(max_samples(512, 640), 8);
+        assert_eq!(max_samples(640, 640), 6);
+        assert_eq!(max_samples(832, 1216), 4);
+        assert_eq!(max_samples(1024, 1536), 2);
+        assert_eq!(max_samples(1472, 1472), 1);
+    }
+}

@@ -1,0 +1,36 @@
+//! What a rejected request says: a stable code, the field, a message for people.
+
+/// A rejected request: a stable code, the field, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: "invalid_parameter",
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: &str) -> Self {
+        Self {
+            code: "missing_parameter",
+            field: Some(field.to_string()),
+            message: format!("{field} is required"),
+        }
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self {
+            code: "malformed_json",
+            field: None,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Typed reads of a JSON object's fields, each error naming the field in full.
+
+use serde_json::{Map, Value};
+
+use super::ValidationError;
+
+/// The fields of one JSON object; `prefix` (such as `characters[1].`) is put before the
+/// names errors report, so nested fields are named in full.
+pub(super) struct Fields<'a> {
+    pub(super) map: &'a Map<String, Value>,
+    pub(super) prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    pub(super) fn new(map: &'a Map<String, Value>) -> Self {
+        Self {
+            map,
+            prefix: String::new(),
+        }
+    }
+
+    /// The full name of a field, as errors report it.
+    pub(super) fn path(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The value of a field, treating JSON `null` as absent.
+    pub(super) fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    pub(super) fn string(&self, name: &str) -> Result<Option<&'a str>, ValidationError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be a string"),
+                ))
+            }
+        }
+    }
+
+    pub(super) fn boolean(&self, name: &str) -> Result<Option<bool>, ValidationError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be true or false"),
+                ))
+            }
+        }
+    }
+
+    /// An integer in `[min, max]`; integral floats (`28.0`) are accepted.
+    pub(super) fn integer(
+        &self,
+        name: &str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, ValidationError> {
+        let path = self.path(name);
+        let err =
+            || ValidationError::invalid(&path, format!("{path} must be an integer {min}-{max}"));
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                        .map(|f| f as i64)
+                })
+                .ok_or_else(err)?,
+            _ => return Err(err()),
+        };
+        if n < min || n > max {
+            return Err(err());
+        }
+        Ok(Some(n))
+    }
+
+    pub(super) fn number(
+        &self,
+        name: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Option<f64>, ValidationError> {
+        let path = self.path(name);
+        let err =
+            || ValidationError::invalid(&path, format!("{path} must be a number {min}-{max}"));
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => {
+                let f = n.as_f64().ok_or_else(err)?;
+                if !(min..=max).contains(&f) {
+                    return Err(err());
+                }
+                Ok(Some(f))
+            }
+            Some(_) => Err(err()),
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! Validation of the `POST /generate` body (the seed service's fields). Every rejection
+//! names the field it is about.
+//!
+//! One file per concern: `fields` (typed reads), `sampling` (model, steps, scale, sampler,
+//! noise schedule, SMEA), `size`, `characters`, `images` (inputs and masks), `credentials`.
+
+mod characters;
+mod credentials;
+mod error;
+mod fields;
+mod images;
+mod prompts;
+mod sampling;
+mod size;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use error::ValidationError;
+
+use super::credentials::Credentials;
+use super::job::Lane;
+use super::models::{self, Family};
+use fields::Fields;
+use sampling::Sampling;
+
+/// Limits that come from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest prompt or negative prompt, in characters.
+    pub max_prompt_chars: usize,
+    /// Largest decoded input image, in bytes.
+    pub max_image_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_prompt_chars: 8_000,
+            max_image_bytes: 3_500_000,
+        }
+    }
+}
+
+/// Image-to-image settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Img2Img {
+    pub strength: f64,
+    pub noise: f64,
+}
+
+/// One character prompt (V4/V4.5): sent as a `characterPrompts` entry and as a
+/// `char_captions` entry of both `v4_prompt` and `v4_negative_prompt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Character {
+    pub prompt: String,
+    /// The character's own undesired content (may be empty).
+    #[serde(default)]
+    pub uc: String,
+    /// Grid cell, column A–E and row 1–5 (`C3` is the centre), upper case; `None` leaves
+    /// the placement to the AI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<String>,
+}
+
+/// The generation settings of one job, validated and with defaults applied. Stored on the
+/// job; holds no credential and no image bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationParams {
+    pub model: String,
+    pub family: Family,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub width: u32,
+    pub height: u32,
+    pub steps: u32,
+    pub scale: f64,
+    pub sampler: String,
+    pub noise_schedule: String,
+    /// The seed sent upstream (drawn at submit when the client gave none).
+    pub seed: u32,
+    pub n_samples: u32,
+    pub sm: bool,
+    pub sm_dyn: bool,
+    pub cfg_rescale: f64,
+    pub img2img: Option<Img2Img>,
+    /// Inpainting with a mask (`infill` with the model's inpainting variant; `model` stays
+    /// the base model). Needs `img2img`. Absent (false) in jobs stored before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inpaint: bool,
+    /// Character prompts (V4/V4.5 only, at most [`models::MAX_CHARACTERS`]); absent in
+    /// jobs stored before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub characters: Vec<Character>,
+}
+
+/// An accepted `POST /generate` body.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest {
+    /// Settings; `seed` is `None` when the client let naiq choose.
+    pub params: GenerationParams,
+    pub seed_given: bool,
+    pub lane: Lane,
+    pub is_test_request: bool,
+    /// Decoded input image for image-to-image, with its media type.
+    pub image: Option<InputImage>,
+    /// The inpainting mask: a black/white PNG at the target size, white = repaint, snapped
+    /// to 8x8 cells. Only with `image`.
+    pub mask: Option<InputImage>,
+    /// Per-request NovelAI credentials: never stored, never logged.
+    pub credentials: Option<Credentials>,
+    /// Answer with the upstream body and the cost; queue nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct InputImage {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl std::fmt::Debug for InputImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "InputImage({}, {} bytes)",
+            self.content_type,
+            self.bytes.len()
+        )
+    }
+}
+
+/// Parses and validates a `POST /generate` body.
+pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, ValidationError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ValidationError::malformed(format!("request body is not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(ValidationError::malformed(
+            "request body must be a JSON object",
+        ));
+    };
+    validate(&Fields::new(&map), limits)
+}
+
+fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, ValidationError> {
+    let (prompt, negative_prompt) = prompts::prompts(f, limits)?;
+    let Sampling {
+        model,
+        steps,
+        scale,
+        cfg_rescale,
+        sampler,
+        noise_schedule,
+        sm,
+        sm_dyn,
+    } = sampling::sampling(f)?;
+    let family = model.family;
+    let characters = characters::characters(f, family, model.id, limits)?;
+
+    // An input image is decoded first: without a size in the request, the job takes the
+    // image's own (rounded to NovelAI's 64-pixel grid).
+    let decoded = match f.string("image")? {
+        None => None,
+        Some(b64) => Some(images::decode_image(b64, limits, "image")?),
+    };
+    // A mask makes it inpainting: it needs the image and a model with an inpainting variant.
+    let decoded_mask = match f.string("mask")? {
+        None => None,
+        Some(b64) => {
+            if decoded.is_none() {
+                return Err(ValidationError::invalid(
+                    "mask",
+                    "mask needs an image to inpaint",
+                ));
+            }
+            if models::inpainting_model(model.id).is_none() {
+                return Err(ValidationError::invalid(
+                    "mask",
+                    format!("inpainting is not available for {}", model.id),
+                ));
+            }
+            Some(images::decode_image(b64, limits, "mask")?)
+        }
+    };
+    let size_given = ["width", "height", "resolution"]
+        .iter()
+        .any(|k| f.get(k).is_some());
+    let (width, height) = match &decoded {
+        Some(img) if !size_given => size::grid_size(img.width(), img.height()),
+        _ => size::size(f)?,
+    };
+    let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
+    let max = models::max_samples(width, height);
+    if n_samples > max {
+        return Err(ValidationError::invalid(
+            "n_samples",
+            format!("n_samples must be at most {max} at {width}x{height}"),
+        ));
+    }
+
+    let seed = f.integer("seed", 0, i64::from(u32::MAX))?;
+
+    let image = decoded
+        .map(|img| images::fit_image(&img, width, height))
+        .transpose()?;
+    let mask = decoded_mask
+        .map(|m| images::fit_mask(&m, width, height))
+        .transpose()?;
+    let img2img = match &image {
+        None => {
+            for field in ["strength", "noise"] {
+                if f.get(field).is_some() {
+                    return Err(ValidationError::invalid(
+                        field,
+                        format!("{field} needs an image"),
+                    ));
+                }
+            }
+            None
+        }
+        Some(_) => Some(Img2Img {
+            strength: f.number("strength", 0.01, 0.99)?.unwrap_or(0.7),
+            noise: f.number("noise", 0.0, 0.99)?.unwrap_or(0.0),
+        }),
+    };
+
+    let lane = match f.string("priority")? {
+        None => Lane::Normal,
+        Some(p) => match p.trim().to_ascii_lowercase().as_str() {
+            "high" => Lane::High,
+            "normal" => Lane::Normal,
+            "low" => Lane::Low,
+            _ => {
+                return Err(ValidationError::invalid(
+                    "priority",
+                    "priority must be high, normal or low",
+                ));
+            }
+        },
+    };
+    let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
+    let credentials = credentials::credentials(f)?;
+    let dry_run = f.boolean("dry_run")?.unwrap_or(false);
+
+    Ok(SubmitRequest {
+        params: GenerationParams {
+            model: model.id.to_string(),
+            family,
+            prompt: prompt.to_string(),
+            negative_prompt: negative_prompt.to_string(),
+            width,
+            height,
+            steps,
+            scale,
+            sampler: sampler.to_string(),
+            noise_schedule,
+            seed: seed.unwrap_or(0) as u32,
+            n_samples,
+            sm,
+            sm_dyn,
+            cfg_rescale,
+            img2img,
+            inpaint: mask.is_some(),
+            characters,
+        },
+        seed_given: seed.is_some(),
+        lane: if is_test_request { Lane::Test } else { lane },
+        is_test_request,
+        image,
+        mask,
+        credentials,
+        dry_run,
+    })
+}

@@ -1,0 +1,413 @@
+//! `POST /ai/generate-image` bodies, per model family, with the fields and values the
+//! website sends (the captures they are checked against are in `tests/fixtures/website/`, compared
+//! field by field in `tests/website_bodies.rs`).
+//!
+//! - V3 and legacy models: the `params_version` 1 form (`sm`/`sm_dyn`, `uncond_scale`,
+//!   `noise_schedule` as validated, `native` by default).
+//! - V4 and V4.5: the `params_version` 3 form of the 2025 website (`v4_prompt`,
+//!   `v4_negative_prompt`, `characterPrompts`, `use_coords`, `legacy_uc`, `autoSmea`, …).
+//!
+//! - Image-to-image sends `action` `img2img`; with a mask, inpainting sends `infill` to the
+//!   model's inpainting variant with `mask` and `add_original_image: true` (V4+ also
+//!   `inpaintImg2ImgStrength` = the strength), as the website's `inpaint_v3.json` capture.
+//!
+//! `ucPreset`/`qualityToggle` are metadata only (§3.3): naiq appends no quality tags and no
+//! undesired-content preset, so it sends what the website sends for "no preset"
+//! (`ucPreset` 3) with the quality toggle off; the prompts go out exactly as given.
+
+use super::request::{
+    Action, Caption, Center, CharCaption, CharacterPrompt, FamilyParameters, ImageInput,
+    ImageRequest, JsNumber, Parameters, V3Parameters, V4NegativePrompt, V4Parameters, V4Prompt,
+};
+use crate::domain::GenerationParams;
+use crate::domain::models::{self, Family};
+use crate::domain::request::Character;
+
+/// `ucPreset` for "None" (no undesired-content preset text added), on every family.
+const UC_PRESET_NONE: u32 = 3;
+
+/// Where a character is centred: its grid cell, or the middle (C3) when the AI places it.
+fn center(c: &Character) -> Center {
+    let (x, y) = c
+        .position
+        .as_deref()
+        .and_then(models::grid_center)
+        .unwrap_or((0.5, 0.5));
+    Center {
+        x: JsNumber(x),
+        y: JsNumber(y),
+    }
+}
+
+/// The V4/V4.5 fields: `v4_prompt`, `v4_negative_prompt` and `characterPrompts`.
+fn v4_parameters(params: &GenerationParams) -> V4Parameters {
+    let use_coords = params.characters.iter().any(|c| c.position.is_some());
+    let captions = |text: fn(&Character) -> &str| -> Vec<CharCaption> {
+        params
+            .characters
+            .iter()
+            .map(|c| CharCaption {
+                char_caption: text(c).to_string(),
+                centers: vec![center(c)],
+            })
+            .collect()
+    };
+    // Euler-ancestral switches: the website sends them with that sampler only.
+    let ancestral = (params.sampler == "k_euler_ancestral").then_some(());
+    V4Parameters {
+        auto_smea: false,
+        skip_cfg_above_sigma: None,
+        use_coords,
+        legacy_uc: false,
+        normalize_reference_strength_multiple: true,
+        inpaint_img2img_strength: JsNumber(1.0),
+        deliberate_euler_ancestral_bug: ancestral.map(|()| false),
+        prefer_brownian: ancestral.map(|()| true),
+        character_prompts: params
+            .characters
+            .iter()
+            .map(|c| CharacterPrompt {
+                prompt: c.prompt.clone(),
+                uc: c.uc.clone(),
+                center: center(c),
+                enabled: true,
+            })
+            .collect(),
+        v4_prompt: V4Prompt {
+            caption: Caption {
+                base_caption: params.prompt.clone(),
+                char_captions: captions(|c| &c.prompt),
+            },
+            use_coords,
+            use_order: true,
+        },
+        v4_negative_prompt: V4NegativePrompt {
+            caption: Caption {
+                base_caption: params.negative_prompt.clone(),
+                char_captions: captions(|c| &c.uc),
+            },
+            legacy_uc: false,
+        },
+    }
+}
+
+/// Builds the upstream request. `image_b64` is the input image for image-to-image,
+/// `mask_b64` the mask for inpainting (used when the params ask for inpainting).
+pub fn build(
+    params: &GenerationParams,
+    image_b64: Option<&str>,
+    mask_b64: Option<&str>,
+) -> ImageRequest {
+    let (params_version, mut add_original_image, mut family) = match params.family {
+        Family::Legacy | Family::V3 => (
+            1,
+            false,
+            FamilyParameters::V3(V3Parameters {
+                sm: params.sm,
+                sm_dyn: params.sm_dyn,
+                uncond_scale: 1,
+                reference_image_multiple: Vec::new(),
+                reference_information_extracted_multiple: Vec::new(),
+                reference_strength_multiple: Vec::new(),
+            }),
+        ),
+        Family::V4 | Family::V45 => (
+            3,
+            true,
+            FamilyParameters::V4(Box::new(v4_parameters(params))),
+        ),
+    };
+    let (action, image) = match (params.img2img, image_b64) {
+        (Some(i2i), Some(image)) => {
+            let mask = mask_b64.filter(|_| params.inpaint);
+            if mask.is_some() {
+                // Inpainting: the website's infill body (inpaint_v3.json) sends the mask
+                // and add_original_image true; V4+ take the strength as
+                // inpaintImg2ImgStrength as well.
+                add_original_image = true;
+                if let FamilyParameters::V4(v4) = &mut family {
+                    v4.inpaint_img2img_strength = JsNumber(i2i.strength);
+                }
+            }
+            let action = if mask.is_some() {
+                Action::Infill
+            } else {
+                Action::Img2img
+            };
+            let input = ImageInput {
+                image: image.to_string(),
+                strength: JsNumber(i2i.strength),
+                noise: JsNumber(i2i.noise),
+                extra_noise_seed: params.seed,
+                mask: mask.map(str::to_string),
+            };
+            (action, Some(input))
+        }
+        _ => (Action::Generate, None),
+    };
+    // Infill goes to the model's inpainting variant; the job keeps the base model id.
+    let model = match action {
+        Action::Infill => models::inpainting_model(&params.model).unwrap_or(params.model.as_str()),
+        _ => params.model.as_str(),
+    };
+    ImageRequest {
+        input: params.prompt.clone(),
+        model: model.to_string(),
+        action,
+        parameters: Parameters {
+            width: params.width,
+            height: params.height,
+            scale: JsNumber(params.scale),
+            sampler: params.sampler.clone(),
+            steps: params.steps,
+            n_samples: params.n_samples,
+            seed: params.seed,
+            uc_preset: UC_PRESET_NONE,
+            quality_toggle: false,
+            dynamic_thresholding: false,
+            controlnet_strength: 1,
+            legacy: false,
+            cfg_rescale: JsNumber(params.cfg_rescale),
+            noise_schedule: params.noise_schedule.clone(),
+            legacy_v3_extend: false,
+            negative_prompt: params.negative_prompt.clone(),
+            params_version,
+            add_original_image,
+            family,
+            image,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::request::{Limits, parse_submit};
+
+    /// The request as it goes on the wire.
+    fn wire(p: &GenerationParams, image: Option<&str>, mask: Option<&str>) -> Value {
+        build(p, image, mask).to_json()
+    }
+
+    fn params(body: Value) -> GenerationParams {
+        parse_submit(body.to_string().as_bytes(), &Limits::default())
+            .unwrap()
+            .params
+    }
+
+    #[test]
+    fn v3_body_has_smea_and_params_version_1() {
+        let mut p = params(json!({"prompt": "1girl", "model": "nai-v3", "seed": 7, "sm": true}));
+        p.seed = 7;
+        let b = wire(&p, None, None);
+        assert_eq!(b["model"], "nai-diffusion-3");
+        assert_eq!(b["action"], "generate");
+        assert_eq!(b["input"], "1girl");
+        assert_eq!(b["parameters"]["params_version"], 1);
+        assert_eq!(b["parameters"]["sm"], true);
+        assert_eq!(b["parameters"]["width"], 832);
+        assert_eq!(b["parameters"]["seed"], 7);
+        assert!(b["parameters"].get("v4_prompt").is_none());
+    }
+
+    #[test]
+    fn v4_body_carries_v4_prompts() {
+        let p =
+            params(json!({"prompt": "1girl", "negative_prompt": "lowres", "model": "nai-v4.5"}));
+        let b = wire(&p, None, None);
+        assert_eq!(b["parameters"]["params_version"], 3);
+        assert_eq!(
+            b["parameters"]["v4_prompt"]["caption"]["base_caption"],
+            "1girl"
+        );
+        assert_eq!(
+            b["parameters"]["v4_negative_prompt"]["caption"]["base_caption"],
+            "lowres"
+        );
+        assert_eq!(b["parameters"]["noise_schedule"], "karras");
+        assert!(b["parameters"].get("sm").is_none());
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_website_writes_them() {
+        let p =
+            params(json!({"prompt": "x", "model": "nai-v4.5", "scale": 5, "cfg_rescale": 0.25}));
+        let b = wire(&p, None, None);
+        assert!(b["parameters"]["scale"].is_u64(), "5, not 5.0");
+        assert!(b["parameters"]["cfg_rescale"].is_f64());
+        assert_eq!(b["parameters"]["cfg_rescale"], 0.25);
+        assert_eq!(b["parameters"]["ucPreset"], 3);
+        assert_eq!(b["parameters"]["qualityToggle"], false);
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "scale": 5.5}));
+        assert_eq!(wire(&p, None, None)["parameters"]["scale"], 5.5);
+    }
+
+    #[test]
+    fn characters_fill_all_three_lists_in_order() {
+        let p = params(
+            json!({"prompt": "2girls", "model": "nai-v4.5", "characters": [
+                {"prompt": "girl, red hair", "uc": "bad hands", "position": "a1"},
+                {"prompt": "girl, blue hair"},
+            ]}),
+        );
+        let b = wire(&p, None, None);
+        let q = &b["parameters"];
+        assert_eq!(q["use_coords"], true);
+        assert_eq!(q["v4_prompt"]["use_coords"], true);
+        assert_eq!(
+            q["characterPrompts"],
+            json!([
+                {"prompt": "girl, red hair", "uc": "bad hands", "center": {"x": 0.1, "y": 0.1}, "enabled": true},
+                {"prompt": "girl, blue hair", "uc": "", "center": {"x": 0.5, "y": 0.5}, "enabled": true},
+            ])
+        );
+        assert_eq!(
+            q["v4_prompt"]["caption"]["char_captions"],
+            json!([
+                {"char_caption": "girl, red hair", "centers": [{"x": 0.1, "y": 0.1}]},
+                {"char_caption": "girl, blue hair", "centers": [{"x": 0.5, "y": 0.5}]},
+            ])
+        );
+        assert_eq!(
+            q["v4_negative_prompt"]["caption"]["char_captions"],
+            json!([
+                {"char_caption": "bad hands", "centers": [{"x": 0.1, "y": 0.1}]},
+                {"char_caption": "", "centers": [{"x": 0.5, "y": 0.5}]},
+            ])
+        );
+    }
+
+    #[test]
+    fn characters_without_positions_leave_placement_to_the_ai() {
+        let p = params(json!({"prompt": "x", "model": "nai-v4", "characters": [
+            {"prompt": "a"}, {"prompt": "b"}, {"prompt": "c"},
+        ]}));
+        let q = &wire(&p, None, None)["parameters"];
+        assert_eq!(q["use_coords"], false);
+        assert_eq!(q["v4_prompt"]["use_coords"], false);
+        for list in [
+            &q["v4_prompt"]["caption"]["char_captions"],
+            &q["v4_negative_prompt"]["caption"]["char_captions"],
+        ] {
+            let list = list.as_array().unwrap();
+            assert_eq!(list.len(), 3);
+            for c in list {
+                assert_eq!(c["centers"], json!([{"x": 0.5, "y": 0.5}]), "never empty");
+            }
+        }
+        assert_eq!(q["characterPrompts"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn no_characters_sends_empty_lists() {
+        let q = &wire(&params(json!({"prompt": "x"})), None, None)["parameters"];
+        assert_eq!(q["characterPrompts"], json!([]));
+        assert_eq!(q["v4_prompt"]["caption"]["char_captions"], json!([]));
+        assert_eq!(
+            q["v4_negative_prompt"]["caption"]["char_captions"],
+            json!([])
+        );
+        assert_eq!(q["use_coords"], false);
+    }
+
+    #[test]
+    fn smea_aliases_become_k_euler_ancestral_with_sm() {
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "sampler": "nai_smea_dyn"}));
+        let q = &wire(&p, None, None)["parameters"];
+        assert_eq!(q["sampler"], "k_euler_ancestral");
+        assert_eq!(
+            (q["sm"].as_bool(), q["sm_dyn"].as_bool()),
+            (Some(true), Some(true))
+        );
+    }
+
+    #[test]
+    fn img2img_sends_the_image_and_elides_it_in_logs() {
+        let png = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            naiq_testkit::png_of(64, 64),
+        );
+        let p =
+            params(json!({"prompt": "x", "image": png, "strength": 0.4, "noise": 0.1, "seed": 9}));
+        let b = wire(&p, Some("AAAA"), None);
+        assert_eq!(b["action"], "img2img");
+        assert_eq!(b["parameters"]["strength"], 0.4);
+        assert_eq!(b["parameters"]["extra_noise_seed"], 9);
+        assert_eq!(
+            build(&p, Some("AAAA"), None).redacted().to_json()["parameters"]["image"],
+            "<4 base64 characters>"
+        );
+    }
+
+    fn png_b64() -> String {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            naiq_testkit::png_of(64, 64),
+        )
+    }
+
+    #[test]
+    fn inpainting_sends_infill_with_the_mask_to_the_inpainting_model() {
+        let png = png_b64();
+        let p = params(
+            json!({"prompt": "x", "model": "nai-v4.5", "image": png, "mask": png,
+            "strength": 0.6, "noise": 0.1, "seed": 9}),
+        );
+        assert!(p.inpaint);
+        assert_eq!(
+            p.model, "nai-diffusion-4-5-full",
+            "the job keeps the base model"
+        );
+        let b = wire(&p, Some("AAAA"), Some("BBBB"));
+        assert_eq!(b["action"], "infill");
+        assert_eq!(b["model"], "nai-diffusion-4-5-full-inpainting");
+        let q = &b["parameters"];
+        assert_eq!(q["image"], "AAAA");
+        assert_eq!(q["mask"], "BBBB");
+        assert_eq!(q["add_original_image"], true);
+        assert_eq!(q["strength"], 0.6);
+        assert_eq!(q["noise"], 0.1);
+        assert_eq!(q["extra_noise_seed"], 9);
+        assert_eq!(q["inpaintImg2ImgStrength"], 0.6);
+        assert_eq!(
+            build(&p, Some("AAAA"), Some("BBBB")).redacted().to_json()["parameters"]["mask"],
+            "<4 base64 characters>"
+        );
+
+        // V3: the inpainting id, add_original_image true, no inpaintImg2ImgStrength.
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "image": png, "mask": png}));
+        let b = wire(&p, Some("AAAA"), Some("BBBB"));
+        assert_eq!(b["action"], "infill");
+        assert_eq!(b["model"], "nai-diffusion-3-inpainting");
+        assert_eq!(b["parameters"]["mask"], "BBBB");
+        assert_eq!(b["parameters"]["add_original_image"], true);
+        assert_eq!(b["parameters"]["params_version"], 1);
+        assert!(b["parameters"].get("inpaintImg2ImgStrength").is_none());
+        for (alias, id) in [
+            ("nai-v3-furry", "nai-diffusion-furry-3-inpainting"),
+            ("nai-v4", "nai-diffusion-4-full-inpainting"),
+            ("nai-v4-curated", "nai-diffusion-4-curated-inpainting"),
+            ("nai-v4.5-curated", "nai-diffusion-4-5-curated-inpainting"),
+        ] {
+            let p = params(json!({"prompt": "x", "model": alias, "image": png, "mask": png}));
+            assert_eq!(wire(&p, Some("A"), Some("B"))["model"], id, "{alias}");
+        }
+    }
+
+    #[test]
+    fn without_a_mask_image_to_image_stays_img2img() {
+        let png = png_b64();
+        let p = params(json!({"prompt": "x", "model": "nai-v3", "image": png}));
+        assert!(!p.inpaint);
+        let b = wire(&p, Some("AAAA"), None);
+        assert_eq!(b["action"], "img2img");
+        assert_eq!(b["model"], "nai-diffusion-3");
+        assert!(b["parameters"].get("mask").is_none());
+        assert_eq!(b["parameters"]["add_original_image"], false);
+        let p = params(json!({"prompt": "x", "model": "nai-v4.5", "image": png}));
+        let b = wire(&p, Some("AAAA"), None);
+        assert_eq!(b["parameters"]["inpaintImg2ImgStrength"], 1);
+    }
+}

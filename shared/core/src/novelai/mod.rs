@@ -1,0 +1,25 @@
+//! The NovelAI image API as pure code: the request bodies per model family, the zip of
+//! images it answers with, the access-key derivation of email/password logins, and the
+//! subscription it describes an account with. The HTTP client is in `naiq-adapters`.
+
+pub mod access_key;
+pub mod archive;
+pub mod body;
+pub mod request;
+pub mod subscription;
+
+pub use request::{Action, ImageRequest};
+
+/// Reads NovelAI's error body (`{"statusCode": …, "message": …}`; some answers use
+/// `error`), falling back to the start of the text.
+pub fn error_message(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("error"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}

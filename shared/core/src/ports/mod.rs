@@ -1,0 +1,55 @@
+//! The ports: narrow async traits, one concern each, through which the use cases reach
+//! the world. Each has an in-memory adapter (`naiq-testkit`) and an AWS adapter
+//! (`naiq-adapters`), and both pass the same contract suite (`naiq-testkit`'s `contract`).
+
+mod account_cache;
+mod call_stats;
+mod images;
+mod jobs;
+mod keys;
+mod lease;
+mod nudge;
+mod pacing;
+mod queue;
+mod secrets;
+mod time;
+mod upstream;
+
+pub use account_cache::AccountCache;
+pub use call_stats::CallStats;
+pub use images::ImageStore;
+pub use jobs::{JobStore, QueuePosition};
+pub use keys::KeyStore;
+pub use lease::LeaseStore;
+pub use nudge::WorkerNudge;
+pub use pacing::PacingStore;
+pub use queue::{Delivery, JobQueue, MAX_RECEIVE_COUNT, QueueMessage};
+pub use secrets::SecretStore;
+pub use time::{Clock, Sleeper};
+pub use upstream::{GeneratedImage, Upstream, UpstreamError};
+
+/// A failure of a store or service behind a port (network, permissions, throttling…).
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// A conditional write lost: the item was not in the expected state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{service} failed: {message}")]
+    Backend {
+        service: &'static str,
+        message: String,
+    },
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+impl PortError {
+    pub fn backend(service: &'static str, err: impl std::fmt::Display) -> Self {
+        PortError::Backend {
+            service,
+            message: err.to_string(),
+        }
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;

@@ -1,0 +1,48 @@
+//! The lane queues (FIFO within a lane) and their dead-letter queue.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::PortResult;
+use crate::domain::{Credentials, Lane, TaskId};
+
+/// How many receives a message gets before the queue moves it to the dead-letter queue.
+/// Every retry of a job is one receive, so `MAX_ATTEMPTS` stays well below it.
+pub const MAX_RECEIVE_COUNT: u32 = 10;
+
+/// The body of a queue message: which job, and per-request credentials if the client sent
+/// any (the queue is encrypted; they are never written anywhere else).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueMessage {
+    pub task_id: TaskId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+}
+
+/// A received message, to be acknowledged once handled.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub lane: Lane,
+    pub receipt: String,
+    pub message: QueueMessage,
+    /// How many times it has been received (1 on first delivery).
+    pub receive_count: u32,
+    /// Received from the dead-letter queue (an unreadable message there carries a nil
+    /// task id).
+    pub dead_letter: bool,
+}
+
+/// The lane queues (FIFO within a lane).
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()>;
+    /// The next message of the highest non-empty lane among `lanes` (in `Lane::ALL`
+    /// order), hidden from other receivers until it is acknowledged or released.
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>>;
+    /// The next message that failed [`MAX_RECEIVE_COUNT`] deliveries.
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>>;
+    /// Deletes a handled message.
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()>;
+    /// Makes the message visible again at once (it is not done).
+    async fn release(&self, delivery: &Delivery) -> PortResult<()>;
+}

@@ -1,0 +1,80 @@
+//! The NovelAI image API, as the worker and the CLI need it.
+
+use async_trait::async_trait;
+
+use crate::domain::Credentials;
+use crate::domain::account::AccountInfo;
+use crate::novelai::ImageRequest;
+
+/// A NovelAI generation failure, classified for retry decisions.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UpstreamError {
+    /// NovelAI answered with an error status.
+    #[error("NovelAI answered {status}: {message}")]
+    Status { status: u16, message: String },
+    /// No answer: connection refused, reset, or timed out.
+    #[error("NovelAI could not be reached: {0}")]
+    Network(String),
+    /// A 200 whose body is not the expected zip of PNGs.
+    #[error("NovelAI sent an unreadable result: {0}")]
+    BadResponse(String),
+}
+
+impl UpstreamError {
+    /// The job error code for this failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            UpstreamError::Status { status: 400, .. } => "upstream_invalid_request",
+            UpstreamError::Status {
+                status: 401 | 403, ..
+            } => "upstream_auth_failed",
+            UpstreamError::Status { status: 402, .. } => "insufficient_anlas",
+            UpstreamError::Status { status: 429, .. } => "upstream_busy",
+            UpstreamError::Status { .. } => "upstream_error",
+            UpstreamError::Network(_) => "upstream_unreachable",
+            UpstreamError::BadResponse(_) => "upstream_bad_response",
+        }
+    }
+
+    /// Whether another attempt may succeed (429, 5xx, network).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            UpstreamError::Status { status, .. } => *status == 429 || *status >= 500,
+            UpstreamError::Network(_) => true,
+            UpstreamError::BadResponse(_) => false,
+        }
+    }
+}
+
+/// One image NovelAI returned.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GeneratedImage {
+    pub png: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl std::fmt::Debug for GeneratedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "GeneratedImage({}x{}, {} bytes)",
+            self.width,
+            self.height,
+            self.png.len()
+        )
+    }
+}
+
+/// The NovelAI image API.
+#[async_trait]
+pub trait Upstream: Send + Sync {
+    /// Sends one generation request (as built by `novelai::body`) and returns the images.
+    async fn generate(
+        &self,
+        credentials: &Credentials,
+        request: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError>;
+    /// Logs in if need be and reads the account's subscription.
+    async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError>;
+}

@@ -1,0 +1,45 @@
+//! The dead-letter sweep: a job whose queue message failed too many deliveries is marked
+//! failed with the reason, so nothing accepted is silently lost.
+
+use super::{DrainReport, Worker};
+use crate::domain::JobError;
+use crate::ports::{MAX_RECEIVE_COUNT, PortError};
+
+impl Worker {
+    /// Marks the jobs whose messages reached the dead-letter queue as failed, with the
+    /// reason, so nothing accepted is silently lost.
+    pub(super) async fn sweep_dead_letters(
+        &self,
+        report: &mut DrainReport,
+    ) -> Result<(), PortError> {
+        while let Some(delivery) = self.ports.queue.receive_dead_letter().await? {
+            let task_id = &delivery.message.task_id;
+            if let Some(mut job) = self.ports.jobs.get(task_id).await?
+                && !job.status().is_terminal()
+            {
+                let expected = job.status();
+                job.fail(
+                    JobError::new(
+                        "dead_letter",
+                        format!(
+                            "the job's queue message failed {} deliveries",
+                            MAX_RECEIVE_COUNT
+                        ),
+                    ),
+                    self.clock.now(),
+                )
+                .expect("an unfinished job can fail");
+                match self.ports.jobs.replace(&job, expected).await {
+                    Ok(()) => {
+                        tracing::error!(task_id = %task_id, "job failed: its message reached the dead-letter queue");
+                        report.failed += 1;
+                    }
+                    Err(PortError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.ports.queue.ack(&delivery).await?;
+        }
+        Ok(())
+    }
+}

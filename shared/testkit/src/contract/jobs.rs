@@ -1,0 +1,140 @@
+//! The jobs table's contract: conditional writes, queue positions, the active index.
+
+use chrono::{Duration, TimeZone, Utc};
+use naiq_core::domain::request::{Limits, parse_submit};
+use naiq_core::domain::{Job, Lane, Status, TaskId};
+use naiq_core::ports::*;
+
+/// A job of `owner-a` in `lane`, created `created_ms` after a fixed instant.
+pub(crate) fn job(n: u8, lane: Lane, created_ms: i64) -> Job {
+    job_of("owner-a", n, lane, created_ms)
+}
+
+/// A job of `owner`.
+fn job_of(owner: &str, n: u8, lane: Lane, created_ms: i64) -> Job {
+    let params = parse_submit(
+        br#"{"prompt": "contract", "model": "nai-v3"}"#,
+        &Limits::default(),
+    )
+    .expect("valid body")
+    .params;
+    Job::new(
+        TaskId::from_random_bytes([n; 16]),
+        owner.into(),
+        lane,
+        params,
+        Utc.timestamp_millis_opt(1_790_000_000_000 + created_ms)
+            .unwrap(),
+    )
+}
+
+pub async fn job_store(store: &dyn JobStore) {
+    let a = job(1, Lane::Normal, 0);
+    assert_eq!(store.get(a.task_id()).await.unwrap(), None);
+    store.insert(&a).await.unwrap();
+    assert_eq!(store.get(a.task_id()).await.unwrap(), Some(a.clone()));
+    assert!(matches!(
+        store.insert(&a).await,
+        Err(PortError::Conflict(_))
+    ));
+
+    // Conditional replace: only from the expected status.
+    let mut started = a.clone();
+    started
+        .start(a.created_at() + Duration::seconds(1))
+        .unwrap();
+    assert!(matches!(
+        store.replace(&started, Status::Started).await,
+        Err(PortError::Conflict(_))
+    ));
+    store.replace(&started, Status::Pending).await.unwrap();
+    assert_eq!(
+        store.get(a.task_id()).await.unwrap().unwrap().status(),
+        Status::Started
+    );
+    let mut done = started.clone();
+    done.succeed(
+        vec!["images/x/0.png".into()],
+        a.created_at() + Duration::seconds(2),
+    )
+    .unwrap();
+    store.replace(&done, Status::Started).await.unwrap();
+    assert_eq!(store.get(a.task_id()).await.unwrap(), Some(done.clone()));
+    let mut missing = job(99, Lane::Low, 0);
+    missing.start(missing.created_at()).unwrap();
+    assert!(matches!(
+        store.replace(&missing, Status::Pending).await,
+        Err(PortError::Conflict(_))
+    ));
+
+    // Queue positions: lane first, then age; finished jobs do not count.
+    let low = job(2, Lane::Low, 10);
+    let normal_old = job(3, Lane::Normal, 20);
+    let normal_new = job(4, Lane::Normal, 30);
+    let high = job(5, Lane::High, 40);
+    let test = job(6, Lane::Test, 50);
+    for j in [&low, &normal_new, &normal_old, &high, &test] {
+        store.insert(j).await.unwrap();
+    }
+    assert_eq!(store.total_pending().await.unwrap(), 5);
+    let pos = |j: &Job| {
+        let j = j.clone();
+        async move { store.queue_position(&j).await.unwrap() }
+    };
+    assert_eq!(
+        pos(&test).await,
+        QueuePosition {
+            position: 1,
+            total_pending: 5
+        }
+    );
+    assert_eq!(pos(&high).await.position, 2);
+    assert_eq!(pos(&normal_old).await.position, 3);
+    assert_eq!(pos(&normal_new).await.position, 4);
+    assert_eq!(pos(&low).await.position, 5);
+    // An owner's unfinished jobs, oldest first (the others belong to "owner-a" too, but
+    // `a` is finished).
+    let bobs = job_of("owner-b", 7, Lane::Low, 60);
+    store.insert(&bobs).await.unwrap();
+    let active: Vec<TaskId> = store
+        .active_for_owner("owner-b")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.task_id().clone())
+        .collect();
+    assert_eq!(active, vec![bobs.task_id().clone()]);
+    let active: Vec<TaskId> = store
+        .active_for_owner("owner-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.task_id().clone())
+        .collect();
+    assert_eq!(
+        active,
+        vec![
+            low.task_id().clone(),
+            normal_old.task_id().clone(),
+            normal_new.task_id().clone(),
+            high.task_id().clone(),
+            test.task_id().clone()
+        ]
+    );
+    let mut bobs_done = bobs.clone();
+    bobs_done.revoke(bobs.created_at()).unwrap();
+    store.replace(&bobs_done, Status::Pending).await.unwrap();
+    assert!(store.active_for_owner("owner-b").await.unwrap().is_empty());
+
+    let mut revoked = high.clone();
+    revoked.revoke(high.created_at()).unwrap();
+    store.replace(&revoked, Status::Pending).await.unwrap();
+    assert_eq!(store.total_pending().await.unwrap(), 4);
+    assert_eq!(
+        pos(&low).await,
+        QueuePosition {
+            position: 4,
+            total_pending: 4
+        }
+    );
+}

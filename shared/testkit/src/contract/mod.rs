@@ -1,0 +1,24 @@
+//! Behavioural tests every adapter of a port must pass. The in-memory adapters run them in
+//! this crate's `tests/contract_memory.rs`, the AWS adapters on the emulator in
+//! `naiq-adapters`' `tests/contract_aws.rs`.
+//! Each suite expects fresh, empty resources.
+
+mod account_cache;
+mod call_stats;
+mod images;
+mod jobs;
+mod keys;
+mod lease;
+mod pacing;
+mod queue;
+mod secrets;
+
+pub use account_cache::account_cache;
+pub use call_stats::call_stats;
+pub use images::image_store;
+pub use jobs::job_store;
+pub use keys::key_store;
+pub use lease::lease_store;
+pub use pacing::pacing_store;
+pub use queue::{dead_letters, job_queue};
+pub use secrets::secret_store;

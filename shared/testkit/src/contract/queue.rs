@@ -1,0 +1,103 @@
+//! The lane queues' contract: lane order, at-least-once delivery, release, dead letters.
+
+use naiq_core::domain::{Credentials, Lane, TaskId};
+use naiq_core::ports::*;
+
+pub async fn job_queue(queue: &dyn JobQueue) {
+    let msg = |n: u8| QueueMessage {
+        task_id: TaskId::from_random_bytes([n; 16]),
+        credentials: None,
+    };
+    assert!(queue.receive(&Lane::ALL).await.unwrap().is_none());
+    queue.send(Lane::Normal, &msg(1)).await.unwrap();
+    queue.send(Lane::Normal, &msg(2)).await.unwrap();
+    queue.send(Lane::Low, &msg(3)).await.unwrap();
+    let with_token = QueueMessage {
+        task_id: TaskId::from_random_bytes([4; 16]),
+        credentials: Some(Credentials::Token {
+            token: "pst-contract".into(),
+        }),
+    };
+    queue.send(Lane::High, &with_token).await.unwrap();
+    assert!(
+        queue.receive(&[Lane::Test]).await.unwrap().is_none(),
+        "only the lanes asked for"
+    );
+    let d = queue
+        .receive(&[Lane::Low])
+        .await
+        .unwrap()
+        .expect("a lane on its own");
+    assert_eq!(d.message, msg(3));
+    queue.release(&d).await.unwrap();
+
+    let d = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("high first");
+    assert_eq!((d.lane, &d.message), (Lane::High, &with_token));
+    assert_eq!(d.receive_count, 1);
+    queue.ack(&d).await.unwrap();
+    let d = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("then normal, oldest first");
+    assert_eq!((d.lane, &d.message), (Lane::Normal, &msg(1)));
+    queue.ack(&d).await.unwrap();
+    let d = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("normal again");
+    assert_eq!(d.message, msg(2));
+    queue.release(&d).await.unwrap();
+    let again = queue
+        .receive(&Lane::ALL)
+        .await
+        .unwrap()
+        .expect("released message comes back");
+    assert_eq!(again.message, msg(2));
+    assert_eq!(again.receive_count, 2);
+    queue.ack(&again).await.unwrap();
+    let d = queue.receive(&Lane::ALL).await.unwrap().expect("low last");
+    assert_eq!(
+        (d.lane, &d.message, d.receive_count),
+        (Lane::Low, &msg(3), 2)
+    );
+    queue.ack(&d).await.unwrap();
+    assert!(queue.receive(&Lane::ALL).await.unwrap().is_none());
+}
+
+/// Messages that fail `MAX_RECEIVE_COUNT` deliveries land in the dead-letter queue.
+pub async fn dead_letters(queue: &dyn JobQueue) {
+    let poison = QueueMessage {
+        task_id: TaskId::from_random_bytes([13; 16]),
+        credentials: None,
+    };
+    assert!(queue.receive_dead_letter().await.unwrap().is_none());
+    queue.send(Lane::Normal, &poison).await.unwrap();
+    for n in 1..=MAX_RECEIVE_COUNT {
+        let d = queue
+            .receive(&Lane::ALL)
+            .await
+            .unwrap()
+            .expect("redelivered");
+        assert_eq!(d.receive_count, n);
+        queue.release(&d).await.unwrap();
+    }
+    assert!(
+        queue.receive(&Lane::ALL).await.unwrap().is_none(),
+        "moved on"
+    );
+    let dead = queue
+        .receive_dead_letter()
+        .await
+        .unwrap()
+        .expect("in the dead-letter queue");
+    assert!(dead.dead_letter);
+    assert_eq!(dead.message, poison);
+    queue.ack(&dead).await.unwrap();
+    assert!(queue.receive_dead_letter().await.unwrap().is_none());
+}

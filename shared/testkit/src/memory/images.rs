@@ -1,0 +1,42 @@
+//! Image objects in memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use naiq_core::ports::{ImageStore, PortResult};
+
+use super::lock;
+
+#[derive(Default)]
+pub struct MemoryImageStore {
+    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+}
+
+#[async_trait]
+impl ImageStore for MemoryImageStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+        lock(&self.objects).insert(key.to_string(), (bytes, content_type.to_string()));
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        Ok(lock(&self.objects).get(key).map(|(b, _)| b.clone()))
+    }
+
+    async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {
+        Ok(format!("memory://images/{key}?ttl={ttl_seconds}"))
+    }
+}
+
+impl MemoryImageStore {
+    /// How many objects are stored.
+    pub fn object_count(&self) -> usize {
+        lock(&self.objects).len()
+    }
+
+    /// The stored bytes of an object (for tests).
+    pub fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
+        lock(&self.objects).get(key).map(|(b, _)| b.clone())
+    }
+}

@@ -1,0 +1,84 @@
+//! The jobs table in memory: a map, with the queue order computed on read.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use naiq_core::domain::{Job, Status, TaskId};
+use naiq_core::ports::{JobStore, PortError, PortResult, QueuePosition};
+
+use super::lock;
+
+#[derive(Default)]
+pub struct MemoryJobStore {
+    jobs: Mutex<HashMap<TaskId, Job>>,
+}
+
+#[async_trait]
+impl JobStore for MemoryJobStore {
+    async fn insert(&self, job: &Job) -> PortResult<()> {
+        let mut jobs = lock(&self.jobs);
+        if jobs.contains_key(job.task_id()) {
+            return Err(PortError::Conflict(format!(
+                "task {} exists",
+                job.task_id()
+            )));
+        }
+        jobs.insert(job.task_id().clone(), job.clone());
+        Ok(())
+    }
+
+    async fn get(&self, task_id: &TaskId) -> PortResult<Option<Job>> {
+        Ok(lock(&self.jobs).get(task_id).cloned())
+    }
+
+    async fn replace(&self, job: &Job, expected: Status) -> PortResult<()> {
+        let mut jobs = lock(&self.jobs);
+        match jobs.get(job.task_id()) {
+            Some(stored) if stored.status() == expected => {
+                jobs.insert(job.task_id().clone(), job.clone());
+                Ok(())
+            }
+            Some(stored) => Err(PortError::Conflict(format!(
+                "task {} is {}, not {expected}",
+                job.task_id(),
+                stored.status()
+            ))),
+            None => Err(PortError::Conflict(format!(
+                "task {} does not exist",
+                job.task_id()
+            ))),
+        }
+    }
+
+    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
+        let jobs = lock(&self.jobs);
+        let mine = job.queue_order();
+        let waiting: Vec<String> = jobs
+            .values()
+            .filter(|j| j.status().is_waiting())
+            .map(Job::queue_order)
+            .collect();
+        Ok(QueuePosition {
+            position: waiting.iter().filter(|o| **o < mine).count() as u64 + 1,
+            total_pending: waiting.len() as u64,
+        })
+    }
+
+    async fn total_pending(&self) -> PortResult<u64> {
+        Ok(lock(&self.jobs)
+            .values()
+            .filter(|j| j.status().is_waiting())
+            .count() as u64)
+    }
+
+    async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
+        let mut jobs: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| j.owner() == owner && !j.status().is_terminal())
+            .cloned()
+            .collect();
+        jobs.sort_by(|a, b| (a.created_at(), &a.task_id()).cmp(&(b.created_at(), &b.task_id())));
+        Ok(jobs)
+    }
+}

@@ -1,0 +1,114 @@
+//! The lane queues in memory, with at-least-once delivery and a dead-letter queue.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use naiq_core::domain::Lane;
+use naiq_core::ports::{Delivery, JobQueue, MAX_RECEIVE_COUNT, PortResult, QueueMessage};
+
+use super::lock;
+
+/// Lane queues with at-least-once semantics: a received message stays in flight until it
+/// is acked or released.
+#[derive(Default)]
+pub struct MemoryQueue {
+    inner: Mutex<QueueState>,
+    next_receipt: AtomicU64,
+}
+
+#[derive(Default)]
+struct QueueState {
+    lanes: BTreeMap<Lane, VecDeque<(QueueMessage, u32)>>,
+    in_flight: HashMap<String, (Lane, QueueMessage, u32)>,
+    dead: VecDeque<QueueMessage>,
+}
+
+impl MemoryQueue {
+    /// Messages waiting or in flight in a lane.
+    pub fn len(&self, lane: Lane) -> usize {
+        let s = lock(&self.inner);
+        s.lanes.get(&lane).map_or(0, VecDeque::len)
+            + s.in_flight.values().filter(|(l, _, _)| *l == lane).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Lane::ALL.iter().all(|l| self.len(*l) == 0)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()> {
+        lock(&self.inner)
+            .lanes
+            .entry(lane)
+            .or_default()
+            .push_back((message.clone(), 0));
+        Ok(())
+    }
+
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
+        let mut s = lock(&self.inner);
+        for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
+            // FIFO: a lane with a message in flight is blocked, as one SQS message group is.
+            if s.in_flight.values().any(|(l, _, _)| *l == lane) {
+                continue;
+            }
+            // The redrive policy: past the receive limit a message moves to the dead letters.
+            while s
+                .lanes
+                .get(&lane)
+                .and_then(|q| q.front())
+                .is_some_and(|(_, count)| *count >= MAX_RECEIVE_COUNT)
+            {
+                let (message, _) = s
+                    .lanes
+                    .get_mut(&lane)
+                    .and_then(VecDeque::pop_front)
+                    .expect("front");
+                s.dead.push_back(message);
+            }
+            if let Some((message, count)) = s.lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
+                let receipt = format!("r{}", self.next_receipt.fetch_add(1, Ordering::Relaxed));
+                s.in_flight
+                    .insert(receipt.clone(), (lane, message.clone(), count + 1));
+                return Ok(Some(Delivery {
+                    lane,
+                    receipt,
+                    message,
+                    receive_count: count + 1,
+                    dead_letter: false,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        Ok(lock(&self.inner).dead.pop_front().map(|message| Delivery {
+            lane: Lane::Low,
+            receipt: "dead-letter".into(),
+            message,
+            receive_count: 0,
+            dead_letter: true,
+        }))
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        lock(&self.inner).in_flight.remove(&delivery.receipt);
+        Ok(())
+    }
+
+    async fn release(&self, delivery: &Delivery) -> PortResult<()> {
+        let mut s = lock(&self.inner);
+        if let Some((lane, message, count)) = s.in_flight.remove(&delivery.receipt) {
+            s.lanes
+                .entry(lane)
+                .or_default()
+                .push_front((message, count));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! A NovelAI stand-in in memory.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use naiq_core::domain::Credentials;
+use naiq_core::domain::account::AccountInfo;
+use naiq_core::novelai::ImageRequest;
+use naiq_core::ports::{Clock, GeneratedImage, Upstream, UpstreamError};
+
+use super::lock;
+use crate::png_of;
+
+/// A NovelAI stand-in: answers with real PNGs of the requested size, or with the failures
+/// queued by the test; records every body it was sent.
+pub struct MemoryUpstream {
+    failures: Mutex<VecDeque<UpstreamError>>,
+    pub calls: Mutex<Vec<serde_json::Value>>,
+    in_flight: std::sync::atomic::AtomicBool,
+    /// Set if two calls ever overlapped.
+    pub overlapped: std::sync::atomic::AtomicBool,
+    /// When each call started, by `clock` (when given).
+    pub started_at: Mutex<Vec<DateTime<Utc>>>,
+    /// What `subscription` answers (Opus with 10,000 Anlas unless a test changes it).
+    pub account: Mutex<AccountInfo>,
+    clock: Option<std::sync::Arc<dyn Clock>>,
+}
+
+impl Default for MemoryUpstream {
+    fn default() -> Self {
+        Self {
+            failures: Mutex::default(),
+            calls: Mutex::default(),
+            in_flight: Default::default(),
+            overlapped: Default::default(),
+            started_at: Mutex::default(),
+            account: Mutex::new(AccountInfo {
+                tier: 3,
+                active: true,
+                anlas: 10_000,
+                checked_at: DateTime::<Utc>::UNIX_EPOCH,
+            }),
+            clock: None,
+        }
+    }
+}
+
+impl MemoryUpstream {
+    /// Records each call's start time by this clock.
+    pub fn with_clock(clock: std::sync::Arc<dyn Clock>) -> Self {
+        Self {
+            clock: Some(clock),
+            ..Self::default()
+        }
+    }
+
+    /// The next call answers with this error.
+    pub fn fail_next(&self, error: UpstreamError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn call_count(&self) -> usize {
+        lock(&self.calls).len()
+    }
+}
+
+#[async_trait]
+impl Upstream for MemoryUpstream {
+    async fn generate(
+        &self,
+        _credentials: &Credentials,
+        request: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.calls).push(request.to_json());
+        if let Some(c) = &self.clock {
+            lock(&self.started_at).push(c.now());
+        }
+        let result = match lock(&self.failures).pop_front() {
+            Some(e) => Err(e),
+            None => {
+                let p = &request.parameters;
+                let (w, h) = (p.width, p.height);
+                let n = p.n_samples as usize;
+                Ok((0..n)
+                    .map(|_| GeneratedImage {
+                        png: png_of(w, h),
+                        width: w,
+                        height: h,
+                    })
+                    .collect())
+            }
+        };
+        self.in_flight.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn subscription(&self, _credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
+        Ok(lock(&self.account).clone())
+    }
+}
