@@ -27,32 +27,52 @@ struct Args {
     /// EMAIL:PASSWORD:TIER:ANLAS (tier 0-3, default 3 = Opus; Anlas default 10000).
     /// Repeatable; comma-separated in the environment. A password that itself ends in
     /// `:<0-3>` or `:<0-3>:<digits>` needs TIER:ANLAS spelled out.
+    // Parsed after clap, whose errors would quote the value, password and all.
     #[arg(
         long = "account",
         env = "FAKE_NOVELAI_ACCOUNTS",
         value_delimiter = ',',
         hide_env_values = true
     )]
-    accounts: Vec<Account>,
+    accounts: Vec<String>,
     /// How long each generation takes, in milliseconds.
     #[arg(long, env = "FAKE_NOVELAI_LATENCY_MS", default_value_t = 200)]
     latency_ms: u64,
 }
 
-impl From<Args> for Config {
-    fn from(a: Args) -> Self {
-        Config {
+impl TryFrom<Args> for Config {
+    /// Which account was refused and why, without its text.
+    type Error = String;
+
+    fn try_from(a: Args) -> Result<Self, String> {
+        let accounts = a
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                spec.parse::<Account>()
+                    .map_err(|e| format!("account {} of {}: {e}", i + 1, a.accounts.len()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
             port: a.port,
             tokens: a.tokens,
-            accounts: a.accounts,
+            accounts,
             latency: Duration::from_millis(a.latency_ms),
-        }
+        })
     }
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let fake = fake_novelai::spawn(Args::parse().into()).await?;
+    let config = match Config::try_from(Args::parse()) {
+        Ok(config) => config,
+        Err(why) => {
+            eprintln!("error: {why}");
+            std::process::exit(2);
+        }
+    };
+    let fake = fake_novelai::spawn(config).await?;
     println!("fake NovelAI listening on {}", fake.url());
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
@@ -78,7 +98,8 @@ mod tests {
             "--latency-ms",
             "5",
         ])
-        .into();
+        .try_into()
+        .unwrap();
         assert_eq!(config.port, 8089);
         assert_eq!(config.tokens, ["pst-a", "pst-b"]);
         assert_eq!(
@@ -89,6 +110,16 @@ mod tests {
             ]
         );
         assert_eq!(config.latency, Duration::from_millis(5));
-        assert!(Args::try_parse_from(["fake-novelai", "--account", "no-colon"]).is_err());
+        let refused = Config::try_from(Args::parse_from([
+            "fake-novelai",
+            "--account",
+            "a@b.c:pw",
+            "--account",
+            ":hunter2",
+        ]));
+        assert_eq!(
+            refused.err().as_deref(),
+            Some("account 2 of 2: expected EMAIL:PASSWORD[:TIER[:ANLAS]]")
+        );
     }
 }
