@@ -2,6 +2,7 @@
 //! against a fake spawned in-process (or the binary, or the router itself), the zip read
 //! with `zip`, the PNGs with `png`. No naiq code.
 
+mod accepted;
 mod accounts;
 mod binary;
 mod bodies;
@@ -10,4 +11,4 @@ mod faults;
 mod generation;
 mod hostile;
 mod in_process;
-mod validation;
+mod refused;
