@@ -1,0 +1,58 @@
+//! NovelAI's concurrency lock: one generation per account at a time; another one started
+//! meanwhile is answered 429 "Concurrent generation is locked".
+
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::accounts::AccountId;
+
+#[derive(Default)]
+pub struct Locks {
+    busy: Mutex<HashSet<AccountId>>,
+}
+
+/// The lock of one account, freed when dropped (however the generation ends).
+pub struct Held<'a> {
+    locks: &'a Locks,
+    account: AccountId,
+}
+
+impl Locks {
+    fn set(&self) -> MutexGuard<'_, HashSet<AccountId>> {
+        self.busy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The account's lock, or `None` while another generation holds it.
+    pub fn try_hold(&self, account: AccountId) -> Option<Held<'_>> {
+        let inserted = self.set().insert(account);
+        // Built only when taken: dropping a `Held` frees the account.
+        inserted.then(|| Held {
+            locks: self,
+            account,
+        })
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.locks.set().remove(&self.account);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_per_account_until_dropped() {
+        let locks = Locks::default();
+        let held = locks.try_hold(AccountId::TOKENS).unwrap();
+        assert!(locks.try_hold(AccountId::TOKENS).is_none());
+        assert!(
+            locks.try_hold(AccountId::TOKENS).is_none(),
+            "a refused hold does not free the lock"
+        );
+        drop(held);
+        assert!(locks.try_hold(AccountId::TOKENS).is_some());
+    }
+}

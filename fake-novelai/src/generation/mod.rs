@@ -1,0 +1,75 @@
+//! `POST /ai/generate-image`: NovelAI's image generation.
+//!
+//! In order: a queued "401" fault; the bearer token (401); the body (400, or 500 for what
+//! NovelAI breaks on); any other queued fault; the account's concurrency lock (429
+//! "Concurrent generation is locked": one generation per account at a time); the latency;
+//! then 200 with a zip of one PNG per sample at the requested size.
+
+pub mod archive;
+mod characters;
+pub mod image;
+mod lock;
+mod refusal;
+pub mod validate;
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::answer::{bearer, error, unauthorized};
+use crate::faults::{self, FaultKind};
+use crate::request_log::body_value;
+use crate::server::FakeState;
+pub use lock::Locks;
+pub use refusal::Refusal;
+pub use validate::{Action, Generation, validate};
+
+pub const PATH: &str = "/ai/generate-image";
+
+/// The route's handler: logs the request, answers it, logs the answer.
+pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -> Response {
+    let entry = state.log().start("POST", PATH, body_value(&body)).await;
+    let response = answer(&state, &headers, &body).await;
+    state.log().finish(entry, response.status().as_u16()).await;
+    response
+}
+
+async fn answer(state: &FakeState, headers: &HeaderMap, body: &[u8]) -> Response {
+    if state.faults().take(true).is_some() {
+        return unauthorized();
+    }
+    let Some(account) = bearer(headers).and_then(|t| state.accounts().by_token(t)) else {
+        return unauthorized();
+    };
+    let generation = match validate(body) {
+        Ok(g) => g,
+        Err(refusal) => return refusal.response(),
+    };
+    if let Some(kind) = state.faults().take(false) {
+        return faults::answer(kind, &generation.prompt, state.stopping()).await;
+    }
+    let Some(_held) = state.locks().try_hold(account) else {
+        return faults::answer(FaultKind::Locked, "", state.stopping()).await;
+    };
+    let latency = state.latency();
+    tokio::time::sleep(latency).await;
+    match tokio::task::spawn_blocking(move || images_zip(&generation, latency)).await {
+        Ok(Ok(zip)) => archive::zip_response(zip),
+        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+/// The zip of every sample's PNG.
+pub fn images_zip(g: &Generation, generation_time: Duration) -> Result<Vec<u8>, String> {
+    let entries = (0..g.n_samples)
+        .map(|i| {
+            image::png_of(g, i, generation_time)
+                .map(|png| (archive::entry_name(i), png))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    archive::zip_of(&entries)
+}

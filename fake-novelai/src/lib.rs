@@ -1,0 +1,39 @@
+//! A fake of NovelAI's image API, for tests and the local stack. It answers like NovelAI:
+//!
+//! - `POST /user/login {"key"}`: 201 `{"accessToken"}` for the access key of a configured
+//!   account (derived with NovelAI's recipe, for the email as given and lower-cased), 401
+//!   "Incorrect access key." otherwise ([`login`]).
+//! - `GET /user/subscription`: the token's account ([`subscription`]); the configured
+//!   tokens are one Opus account with 10000 Anlas.
+//! - `POST /ai/generate-image`: a zip of `image_0.png`… at the requested size, 401 for a
+//!   wrong token, 400 (or 500 where NovelAI breaks) for a body NovelAI refuses, per model
+//!   family ([`rules`]), and 429 "Concurrent generation is locked" while another
+//!   generation of the same account is in flight ([`generation`]).
+//!
+//! Test controls under `/_fake/` ([`controls`]): the request log (login keys redacted),
+//! queued faults ([`faults`]), the latency, a health check. It listens on 127.0.0.1 only.
+//!
+//! In-process, for other crates' tests:
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! let fake = fake_novelai::spawn(fake_novelai::Config::default()).await?;
+//! // Point the client at fake.url() for both hosts; it accepts `Bearer pst-fake-token`.
+//! # Ok(()) }
+//! ```
+
+pub mod access_key;
+pub mod accounts;
+mod answer;
+pub mod config;
+pub mod controls;
+pub mod faults;
+pub mod generation;
+pub mod login;
+pub mod request_log;
+pub mod rules;
+mod server;
+pub mod subscription;
+
+pub use config::{Account, Config, DEFAULT_TOKEN};
+pub use server::{FakeState, MAX_BODY_BYTES, RunningFake, router, spawn};

@@ -1,0 +1,213 @@
+//! The fake's state, its routes, and running it on 127.0.0.1.
+
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::accounts::Accounts;
+use crate::answer::error;
+use crate::config::Config;
+use crate::faults::FaultQueue;
+use crate::generation::{self, Locks};
+use crate::request_log::{RequestLog, redacted_body};
+use crate::{login, subscription};
+
+/// Bodies up to this size are read: an image-to-image body at the largest size carries a
+/// PNG of up to about 12 MB as base64, plus a mask.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Subscriptions end this long after the fake started.
+const SUBSCRIPTION_LENGTH: i64 = 30 * 24 * 3600;
+
+/// Everything one fake knows: accounts, the request log, queued faults, the concurrency
+/// locks, the latency. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct FakeState(Arc<Inner>);
+
+struct Inner {
+    accounts: Accounts,
+    log: RequestLog,
+    faults: FaultQueue,
+    locks: Locks,
+    latency_ms: AtomicU64,
+    expires_at: i64,
+    stop: watch::Sender<bool>,
+}
+
+impl FakeState {
+    /// A fresh fake; derives the accounts' access keys (a few milliseconds each).
+    pub fn new(config: &Config) -> Self {
+        let latency_ms = u64::try_from(config.latency.as_millis()).unwrap_or(u64::MAX);
+        FakeState(Arc::new(Inner {
+            accounts: Accounts::new(config),
+            log: RequestLog::default(),
+            faults: FaultQueue::default(),
+            locks: Locks::default(),
+            latency_ms: AtomicU64::new(latency_ms),
+            expires_at: chrono::Utc::now().timestamp() + SUBSCRIPTION_LENGTH,
+            stop: watch::Sender::new(false),
+        }))
+    }
+
+    pub(crate) fn accounts(&self) -> &Accounts {
+        &self.0.accounts
+    }
+
+    pub(crate) fn log(&self) -> &RequestLog {
+        &self.0.log
+    }
+
+    pub(crate) fn faults(&self) -> &FaultQueue {
+        &self.0.faults
+    }
+
+    pub(crate) fn locks(&self) -> &Locks {
+        &self.0.locks
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_millis(self.0.latency_ms.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_latency_ms(&self, ms: u64) {
+        self.0.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    pub(crate) fn expires_at(&self) -> i64 {
+        self.0.expires_at
+    }
+
+    /// Ends pending "hang" faults and the server started by [`spawn`].
+    pub fn stop(&self) {
+        self.0.stop.send_replace(true);
+    }
+
+    /// Resolves once [`FakeState::stop`] was called.
+    pub(crate) fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.stop.subscribe();
+        async move {
+            // An error means the state is gone, which is a stop too.
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    }
+}
+
+/// Every route of the fake, for a server or for driving in-process (`tower`'s `oneshot`).
+pub fn router(state: FakeState) -> Router {
+    Router::new()
+        .route(generation::PATH, post(generation::handler))
+        .route(login::PATH, post(login::handler))
+        .route(subscription::PATH, get(subscription::handler))
+        .merge(crate::controls::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Any other path: 404, logged (with secret-looking fields redacted).
+async fn not_found(
+    State(state): State<FakeState>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    state
+        .log()
+        .record(method.as_str(), uri.path(), redacted_body(&body), 404)
+        .await;
+    error(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// A fake serving on 127.0.0.1 in a background task; it stops when dropped (or with
+/// [`RunningFake::stop`]).
+pub struct RunningFake {
+    addr: SocketAddr,
+    url: String,
+    state: FakeState,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// Starts a fake on `127.0.0.1:<config.port>` (port 0, the default, picks a free one) and
+/// serves it in a background task of the current tokio runtime.
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// use fake_novelai::{Account, Config};
+/// let fake = fake_novelai::spawn(
+///     Config::default()
+///         .with_tokens(["pst-test"])
+///         .with_account(Account::new("test@example.com", "password123"))
+///         .with_latency(std::time::Duration::ZERO),
+/// )
+/// .await?;
+/// let log = reqwest::get(format!("{}/_fake/requests", fake.url())).await;
+/// # Ok(()) }
+/// ```
+///
+/// Fails only if the port cannot be bound. Must run inside a tokio runtime.
+pub async fn spawn(config: Config) -> io::Result<RunningFake> {
+    let state = FakeState::new(&config);
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+    let addr = listener.local_addr()?;
+    let stopping = state.stopping();
+    let app = router(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopping)
+            .await
+    });
+    Ok(RunningFake {
+        addr,
+        url: format!("http://{addr}"),
+        state,
+        task: Some(task),
+    })
+}
+
+impl RunningFake {
+    /// `http://127.0.0.1:<port>`, without a trailing slash: the base URL for both of
+    /// NovelAI's hosts.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops serving and waits until the server is down.
+    pub async fn stop(mut self) -> io::Result<()> {
+        self.state.stop();
+        match self.task.take() {
+            Some(task) => task.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningFake {
+    fn drop(&mut self) {
+        // Graceful: no new connections, pending "hang" faults end, open ones finish.
+        self.state.stop();
+    }
+}
+
+impl std::fmt::Debug for RunningFake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningFake")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,14 @@
+//! The fake NovelAI driven as any client of NovelAI drives it: raw HTTP with reqwest
+//! against a fake spawned in-process (or the binary, or the router itself), the zip read
+//! with `zip`, the PNGs with `png`. No naiq code.
+
+mod accepted;
+mod accounts;
+mod binary;
+mod bodies;
+mod common;
+mod faults;
+mod generation;
+mod hostile;
+mod in_process;
+mod refused;
