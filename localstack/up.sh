@@ -113,7 +113,7 @@ else
     fake_url="http://127.0.0.1:$FAKE_NOVELAI_PORT"
     wait_for "fake NovelAI" "$fake_url/_fake/health"
     printf '%s\n' "$fake_token" | "$bin/naiq" credentials set 2>/dev/null
-    export NOVELAI_IMAGE_URL="$fake_url" NOVELAI_API_URL="$fake_url"
+    export NOVELAI_IMAGE_URL="$fake_url"
     # Against the fake, pace for a quick try-out unless told otherwise: all day, short gaps.
     # (With real credentials the architecture's defaults apply.)
     export PACING_WINDOWS="${PACING_WINDOWS:-00:00-24:00}"

@@ -198,7 +198,6 @@ async fn main() -> Result<()> {
                         naiq_core::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
                     let client = NovelAiClient::new(
                         &settings.novelai_image_url,
-                        &settings.novelai_api_url,
                         std::time::Duration::from_secs(settings.novelai_timeout_seconds),
                     );
                     let info = client.subscription(&credentials).await.map_err(|e| {
@@ -211,6 +210,23 @@ async fn main() -> Result<()> {
                         if info.active { "active" } else { "inactive" },
                         info.anlas
                     );
+                    match info.v5_usage {
+                        Some(u) => println!(
+                            "V5 usage: {}% left{}; the next percent in {}",
+                            u.percent,
+                            if u.is_negative {
+                                " (exhausted: V5 images cost Anlas)"
+                            } else {
+                                " (free V5 images draw on it)"
+                            },
+                            if u.seconds_to_next_percent == 0 {
+                                "— (refilling is paused)".to_string()
+                            } else {
+                                format!("{} s", u.seconds_to_next_percent)
+                            }
+                        ),
+                        None => println!("V5 usage: none (only active Opus accounts have one)"),
+                    }
                     // Remember it for the Opus rule in costs, when the state table is known.
                     if let Ok(table) = env("STATE_TABLE") {
                         DynamoStateStore::new(clients.dynamodb.clone(), table)

@@ -21,7 +21,7 @@ async fn every_credentials_command_works_end_to_end() {
     let secret = format!("naiq-cli-creds/{}", std::process::id());
     let env = [
         ("NOVELAI_SECRET_ID", secret.as_str()),
-        ("NOVELAI_API_URL", s.fake.as_str()),
+        ("NOVELAI_IMAGE_URL", s.fake.as_str()),
     ];
 
     // derive-key: the password from stdin, the key on stdout.

@@ -249,7 +249,7 @@ async fn a_dry_run_answers_the_upstream_body_and_its_cost_and_queues_nothing() {
     assert!(resp.get("task_id").is_none(), "{resp}");
     let req = &resp["request"];
     assert_eq!(req["model"], "nai-diffusion-4-5-full");
-    assert_eq!(req["parameters"]["params_version"], 3);
+    assert_eq!(req["parameters"]["params_version"], 4);
     assert_eq!(
         req["parameters"]["v4_prompt"]["caption"]["base_caption"],
         "1girl, dry run"
@@ -311,7 +311,7 @@ async fn image_to_image_sends_the_input_fitted_to_the_target_size() {
         (p["strength"].as_f64(), p["noise"].as_f64()),
         (Some(0.45), Some(0.1))
     );
-    assert_eq!(p["extra_noise_seed"], 77);
+    assert_eq!(p["extra_noise_seed"], 76, "the seed less one, as the website sends");
     let input = base64::engine::general_purpose::STANDARD
         .decode(p["image"].as_str().unwrap())
         .unwrap();

@@ -84,7 +84,6 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
         account: state,
         upstream: Arc::new(NovelAiClient::new(
             &s.novelai_image_url,
-            &s.novelai_api_url,
             Duration::from_secs(s.novelai_timeout_seconds),
         )),
     }

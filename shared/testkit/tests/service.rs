@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use naiq_core::api::{ApiError, ApiPorts, ApiService, SubmitResponse, Submitted};
 use naiq_core::config::Settings;
+use naiq_core::domain::account::AccountInfo;
 use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials, Status};
 use naiq_core::ports::{AccountCache, Clock, KeyStore, LeaseStore, PacingStore, UpstreamError};
 use naiq_core::worker::{StopReason, Worker, WorkerPorts};
@@ -827,7 +828,6 @@ async fn a_dry_run_shows_the_body_and_the_cost_and_queues_nothing() {
 
 #[tokio::test]
 async fn costs_know_the_opus_free_image() {
-    use naiq_core::domain::account::AccountInfo;
     let s = stack().await;
     let body = json!({"prompt": "x", "model": "nai-v3", "resolution": "portrait", "steps": 28})
         .to_string();
@@ -847,6 +847,7 @@ async fn costs_know_the_opus_free_image() {
             tier: 3,
             active: true,
             anlas: 100,
+            v5_usage: None,
             checked_at: s.clock.now(),
         })
         .await
@@ -1057,4 +1058,62 @@ async fn a_mask_without_an_image_or_on_a_legacy_model_is_rejected() {
     );
     assert_eq!(s.images.object_count(), 0);
     assert!(s.queue.is_empty());
+}
+
+#[tokio::test]
+async fn the_worker_refreshes_the_account_hourly_and_after_a_402() {
+    use naiq_core::domain::account::V5Usage;
+    use std::sync::atomic::Ordering::SeqCst;
+    let s = stack().await;
+    let calls = || s.upstream.subscription_calls.load(SeqCst);
+    *s.upstream.account.lock().unwrap() = AccountInfo {
+        tier: 3,
+        active: true,
+        anlas: 500,
+        v5_usage: Some(V5Usage {
+            percent: -1,
+            is_negative: true,
+            seconds_to_next_percent: 600,
+        }),
+        checked_at: DateTime::<Utc>::UNIX_EPOCH,
+    };
+    let drain = || s.worker.drain(s.clock.now() + Duration::seconds(900));
+    drain().await.unwrap();
+    assert_eq!(calls(), 1, "nothing cached yet: read it");
+    let cached = s.state.load_account().await.unwrap().unwrap();
+    assert_eq!((cached.anlas, cached.checked_at), (500, s.clock.now()));
+    assert!(cached.v5_usage.unwrap().is_negative);
+    s.clock.advance(Duration::minutes(59));
+    drain().await.unwrap();
+    assert_eq!(calls(), 1, "fresh for an hour");
+    // A V5 job is priced without the free image now that the usage is spent.
+    let sub = s
+        .api
+        .submit(
+            &s.alice,
+            br#"{"prompt": "x", "model": "nai-v5", "width": 1024, "height": 1024, "steps": 28}"#,
+        )
+        .await
+        .unwrap()
+        .queued();
+    assert_eq!((sub.cost.opus_free, sub.cost.total), (false, 30));
+    // Out of Anlas: read the account at once.
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 402,
+        message: "Not enough Anlas".into(),
+    });
+    drain().await.unwrap();
+    assert_eq!(calls(), 2, "read again after the 402");
+    s.clock.advance(Duration::minutes(61));
+    drain().await.unwrap();
+    assert_eq!(calls(), 3, "and again an hour later");
+    let status = s.api.rate_limit_status().await.unwrap();
+    let account = serde_json::to_value(status.account).unwrap();
+    assert_eq!(account["tier_name"], "Opus");
+    assert_eq!(account["v5_usage"]["free_v5_images"], false);
+    let text = account.to_string();
+    assert!(
+        !text.contains("pst-"),
+        "no credential in the status: {text}"
+    );
 }

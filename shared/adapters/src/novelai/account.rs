@@ -26,13 +26,13 @@ pub const TOKEN_REUSE: chrono::TimeDelta = chrono::TimeDelta::days(29);
 /// The account API of NovelAI's main host (`https://api.novelai.net`, or a fake's address).
 pub struct Account {
     http: reqwest::Client,
-    api_url: String,
+    base_url: String,
 }
 
 impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Account")
-            .field("api_url", &self.api_url)
+            .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -58,11 +58,12 @@ fn scrub(err: UpstreamError, secret: &str) -> UpstreamError {
 }
 
 impl Account {
-    pub fn new(api_url: &str, timeout: Duration) -> Self {
+    /// The account routes on `base_url` (NovelAI's image host, or a fake's address).
+    pub fn new(base_url: &str, timeout: Duration) -> Self {
         let http = super::http_client(timeout);
         Self {
             http,
-            api_url: api_url.trim_end_matches('/').to_string(),
+            base_url: base_url.trim_end_matches('/').to_string(),
         }
     }
 
@@ -70,7 +71,7 @@ impl Account {
     pub async fn login(&self, access_key: &str) -> Result<String, UpstreamError> {
         let resp = self
             .http
-            .post(format!("{}/user/login", self.api_url))
+            .post(format!("{}/user/login", self.base_url))
             .json(&json!({"key": access_key}))
             .send()
             .await
@@ -90,7 +91,7 @@ impl Account {
     pub async fn subscription(&self, token: &str) -> Result<Subscription, UpstreamError> {
         let resp = self
             .http
-            .get(format!("{}/user/subscription", self.api_url))
+            .get(format!("{}/user/subscription", self.base_url))
             .bearer_auth(token)
             .send()
             .await

@@ -1,5 +1,4 @@
-//! HTTP client for NovelAI: generation on the image host, login and subscription on the
-//! account host. Email/password credentials are turned into an access key (Argon2id),
+//! HTTP client for NovelAI: generation, login and subscription, all on the image host. Email/password credentials are turned into an access key (Argon2id),
 //! logged in once and the token reused; a 401 leads to one fresh login and one retry.
 
 use std::time::Duration;
@@ -25,14 +24,15 @@ pub struct NovelAiClient {
 }
 
 impl NovelAiClient {
-    /// `image_url` is the image host (`https://image.novelai.net`), `api_url` the account
-    /// host (`https://api.novelai.net`); tests and the local stack give a fake's address.
-    pub fn new(image_url: &str, api_url: &str, timeout: Duration) -> Self {
+    /// `image_url` is NovelAI's image host (`https://image.novelai.net`), which serves the
+    /// account routes too since 2026 (the old account host answers 400 for them); tests and
+    /// the local stack give a fake's address.
+    pub fn new(image_url: &str, timeout: Duration) -> Self {
         let http = super::http_client(timeout);
         Self {
             http,
             image_url: image_url.trim_end_matches('/').to_string(),
-            account: Account::new(api_url, timeout),
+            account: Account::new(image_url, timeout),
             tokens: TokenCache::new(),
         }
     }
@@ -122,6 +122,7 @@ impl Upstream for NovelAiClient {
             tier: sub.tier,
             active: sub.active,
             anlas: sub.anlas,
+            v5_usage: sub.v5_usage,
             checked_at: Utc::now(),
         })
     }

@@ -144,7 +144,8 @@ impl ApiService {
     }
 
     /// The cost of a job; the Opus free image only with the server-side account known to
-    /// be Opus (per-request credentials: unknown, so no discount is assumed).
+    /// grant it for the model (Opus; for V5 while its usage lasts). Per-request
+    /// credentials: unknown, so no discount is assumed.
     async fn cost(
         &self,
         params: &GenerationParams,
@@ -156,7 +157,7 @@ impl ApiService {
                 .account
                 .load_account()
                 .await?
-                .is_some_and(|a| a.is_opus());
+                .is_some_and(|a| a.free_image_for(params.family));
         Ok(anlas_cost(params, opus))
     }
 }

@@ -1,7 +1,9 @@
 //! `GET /queue_status` and `GET /rate_limit_status`: where the caller's jobs stand, and
 //! the pacing as it is now.
 
-use super::responses::{LocalTime, QueueStatus, QueueStatusResponse, RateLimitStatus};
+use super::responses::{
+    AccountStatus, LocalTime, QueueStatus, QueueStatusResponse, RateLimitStatus, V5UsageStatus,
+};
 use super::{ApiError, ApiService, rfc3339};
 use crate::domain::{ApiKeyRecord, Status};
 
@@ -78,6 +80,24 @@ impl ApiService {
             next_call_at: rfc3339(pacing.earliest_start(&state, now, false)),
             interval_seconds: pacing.interval,
             cooldown_seconds: pacing.cooldown,
+            account: self
+                .ports
+                .account
+                .load_account()
+                .await?
+                .map(|a| AccountStatus {
+                    tier: a.tier,
+                    tier_name: a.tier_name(),
+                    active: a.active,
+                    anlas: a.anlas,
+                    v5_usage: a.v5_usage.map(|u| V5UsageStatus {
+                        percent: u.percent,
+                        is_negative: u.is_negative,
+                        seconds_to_next_percent: u.seconds_to_next_percent,
+                        free_v5_images: a.free_image_for(crate::domain::models::Family::V5),
+                    }),
+                    checked_at: rfc3339(a.checked_at),
+                }),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::domain::request::Warning;
 use crate::domain::{Cost, Status, TaskId};
 
 #[derive(Debug, Serialize)]
@@ -49,6 +50,30 @@ pub struct RateLimitStatus {
     pub next_call_at: String,
     pub interval_seconds: (f64, f64),
     pub cooldown_seconds: (f64, f64),
+    /// The server-side NovelAI account as the worker last read it (no secret in it), or
+    /// null before the first read.
+    pub account: Option<AccountStatus>,
+}
+
+/// The server-side account's state: what it is, what it has left.
+#[derive(Debug, Serialize)]
+pub struct AccountStatus {
+    pub tier: u8,
+    pub tier_name: &'static str,
+    pub active: bool,
+    pub anlas: u64,
+    /// Opus's V5 usage limit, when the account has one.
+    pub v5_usage: Option<V5UsageStatus>,
+    pub checked_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct V5UsageStatus {
+    pub percent: i64,
+    pub is_negative: bool,
+    pub seconds_to_next_percent: u64,
+    /// Whether V5 images still get Opus's free image.
+    pub free_v5_images: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +111,9 @@ pub struct SubmitResponse {
     pub rate_limit_info: RateLimitInfo,
     /// What NovelAI will charge (the Opus free image counted when the account has it).
     pub cost: Cost,
+    /// Values brought into range (`{field, given, sent, message}`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// `dry_run: true`: what would be sent, and what it would cost; nothing is queued.
@@ -98,6 +126,8 @@ pub struct DryRunResponse {
     pub request: serde_json::Value,
     pub cost: Cost,
     pub priority: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// What `POST /generate` answers.

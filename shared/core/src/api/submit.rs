@@ -58,6 +58,7 @@ impl ApiService {
                 request: upstream,
                 cost: self.cost(&req.params, req.credentials.is_none()).await?,
                 priority: req.lane.to_string(),
+                warnings: req.warnings,
             }));
         }
         let task_id = TaskId::from_random_bytes(self.draw(|r| r.random()));
@@ -121,6 +122,7 @@ impl ApiService {
             queue_info: self.queue_info(&job).await?,
             rate_limit_info: self.rate_limit_info().await?,
             cost,
+            warnings: req.warnings,
         })))
     }
 }

@@ -22,7 +22,6 @@ pub struct Settings {
     pub allow_test_requests: bool,
     pub image_url_ttl: u64,
     pub max_body_bytes: usize,
-    pub novelai_api_url: String,
     pub novelai_image_url: String,
     pub novelai_timeout_seconds: u64,
 }
@@ -35,7 +34,6 @@ impl Default for Settings {
             allow_test_requests: false,
             image_url_ttl: 3600,
             max_body_bytes: 5 * 1024 * 1024,
-            novelai_api_url: "https://api.novelai.net".into(),
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
         }
@@ -56,7 +54,6 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "ALLOW_TEST_REQUESTS",
     "IMAGE_URL_TTL",
     "MAX_BODY_BYTES",
-    "NOVELAI_API_URL",
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
 ];
@@ -144,7 +141,6 @@ impl Settings {
                 |n| (1024..=6_000_000).contains(n),
                 "a byte count 1024-6000000",
             )?,
-            novelai_api_url: env.url("NOVELAI_API_URL", &d.novelai_api_url)?,
             novelai_image_url: env.url("NOVELAI_IMAGE_URL", &d.novelai_image_url)?,
             novelai_timeout_seconds: env.parsed(
                 "NOVELAI_TIMEOUT_SECONDS",

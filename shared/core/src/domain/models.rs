@@ -7,19 +7,25 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
-    /// Legacy V1/V2 models (`params_version` 1, no SMEA).
+    /// Legacy V1/V2 models (no SMEA).
     Legacy,
-    /// NAI Diffusion V3 (`params_version` 1, `sm`/`sm_dyn`).
+    /// NAI Diffusion V3 (`sm`/`sm_dyn`).
     V3,
-    /// NAI Diffusion V4 (`params_version` 3, `v4_prompt`).
+    /// NAI Diffusion V4 (`v4_prompt`).
     V4,
-    /// NAI Diffusion V4.5 (`params_version` 3, `v4_prompt`).
+    /// NAI Diffusion V4.5 (`v4_prompt`).
     V45,
+    /// NAI Diffusion V5 (since 2026-08): `v4_prompt`, free character positions,
+    /// `straight_alpha`, karras only, priced ×1.5, the Opus usage limit.
+    V5,
 }
 
 pub struct Model {
     pub id: &'static str,
     pub family: Family,
+    /// V5 Full's "Effort: Medium" model: fixed steps and sampler, no undesired content,
+    /// no CFG rescale (see [`MEDIUM_STEPS`]).
+    pub medium: bool,
 }
 
 /// Every model id naiq accepts, by family.
@@ -27,44 +33,75 @@ pub const MODELS: &[Model] = &[
     Model {
         id: "nai-diffusion",
         family: Family::Legacy,
+        medium: false,
     },
     Model {
         id: "safe-diffusion",
         family: Family::Legacy,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-furry",
         family: Family::Legacy,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-2",
         family: Family::Legacy,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-3",
         family: Family::V3,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-furry-3",
         family: Family::V3,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-4-curated-preview",
         family: Family::V4,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-4-full",
         family: Family::V4,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-4-5-curated",
         family: Family::V45,
+        medium: false,
     },
     Model {
         id: "nai-diffusion-4-5-full",
         family: Family::V45,
+        medium: false,
+    },
+    Model {
+        id: "nai-diffusion-5-full",
+        family: Family::V5,
+        medium: false,
+    },
+    Model {
+        id: "nai-diffusion-5-curated",
+        family: Family::V5,
+        medium: false,
+    },
+    Model {
+        id: "nai-diffusion-5-full-medium",
+        family: Family::V5,
+        medium: true,
     },
 ];
+
+/// The steps V5 Full Medium always runs (the website fixes them).
+pub const MEDIUM_STEPS: u32 = 14;
+
+/// The one sampler V5 Full Medium runs.
+pub const MEDIUM_SAMPLER: &str = "k_euler_ancestral";
 
 /// Short names clients use, and the model each stands for.
 pub const ALIASES: &[(&str, &str)] = &[
@@ -82,13 +119,19 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("nai-v4-5-full", "nai-diffusion-4-5-full"),
     ("nai-v4.5-curated", "nai-diffusion-4-5-curated"),
     ("nai-v4-5-curated", "nai-diffusion-4-5-curated"),
+    ("nai-v5", "nai-diffusion-5-full"),
+    ("nai-v5-full", "nai-diffusion-5-full"),
+    ("nai-v5-curated", "nai-diffusion-5-curated"),
+    ("nai-v5-medium", "nai-diffusion-5-full-medium"),
+    ("nai-v5-full-medium", "nai-diffusion-5-full-medium"),
 ];
 
-/// The model used when a request names none.
-pub const DEFAULT_MODEL: &str = "nai-diffusion-4-5-full";
+/// The model used when a request names none: the website's default since V5.
+pub const DEFAULT_MODEL: &str = "nai-diffusion-5-curated";
 
-/// The inpainting variant of a model (`infill` needs it), by base model id; `None` for
-/// models without one (legacy V1/V2).
+/// The inpainting model `infill` goes to, by base model id; `None` for models without one
+/// (legacy V1/V2). V5 Curated has no inpainting model of its own (NovelAI answers 400 for
+/// `nai-diffusion-5-curated-inpainting`): the website inpaints it with V4.5 Curated's.
 pub fn inpainting_model(id: &str) -> Option<&'static str> {
     Some(match id {
         "nai-diffusion-3" => "nai-diffusion-3-inpainting",
@@ -97,6 +140,9 @@ pub fn inpainting_model(id: &str) -> Option<&'static str> {
         "nai-diffusion-4-full" => "nai-diffusion-4-full-inpainting",
         "nai-diffusion-4-5-curated" => "nai-diffusion-4-5-curated-inpainting",
         "nai-diffusion-4-5-full" => "nai-diffusion-4-5-full-inpainting",
+        "nai-diffusion-5-full" => "nai-diffusion-5-full-inpainting",
+        "nai-diffusion-5-curated" => "nai-diffusion-4-5-curated-inpainting",
+        "nai-diffusion-5-full-medium" => "nai-diffusion-5-full-medium-inpainting",
         _ => return None,
     })
 }
@@ -139,8 +185,21 @@ pub const NOISE_SCHEDULES: &[&str] = &["native", "karras", "exponential", "polye
 /// Noise schedules `k_dpm_2` works with (on every family).
 const DPM_2_SCHEDULES: &[&str] = &["exponential", "polyexponential"];
 
-/// Noise schedules of V4 and later (they dropped `native`).
+/// Noise schedules of V4 and V4.5 (they dropped `native`).
 const V4_SCHEDULES: &[&str] = &["karras", "exponential", "polyexponential"];
+
+/// V5's one noise schedule (the website has no picker for it).
+const V5_SCHEDULES: &[&str] = &["karras"];
+
+/// The samplers V5 runs (`ddim` is rewritten to `k_euler_ancestral`, as NovelAI does).
+const V5_SAMPLERS: &[&str] = &[
+    "k_euler_ancestral",
+    "k_euler",
+    "k_dpmpp_2s_ancestral",
+    "k_dpmpp_2m_sde",
+    "k_dpmpp_2m",
+    "k_dpmpp_sde",
+];
 
 /// A sampler as NovelAI wants it named for one family, with the SMEA flags an alias implies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +240,11 @@ pub fn resolve_sampler(family: Family, name: &str) -> Result<SamplerChoice, Stri
         ));
     };
     match (known, family) {
+        ("ddim" | "ddim_v3", Family::V5) => Ok(plain("k_euler_ancestral")),
+        (other, Family::V5) if !V5_SAMPLERS.contains(&other) => Err(format!(
+            "{other} is not available for V5 models; one of {}",
+            V5_SAMPLERS.join(", ")
+        )),
         ("ddim" | "ddim_v3", Family::V4 | Family::V45) => {
             Err(format!("{known} is not available for V4 and later models"))
         }
@@ -219,11 +283,38 @@ impl Family {
                 sampler: "k_euler_ancestral",
                 noise_schedule: "karras",
             },
+            Family::V5 => Defaults {
+                steps: 23,
+                scale: 7.0,
+                sampler: "k_euler_ancestral",
+                noise_schedule: "karras",
+            },
         }
     }
 
+    /// V4 and later (V4, V4.5, V5): `v4_prompt`, character prompts, no `native` schedule.
     pub fn is_v4(self) -> bool {
-        matches!(self, Family::V4 | Family::V45)
+        matches!(self, Family::V4 | Family::V45 | Family::V5)
+    }
+
+    /// Whether this family's images are priced ×1.5 and its free Opus image draws on the
+    /// account's V5 usage limit.
+    pub fn is_v5(self) -> bool {
+        self == Family::V5
+    }
+
+    /// Most character prompts one request may carry: the website's limits (V5's model
+    /// table says 32; its announcement said 22 and was raised since).
+    pub fn max_characters(self) -> usize {
+        match self {
+            Family::V5 => MAX_V5_CHARACTERS,
+            _ => MAX_CHARACTERS,
+        }
+    }
+
+    /// Whether characters may sit anywhere (`x`, `y` in 0–1) rather than on the 5×5 grid.
+    pub fn free_positions(self) -> bool {
+        self == Family::V5
     }
 
     /// Whether the family accepts this noise schedule (V4+ dropped `native`).
@@ -234,7 +325,9 @@ impl Family {
     /// The noise schedules this family accepts with this (resolved) sampler: `k_dpm_2`
     /// only takes exponential and polyexponential; V4 and later dropped `native`.
     pub fn noise_schedules(self, sampler: &str) -> &'static [&'static str] {
-        if sampler == "k_dpm_2" {
+        if self == Family::V5 {
+            V5_SCHEDULES
+        } else if sampler == "k_dpm_2" {
             DPM_2_SCHEDULES
         } else if self.is_v4() {
             V4_SCHEDULES
@@ -263,6 +356,9 @@ impl Family {
 
 /// Most character prompts one V4/V4.5 request may carry (the website's limit).
 pub const MAX_CHARACTERS: usize = 6;
+
+/// Most character prompts one V5 request may carry.
+pub const MAX_V5_CHARACTERS: usize = 32;
 
 /// The coordinates of the 5×5 position grid's columns and rows.
 const GRID: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
@@ -355,6 +451,42 @@ mod tests {
             inpainting_model("nai-diffusion-4-curated-preview"),
             Some("nai-diffusion-4-curated-inpainting")
         );
+    }
+
+    #[test]
+    fn v5_models_their_aliases_and_rules() {
+        for (alias, id, medium) in [
+            ("nai-v5", "nai-diffusion-5-full", false),
+            ("nai-v5-curated", "nai-diffusion-5-curated", false),
+            ("nai-v5-medium", "nai-diffusion-5-full-medium", true),
+        ] {
+            let m = resolve_model(alias).unwrap();
+            assert_eq!((m.id, m.family, m.medium), (id, Family::V5, medium));
+        }
+        assert_eq!(DEFAULT_MODEL, "nai-diffusion-5-curated");
+        assert!(resolve_model("nai-diffusion-5-curated-inpainting").is_none());
+        assert_eq!(
+            inpainting_model("nai-diffusion-5-curated"),
+            Some("nai-diffusion-4-5-curated-inpainting"),
+            "V5 Curated inpaints with V4.5 Curated's model"
+        );
+        assert_eq!(
+            inpainting_model("nai-diffusion-5-full"),
+            Some("nai-diffusion-5-full-inpainting")
+        );
+        let v5 = Family::V5;
+        assert_eq!(v5.noise_schedules("k_euler"), ["karras"]);
+        assert_eq!(v5.default_noise_schedule("k_dpm_2"), "karras");
+        assert_eq!(v5.defaults().scale, 7.0);
+        assert_eq!(
+            resolve_sampler(v5, "ddim").unwrap().sampler,
+            "k_euler_ancestral"
+        );
+        assert!(resolve_sampler(v5, "k_lms").is_err());
+        assert!(resolve_sampler(v5, "nai_smea").is_err());
+        assert_eq!((v5.max_characters(), Family::V45.max_characters()), (32, 6));
+        assert!(v5.free_positions() && !Family::V45.free_positions());
+        assert!(v5.is_v4() && v5.is_v5() && !Family::V45.is_v5());
     }
 
     #[test]

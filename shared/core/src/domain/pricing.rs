@@ -1,23 +1,28 @@
-//! What a generation costs in Anlas (one formula for V3, V4 and V4.5, the website's
-//! quote function):
+//! What a generation costs in Anlas: the website's quote function, one formula for every
+//! family, V5 priced ×1.5 on a rounded base:
 //!
 //! ```text
-//! r     = max(w*h, 65536)
+//! r     = w*h
 //! base  = ceil(2.951823174884865e-6*r + 5.753298233447344e-7*r*steps)
-//! mult  = 1.4 if sm && sm_dyn, 1.2 if sm, else 1
+//!         (V5 Full Medium: steps fixed at 14, the per-step part × MEDIUM_STEP_FACTOR)
+//! mult  = 1.4 if sm && sm_dyn, 1.2 if sm, else 1            (V3 only)
+//! v5    = 1.5 for V5 models, else 1
 //! s     = strength for image-to-image (sent as inpaintImg2ImgStrength when inpainting), else 1
-//! per   = max(ceil(base*mult*s), 2)            (per > 140: the website calls it invalid)
-//! free  = opus && steps <= 28 && r <= 1048576  → billable = n_samples - 1
+//! per   = max(ceil(base*mult*v5*s), 2)       (ceil the base first, then once more)
+//! valid = per <= 140                          (over it the website calls the request invalid)
+//! free  = free image && steps <= 28 && r <= 1048576   → billable = n_samples - 1
 //! total = per * billable
 //! ```
 //!
-//! Legacy (V1/V2) models are priced from tables on the website; naiq applies the same
-//! formula to them, so their figure is an estimate. Vibe transfer and character
-//! references, which add to the price, are not offered by naiq.
+//! "Free image" is the Opus subscription's one free sample per request; for V5 it holds only
+//! while the account's V5 usage is not exhausted (`AccountInfo::free_image_for`). Legacy
+//! (V1/V2) models are priced from tables on the website; naiq applies the same formula to
+//! them, so their figure is an estimate.
 
 use serde::Serialize;
 
 use crate::domain::GenerationParams;
+use crate::domain::models::{self, Family};
 
 /// Anlas per image above which the website treats a request as invalid (it shows -3).
 pub const MAX_PER_IMAGE: u32 = 140;
@@ -28,6 +33,19 @@ const OPUS_FREE_MAX_AREA: u64 = 1_048_576;
 /// Most steps an Opus subscription generates for free.
 const OPUS_FREE_MAX_STEPS: u32 = 28;
 
+/// What V5 costs relative to the same image on V4.5 (applied to the rounded base).
+const V5_FACTOR: f64 = 1.5;
+
+/// V5 Full Medium's factor on the per-step part of the base. NovelAI has not published it,
+/// and clients disagree: in October 2026 832×1216 cost 17 (a factor of about 0.94), since
+/// late November the website quotes 15, about 42% below V5 High as NovelAI's documentation
+/// says. 0.8 reproduces the newer quote (15 at 832×1216, 15 at 1024×1024); change it here
+/// when NovelAI's figure is known.
+pub const MEDIUM_STEP_FACTOR: f64 = 0.8;
+
+const AREA_COEFFICIENT: f64 = 2.951823174884865e-6;
+const STEP_COEFFICIENT: f64 = 5.753298233447344e-7;
+
 /// The price of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Cost {
@@ -37,29 +55,38 @@ pub struct Cost {
     pub billable_images: u32,
     /// `per_image * billable_images`.
     pub total: u32,
-    /// Whether an Opus subscription gets one image of this request free.
+    /// Whether one image of this request is free (Opus; for V5, while its usage lasts).
     pub opus_free: bool,
 }
 
-/// The Anlas a request costs; `opus` = the account has an active Opus (tier 3)
-/// subscription.
-pub fn anlas_cost(params: &GenerationParams, opus: bool) -> Cost {
-    let r = (u64::from(params.width) * u64::from(params.height)).max(65_536);
+/// The Anlas a request costs; `free_image` = the account grants its one free sample for
+/// this model (see `AccountInfo::free_image_for`).
+pub fn anlas_cost(params: &GenerationParams, free_image: bool) -> Cost {
+    let r = u64::from(params.width) * u64::from(params.height);
     let rf = r as f64;
-    let steps = f64::from(params.steps);
-    let base = (2.951823174884865e-6 * rf + 5.753298233447344e-7 * rf * steps).ceil();
-    let mult = if params.sm && params.sm_dyn {
-        1.4
-    } else if params.sm {
-        1.2
+    let medium = models::resolve_model(&params.model).is_some_and(|m| m.medium);
+    let (steps, step_factor) = if medium {
+        (models::MEDIUM_STEPS, MEDIUM_STEP_FACTOR)
+    } else {
+        (params.steps, 1.0)
+    };
+    let base =
+        (AREA_COEFFICIENT * rf + STEP_COEFFICIENT * rf * f64::from(steps) * step_factor).ceil();
+    let mult = match (params.family, params.sm, params.sm_dyn) {
+        (Family::V3 | Family::Legacy, true, true) => 1.4,
+        (Family::V3 | Family::Legacy, true, false) => 1.2,
+        _ => 1.0,
+    };
+    let v5 = if params.family.is_v5() {
+        V5_FACTOR
     } else {
         1.0
     };
     // Inpainting: the website prices by inpaintImg2ImgStrength, which naiq sends equal to
     // the strength, so both cases scale by the strength.
     let s = params.img2img.map_or(1.0, |i| i.strength);
-    let per_image = ((base * mult * s).ceil() as u32).max(2);
-    let opus_free = opus && params.steps <= OPUS_FREE_MAX_STEPS && r <= OPUS_FREE_MAX_AREA;
+    let per_image = ((base * mult * v5 * s).ceil() as u32).max(2);
+    let opus_free = free_image && steps <= OPUS_FREE_MAX_STEPS && r <= OPUS_FREE_MAX_AREA;
     let billable_images = if opus_free {
         params.n_samples.saturating_sub(1)
     } else {
@@ -104,7 +131,122 @@ mod tests {
             img2img: None,
             inpaint: false,
             characters: Vec::new(),
+            image_format: Default::default(),
         }
+    }
+
+    fn v5(model: &str, width: u32, height: u32, steps: u32) -> GenerationParams {
+        GenerationParams {
+            model: model.into(),
+            family: Family::V5,
+            ..params(width, height, steps)
+        }
+    }
+
+    fn v5_per(width: u32, height: u32, steps: u32) -> u32 {
+        anlas_cost(&v5("nai-diffusion-5-full", width, height, steps), false).per_image
+    }
+
+    /// Every row of the website's V5 (High) price table, one image, not free.
+    #[test]
+    fn v5_prices_every_row_of_the_table() {
+        for (w, h, steps, anlas) in [
+            (832, 1216, 23, 26),
+            (832, 1216, 28, 30),
+            (1024, 1024, 23, 26),
+            (1024, 1024, 28, 30),
+            (1024, 1024, 29, 32),
+            (1024, 1024, 50, 51),
+            (1024, 1536, 23, 39),
+            (1024, 1536, 28, 45),
+            (512, 512, 28, 8),
+            (512, 512, 50, 14),
+            (1536, 1536, 37, 87),
+            (1600, 1600, 28, 74),
+        ] {
+            assert_eq!(v5_per(w, h, steps), anlas, "{w}x{h} @{steps}");
+            assert!(is_valid(anlas));
+        }
+        // The V4.5 column of the same table.
+        for (w, h, steps, anlas) in [
+            (832, 1216, 23, 17),
+            (832, 1216, 28, 20),
+            (1024, 1024, 23, 17),
+            (1024, 1024, 28, 20),
+            (1024, 1024, 29, 21),
+            (1024, 1024, 50, 34),
+            (1024, 1536, 23, 26),
+            (1024, 1536, 28, 30),
+            (1536, 1536, 37, 58),
+        ] {
+            assert_eq!(per(w, h, steps), anlas, "V4.5 {w}x{h} @{steps}");
+        }
+        // 1536×2048 @50 is over 140 per image: the website calls it invalid.
+        assert!(!is_valid(v5_per(1536, 2048, 50)));
+        // Curated costs what Full costs.
+        assert_eq!(
+            anlas_cost(&v5("nai-diffusion-5-curated", 832, 1216, 23), false).per_image,
+            26
+        );
+    }
+
+    /// Ceil the base, then ×1.5, then ceil once more: 1024²@29 is 32, not ceil(20.59×1.5)=31.
+    #[test]
+    fn v5_rounds_the_base_before_the_factor() {
+        let r = 1024.0 * 1024.0;
+        let raw: f64 = AREA_COEFFICIENT * r + STEP_COEFFICIENT * r * 29.0;
+        assert_eq!((raw * 1.5).ceil() as u32, 31, "the wrong rounding");
+        assert_eq!(v5_per(1024, 1024, 29), 32);
+    }
+
+    #[test]
+    fn v5_img2img_scales_by_strength() {
+        for (strength, anlas) in [(0.01, 2), (0.3, 10), (0.7, 23)] {
+            let mut p = v5("nai-diffusion-5-full", 1024, 1024, 29);
+            p.img2img = Some(Img2Img {
+                strength,
+                noise: 0.0,
+            });
+            assert_eq!(
+                anlas_cost(&p, false).per_image,
+                anlas,
+                "strength {strength}"
+            );
+        }
+    }
+
+    /// The Opus boundaries of the V5 table: free up to 1,048,576 pixels and 28 steps.
+    #[test]
+    fn v5_opus_boundaries() {
+        let total = |w, h, steps, n| {
+            let mut p = v5("nai-diffusion-5-full", w, h, steps);
+            p.n_samples = n;
+            anlas_cost(&p, true).total
+        };
+        assert_eq!(total(1024, 1024, 28, 1), 0);
+        assert_eq!(total(1216, 832, 28, 1), 0);
+        assert_eq!(total(1088, 960, 28, 1), 0);
+        assert_eq!(total(1088, 1024, 28, 1), 33);
+        assert_eq!(total(1024, 1024, 28, 2), 30);
+        assert_eq!(total(1024, 1024, 28, 3), 60);
+        for (n, anlas) in [(1, 32), (2, 64), (3, 96), (4, 128)] {
+            assert_eq!(total(1024, 1024, 29, n), anlas, "@29 n={n}");
+        }
+    }
+
+    /// Medium: always 14 steps, the per-step part scaled by its named factor.
+    #[test]
+    fn v5_medium_has_its_own_factor() {
+        let medium =
+            |w, h| anlas_cost(&v5("nai-diffusion-5-full-medium", w, h, 14), false).per_image;
+        assert_eq!(MEDIUM_STEP_FACTOR, 0.8);
+        assert_eq!(medium(832, 1216), 15, "the website's November quote");
+        assert_eq!(medium(1024, 1024), 15);
+        assert!(medium(832, 1216) < v5_per(832, 1216, 14));
+        // The steps a Medium job carries do not change its price: it always runs 14.
+        let mut p = v5("nai-diffusion-5-full-medium", 832, 1216, 28);
+        p.steps = 28;
+        assert_eq!(anlas_cost(&p, false).per_image, 15);
     }
 
     fn per(width: u32, height: u32, steps: u32) -> u32 {
@@ -180,6 +322,7 @@ mod tests {
         p.sm = false;
         assert_eq!(anlas_cost(&p, false).per_image, 20, "sm_dyn alone: ×1");
         let mut p = params(832, 1216, 23);
+        p.family = Family::V3;
         p.sm = true;
         assert_eq!(anlas_cost(&p, false).per_image, 21); // ceil(17 × 1.2 = 20.4)
         p.sm_dyn = true;
@@ -199,6 +342,7 @@ mod tests {
             noise: 0.0,
         });
         assert_eq!(anlas_cost(&p, false).per_image, 9); // ceil(20 × 0.45)
+        p.family = Family::V3;
         p.sm = true;
         p.sm_dyn = true;
         assert_eq!(anlas_cost(&p, false).per_image, 13); // ceil(20 × 1.4 × 0.45 = 12.6)
@@ -248,6 +392,7 @@ mod tests {
         // The largest request naiq accepts (1024×3072, 50 steps, SMEA DYN) is at the limit.
         let mut p = params(1024, 3072, 50);
         assert_eq!(anlas_cost(&p, false).per_image, 100);
+        p.family = Family::V3;
         p.sm = true;
         p.sm_dyn = true;
         let c = anlas_cost(&p, false);

@@ -1,47 +1,44 @@
 //! `POST /ai/generate-image` bodies, per model family, with the fields and values the
-//! website sends (the captures they are checked against are in `tests/fixtures/website/`, compared
-//! field by field in `tests/website_bodies.rs`).
+//! website sends today (the captures they are checked against are in
+//! `tests/fixtures/website/2026/`, compared field by field in `tests/website_bodies.rs`).
 //!
-//! - V3 and legacy models: the `params_version` 1 form (`sm`/`sm_dyn`, `uncond_scale`,
-//!   `noise_schedule` as validated, `native` by default).
-//! - V4 and V4.5: the `params_version` 3 form of the 2025 website (`v4_prompt`,
-//!   `v4_negative_prompt`, `characterPrompts`, `use_coords`, `legacy_uc`, `autoSmea`, …).
+//! Every family gets the website's `params_version` 4 form; V3 and legacy models carry
+//! `sm`/`sm_dyn`, V4 and later `v4_prompt`, `v4_negative_prompt` and `characterPrompts`,
+//! V5 also `straight_alpha` (and no `skip_cfg_above_sigma`).
 //!
-//! - Image-to-image sends `action` `img2img`; with a mask, inpainting sends `infill` to the
-//!   model's inpainting variant with `mask` and `add_original_image: true` (V4+ also
-//!   `inpaintImg2ImgStrength` = the strength), as the website's `inpaint_v3.json` capture.
+//! - Image-to-image sends `action` `img2img` with `color_correct: false`; with a mask,
+//!   inpainting sends `infill` to the model's inpainting model with `mask` (V5:
+//!   `add_original_image` false, as the website does) and the strength as
+//!   `inpaintImg2ImgStrength` and `img2img`.
 //!
-//! `ucPreset`/`qualityToggle` are metadata only (§3.3): naiq appends no quality tags and no
-//! undesired-content preset, so it sends what the website sends for "no preset"
-//! (`ucPreset` 3) with the quality toggle off; the prompts go out exactly as given.
+//! Presets are metadata naiq leaves at "none" (`ucPresetId`, `qualityPresetId` and their
+//! `tag_hint_*` numbers): it appends no quality tags and no undesired-content preset, so
+//! the prompts go out exactly as given. The image format is PNG unless the job asks WebP.
 
 use super::request::{
     Action, Caption, Center, CharCaption, CharacterPrompt, FamilyParameters, ImageInput,
-    ImageRequest, JsNumber, Parameters, V3Parameters, V4NegativePrompt, V4Parameters, V4Prompt,
+    ImageRequest, InpaintStrength, JsNumber, Null, Parameters, V3Parameters, V4NegativePrompt,
+    V4Parameters, V4Prompt,
 };
 use crate::domain::GenerationParams;
 use crate::domain::models::{self, Family};
 use crate::domain::request::Character;
 
-/// `ucPreset` for "None" (no undesired-content preset text added), on every family.
-const UC_PRESET_NONE: u32 = 3;
+/// The website's preset name for "no preset", and its number in `tag_hint_*`.
+const PRESET_NONE: &str = "none";
+const TAG_HINT_NONE: u32 = 0;
 
-/// Where a character is centred: its grid cell, or the middle (C3) when the AI places it.
 fn center(c: &Character) -> Center {
-    let (x, y) = c
-        .position
-        .as_deref()
-        .and_then(models::grid_center)
-        .unwrap_or((0.5, 0.5));
+    let p = c.center();
     Center {
-        x: JsNumber(x),
-        y: JsNumber(y),
+        x: JsNumber(p.x),
+        y: JsNumber(p.y),
     }
 }
 
-/// The V4/V4.5 fields: `v4_prompt`, `v4_negative_prompt` and `characterPrompts`.
+/// The V4-and-later fields: `v4_prompt`, `v4_negative_prompt` and the V5 extras.
 fn v4_parameters(params: &GenerationParams) -> V4Parameters {
-    let use_coords = params.characters.iter().any(|c| c.position.is_some());
+    let use_coords = params.characters.iter().any(Character::is_placed);
     let captions = |text: fn(&Character) -> &str| -> Vec<CharCaption> {
         params
             .characters
@@ -52,27 +49,15 @@ fn v4_parameters(params: &GenerationParams) -> V4Parameters {
             })
             .collect()
     };
-    // Euler-ancestral switches: the website sends them with that sampler only.
-    let ancestral = (params.sampler == "k_euler_ancestral").then_some(());
+    let v5 = params.family.is_v5();
     V4Parameters {
         auto_smea: false,
-        skip_cfg_above_sigma: None,
+        skip_cfg_above_sigma: (!v5).then_some(Null),
         use_coords,
         legacy_uc: false,
         normalize_reference_strength_multiple: true,
         inpaint_img2img_strength: JsNumber(1.0),
-        deliberate_euler_ancestral_bug: ancestral.map(|()| false),
-        prefer_brownian: ancestral.map(|()| true),
-        character_prompts: params
-            .characters
-            .iter()
-            .map(|c| CharacterPrompt {
-                prompt: c.prompt.clone(),
-                uc: c.uc.clone(),
-                center: center(c),
-                enabled: true,
-            })
-            .collect(),
+        straight_alpha: v5.then_some(true),
         v4_prompt: V4Prompt {
             caption: Caption {
                 base_caption: params.prompt.clone(),
@@ -98,84 +83,98 @@ pub fn build(
     image_b64: Option<&str>,
     mask_b64: Option<&str>,
 ) -> ImageRequest {
-    let (params_version, mut add_original_image, mut family) = match params.family {
-        Family::Legacy | Family::V3 => (
-            1,
-            false,
-            FamilyParameters::V3(V3Parameters {
-                sm: params.sm,
-                sm_dyn: params.sm_dyn,
-                uncond_scale: 1,
-                reference_image_multiple: Vec::new(),
-                reference_information_extracted_multiple: Vec::new(),
-                reference_strength_multiple: Vec::new(),
-            }),
-        ),
-        Family::V4 | Family::V45 => (
-            3,
-            true,
-            FamilyParameters::V4(Box::new(v4_parameters(params))),
-        ),
+    let mut family = match params.family {
+        Family::Legacy | Family::V3 => FamilyParameters::V3(V3Parameters {
+            sm: params.sm,
+            sm_dyn: params.sm_dyn,
+            skip_cfg_above_sigma: Null,
+        }),
+        Family::V4 | Family::V45 | Family::V5 => {
+            FamilyParameters::V4(Box::new(v4_parameters(params)))
+        }
     };
+    let mut add_original_image = true;
     let (action, image) = match (params.img2img, image_b64) {
         (Some(i2i), Some(image)) => {
             let mask = mask_b64.filter(|_| params.inpaint);
-            if mask.is_some() {
-                // Inpainting: the website's infill body (inpaint_v3.json) sends the mask
-                // and add_original_image true; V4+ take the strength as
-                // inpaintImg2ImgStrength as well.
-                add_original_image = true;
-                if let FamilyParameters::V4(v4) = &mut family {
-                    v4.inpaint_img2img_strength = JsNumber(i2i.strength);
-                }
-            }
-            let action = if mask.is_some() {
-                Action::Infill
-            } else {
-                Action::Img2img
-            };
-            let input = ImageInput {
+            let strength = JsNumber(i2i.strength);
+            let mut input = ImageInput {
                 image: image.to_string(),
-                strength: JsNumber(i2i.strength),
+                strength,
                 noise: JsNumber(i2i.noise),
-                extra_noise_seed: params.seed,
+                extra_noise_seed: params.seed.saturating_sub(1),
                 mask: mask.map(str::to_string),
+                color_correct: None,
+                img2img: None,
             };
-            (action, Some(input))
+            if mask.is_some() {
+                // The strength is the inpainting strength (and the price's factor).
+                if let FamilyParameters::V4(v4) = &mut family {
+                    v4.inpaint_img2img_strength = strength;
+                }
+                input.img2img = (i2i.strength < 1.0).then_some(InpaintStrength {
+                    strength,
+                    color_correct: true,
+                });
+                add_original_image = !params.family.is_v5();
+                (Action::Infill, Some(input))
+            } else {
+                input.color_correct = Some(false);
+                (Action::Img2img, Some(input))
+            }
         }
         _ => (Action::Generate, None),
     };
-    // Infill goes to the model's inpainting variant; the job keeps the base model id.
+    // Infill goes to the model's inpainting model; the job keeps the base model id.
     let model = match action {
         Action::Infill => models::inpainting_model(&params.model).unwrap_or(params.model.as_str()),
         _ => params.model.as_str(),
     };
+    let medium = models::resolve_model(&params.model).is_some_and(|m| m.medium);
+    // Euler-ancestral switches: the website sends them with that sampler only.
+    let ancestral = (params.sampler == "k_euler_ancestral").then_some(());
     ImageRequest {
         input: params.prompt.clone(),
         model: model.to_string(),
         action,
         parameters: Parameters {
+            params_version: 4,
             width: params.width,
             height: params.height,
             scale: JsNumber(params.scale),
             sampler: params.sampler.clone(),
             steps: params.steps,
             n_samples: params.n_samples,
-            seed: params.seed,
-            uc_preset: UC_PRESET_NONE,
-            quality_toggle: false,
+            uc_preset_id: PRESET_NONE,
+            quality_preset_id: PRESET_NONE,
             dynamic_thresholding: false,
             controlnet_strength: 1,
             legacy: false,
-            cfg_rescale: JsNumber(params.cfg_rescale),
+            add_original_image,
+            cfg_rescale: (!medium).then_some(JsNumber(params.cfg_rescale)),
             noise_schedule: params.noise_schedule.clone(),
             legacy_v3_extend: false,
+            seed: params.seed,
+            tag_hint_qt: TAG_HINT_NONE,
+            tag_hint_uc_preset: TAG_HINT_NONE,
+            character_prompts: params
+                .characters
+                .iter()
+                .map(|c| CharacterPrompt {
+                    prompt: c.prompt.clone(),
+                    uc: c.uc.clone(),
+                    center: center(c),
+                    enabled: true,
+                })
+                .collect(),
             negative_prompt: params.negative_prompt.clone(),
-            params_version,
-            add_original_image,
+            deliberate_euler_ancestral_bug: ancestral.map(|()| false),
+            prefer_brownian: ancestral.map(|()| true),
+            image_format: params.image_format.as_str(),
             family,
             image,
         },
+        use_new_shared_trial: true,
     }
 }
 
@@ -198,15 +197,17 @@ mod tests {
     }
 
     #[test]
-    fn v3_body_has_smea_and_params_version_1() {
+    fn v3_body_has_smea_and_params_version_4() {
         let mut p = params(json!({"prompt": "1girl", "model": "nai-v3", "seed": 7, "sm": true}));
         p.seed = 7;
         let b = wire(&p, None, None);
         assert_eq!(b["model"], "nai-diffusion-3");
         assert_eq!(b["action"], "generate");
         assert_eq!(b["input"], "1girl");
-        assert_eq!(b["parameters"]["params_version"], 1);
+        assert_eq!(b["parameters"]["params_version"], 4);
         assert_eq!(b["parameters"]["sm"], true);
+        assert_eq!(b["parameters"]["skip_cfg_above_sigma"], Value::Null);
+        assert_eq!(b["use_new_shared_trial"], true);
         assert_eq!(b["parameters"]["width"], 832);
         assert_eq!(b["parameters"]["seed"], 7);
         assert!(b["parameters"].get("v4_prompt").is_none());
@@ -217,11 +218,13 @@ mod tests {
         let p =
             params(json!({"prompt": "1girl", "negative_prompt": "lowres", "model": "nai-v4.5"}));
         let b = wire(&p, None, None);
-        assert_eq!(b["parameters"]["params_version"], 3);
+        assert_eq!(b["parameters"]["params_version"], 4);
         assert_eq!(
             b["parameters"]["v4_prompt"]["caption"]["base_caption"],
             "1girl"
         );
+        assert_eq!(b["parameters"]["skip_cfg_above_sigma"], Value::Null);
+        assert!(b["parameters"].get("straight_alpha").is_none());
         assert_eq!(
             b["parameters"]["v4_negative_prompt"]["caption"]["base_caption"],
             "lowres"
@@ -238,8 +241,15 @@ mod tests {
         assert!(b["parameters"]["scale"].is_u64(), "5, not 5.0");
         assert!(b["parameters"]["cfg_rescale"].is_f64());
         assert_eq!(b["parameters"]["cfg_rescale"], 0.25);
-        assert_eq!(b["parameters"]["ucPreset"], 3);
-        assert_eq!(b["parameters"]["qualityToggle"], false);
+        assert_eq!(b["parameters"]["ucPresetId"], "none");
+        assert_eq!(b["parameters"]["tag_hint_uc_preset"], 0);
+        assert_eq!(b["parameters"]["qualityPresetId"], "none");
+        assert_eq!(b["parameters"]["tag_hint_qt"], 0);
+        assert!(
+            b["parameters"].get("ucPreset").is_none(),
+            "the 2025 keys are gone"
+        );
+        assert!(b["parameters"].get("qualityToggle").is_none());
         let p = params(json!({"prompt": "x", "model": "nai-v3", "scale": 5.5}));
         assert_eq!(wire(&p, None, None)["parameters"]["scale"], 5.5);
     }
@@ -334,7 +344,8 @@ mod tests {
         let b = wire(&p, Some("AAAA"), None);
         assert_eq!(b["action"], "img2img");
         assert_eq!(b["parameters"]["strength"], 0.4);
-        assert_eq!(b["parameters"]["extra_noise_seed"], 9);
+        assert_eq!(b["parameters"]["extra_noise_seed"], 8, "the seed less one");
+        assert_eq!(b["parameters"]["color_correct"], false);
         assert_eq!(
             build(&p, Some("AAAA"), None).redacted().to_json()["parameters"]["image"],
             "<4 base64 characters>"
@@ -369,8 +380,13 @@ mod tests {
         assert_eq!(q["add_original_image"], true);
         assert_eq!(q["strength"], 0.6);
         assert_eq!(q["noise"], 0.1);
-        assert_eq!(q["extra_noise_seed"], 9);
+        assert_eq!(q["extra_noise_seed"], 8);
         assert_eq!(q["inpaintImg2ImgStrength"], 0.6);
+        assert_eq!(
+            q["img2img"],
+            json!({"strength": 0.6, "color_correct": true})
+        );
+        assert!(q.get("color_correct").is_none(), "img2img only");
         assert_eq!(
             build(&p, Some("AAAA"), Some("BBBB")).redacted().to_json()["parameters"]["mask"],
             "<4 base64 characters>"
@@ -383,13 +399,16 @@ mod tests {
         assert_eq!(b["model"], "nai-diffusion-3-inpainting");
         assert_eq!(b["parameters"]["mask"], "BBBB");
         assert_eq!(b["parameters"]["add_original_image"], true);
-        assert_eq!(b["parameters"]["params_version"], 1);
+        assert_eq!(b["parameters"]["params_version"], 4);
         assert!(b["parameters"].get("inpaintImg2ImgStrength").is_none());
         for (alias, id) in [
             ("nai-v3-furry", "nai-diffusion-furry-3-inpainting"),
             ("nai-v4", "nai-diffusion-4-full-inpainting"),
             ("nai-v4-curated", "nai-diffusion-4-curated-inpainting"),
             ("nai-v4.5-curated", "nai-diffusion-4-5-curated-inpainting"),
+            ("nai-v5", "nai-diffusion-5-full-inpainting"),
+            ("nai-v5-curated", "nai-diffusion-4-5-curated-inpainting"),
+            ("nai-v5-medium", "nai-diffusion-5-full-medium-inpainting"),
         ] {
             let p = params(json!({"prompt": "x", "model": alias, "image": png, "mask": png}));
             assert_eq!(wire(&p, Some("A"), Some("B"))["model"], id, "{alias}");
@@ -405,9 +424,54 @@ mod tests {
         assert_eq!(b["action"], "img2img");
         assert_eq!(b["model"], "nai-diffusion-3");
         assert!(b["parameters"].get("mask").is_none());
-        assert_eq!(b["parameters"]["add_original_image"], false);
+        assert_eq!(b["parameters"]["add_original_image"], true);
         let p = params(json!({"prompt": "x", "model": "nai-v4.5", "image": png}));
         let b = wire(&p, Some("AAAA"), None);
         assert_eq!(b["parameters"]["inpaintImg2ImgStrength"], 1);
+    }
+
+    #[test]
+    fn v5_bodies_carry_straight_alpha_free_centres_and_the_asked_format() {
+        let p = params(
+            json!({"prompt": "2girls", "model": "nai-v5", "characters": [
+                {"prompt": "girl, red hair", "uc": "blue hair", "position": {"x": 0.3, "y": 0.5}},
+                {"prompt": "girl, black hair", "position": {"x": 0.7, "y": 0.5}},
+            ]}),
+        );
+        let b = wire(&p, None, None);
+        let q = &b["parameters"];
+        assert_eq!(b["model"], "nai-diffusion-5-full");
+        assert_eq!(
+            (q["params_version"].clone(), q["straight_alpha"].clone()),
+            (json!(4), json!(true))
+        );
+        assert!(
+            q.get("skip_cfg_above_sigma").is_none(),
+            "V5 has no Variety+"
+        );
+        assert_eq!(
+            (q["scale"].clone(), q["noise_schedule"].clone()),
+            (json!(7), json!("karras"))
+        );
+        assert_eq!(q["image_format"], "png");
+        assert_eq!(q["use_coords"], true);
+        assert_eq!(
+            q["v4_negative_prompt"]["caption"]["char_captions"],
+            json!([{"char_caption": "blue hair", "centers": [{"x": 0.3, "y": 0.5}]},
+                   {"char_caption": "", "centers": [{"x": 0.7, "y": 0.5}]}])
+        );
+        let w = params(json!({"prompt": "x", "model": "nai-v5", "image_format": "webp"}));
+        assert_eq!(wire(&w, None, None)["parameters"]["image_format"], "webp");
+        // Medium: 14 steps, no cfg_rescale key at all.
+        let m = params(json!({"prompt": "x", "model": "nai-v5-medium"}));
+        let q = wire(&m, None, None)["parameters"].clone();
+        assert_eq!(q["steps"], 14);
+        assert!(q.get("cfg_rescale").is_none());
+        // V5 infill: the inpainting model, add_original_image false (as the website sends).
+        let png = png_b64();
+        let i = params(json!({"prompt": "x", "model": "nai-v5", "image": png, "mask": png}));
+        let b = wire(&i, Some("A"), Some("B"));
+        assert_eq!(b["model"], "nai-diffusion-5-full-inpainting");
+        assert_eq!(b["parameters"]["add_original_image"], false);
     }
 }

@@ -21,10 +21,13 @@ pub enum Action {
 pub struct ImageRequest {
     /// The prompt.
     pub input: String,
-    /// The model id sent (the inpainting variant for `infill`).
+    /// The model id sent (the inpainting model for `infill`).
     pub model: String,
     pub action: Action,
     pub parameters: Parameters,
+    /// The website sends it on every request (it lets a trial account's shared images
+    /// count; for a subscribed account it changes nothing).
+    pub use_new_shared_trial: bool,
 }
 
 /// A number as JavaScript's `JSON.stringify` writes it: integral values without a
@@ -43,30 +46,52 @@ impl Serialize for JsNumber {
     }
 }
 
-/// `parameters`: the fields every family sends, then the family's own, then the input
-/// image's.
+/// JSON `null`, for the keys the website sends as `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Null;
+
+/// `parameters` (`params_version` 4, the website's form for every model since V5): the
+/// fields every family sends, then the family's own, then the input image's.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Parameters {
+    pub params_version: u32,
     pub width: u32,
     pub height: u32,
     pub scale: JsNumber,
     pub sampler: String,
     pub steps: u32,
     pub n_samples: u32,
-    pub seed: u32,
-    #[serde(rename = "ucPreset")]
-    pub uc_preset: u32,
-    #[serde(rename = "qualityToggle")]
-    pub quality_toggle: bool,
+    /// The undesired-content preset, by name (`heavy`, `light`, … `none`).
+    #[serde(rename = "ucPresetId")]
+    pub uc_preset_id: &'static str,
+    /// The quality-tags preset, by name (`standard`, `light`, `none`).
+    #[serde(rename = "qualityPresetId")]
+    pub quality_preset_id: &'static str,
     pub dynamic_thresholding: bool,
     pub controlnet_strength: u32,
     pub legacy: bool,
-    pub cfg_rescale: JsNumber,
+    pub add_original_image: bool,
+    /// Absent for V5 Full Medium, which has no CFG rescale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cfg_rescale: Option<JsNumber>,
     pub noise_schedule: String,
     pub legacy_v3_extend: bool,
+    pub seed: u32,
+    /// The quality preset as a number (0 none, 1 standard, …).
+    pub tag_hint_qt: u32,
+    /// The undesired-content preset as a number (0 none, 1 standard, 2 heavy, …).
+    pub tag_hint_uc_preset: u32,
+    #[serde(rename = "characterPrompts")]
+    pub character_prompts: Vec<CharacterPrompt>,
     pub negative_prompt: String,
-    pub params_version: u32,
-    pub add_original_image: bool,
+    /// Sent with `k_euler_ancestral` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliberate_euler_ancestral_bug: Option<bool>,
+    /// Sent with `k_euler_ancestral` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefer_brownian: Option<bool>,
+    /// `png` or `webp`: the format of the images in the answer.
+    pub image_format: &'static str,
     #[serde(flatten)]
     pub family: FamilyParameters,
     #[serde(flatten)]
@@ -81,38 +106,30 @@ pub enum FamilyParameters {
     V4(Box<V4Parameters>),
 }
 
-/// V3 and legacy models (`params_version` 1).
+/// V3 and legacy models.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct V3Parameters {
     pub sm: bool,
     pub sm_dyn: bool,
-    pub uncond_scale: u32,
-    /// The empty vibe lists of the April 2024 schema ("no vibe transfer").
-    pub reference_image_multiple: Vec<String>,
-    pub reference_information_extracted_multiple: Vec<f64>,
-    pub reference_strength_multiple: Vec<f64>,
+    pub skip_cfg_above_sigma: Null,
 }
 
-/// V4 and V4.5 (`params_version` 3).
+/// V4, V4.5 and V5.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct V4Parameters {
     #[serde(rename = "autoSmea")]
     pub auto_smea: bool,
-    /// Always sent, as `null`.
-    pub skip_cfg_above_sigma: Option<f64>,
+    /// Sent as `null` by V4 and V4.5 bodies; V5 has no such setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_cfg_above_sigma: Option<Null>,
     pub use_coords: bool,
     pub legacy_uc: bool,
     pub normalize_reference_strength_multiple: bool,
     #[serde(rename = "inpaintImg2ImgStrength")]
     pub inpaint_img2img_strength: JsNumber,
-    /// Sent with `k_euler_ancestral` only.
+    /// V5 only: the models that can keep transparency get straight (unpremultiplied) alpha.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deliberate_euler_ancestral_bug: Option<bool>,
-    /// Sent with `k_euler_ancestral` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefer_brownian: Option<bool>,
-    #[serde(rename = "characterPrompts")]
-    pub character_prompts: Vec<CharacterPrompt>,
+    pub straight_alpha: Option<bool>,
     pub v4_prompt: V4Prompt,
     pub v4_negative_prompt: V4NegativePrompt,
 }
@@ -166,10 +183,24 @@ pub struct ImageInput {
     pub image: String,
     pub strength: JsNumber,
     pub noise: JsNumber,
+    /// The website sends the seed less one.
     pub extra_noise_seed: u32,
     /// The inpainting mask, base64 (infill only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<String>,
+    /// Image-to-image only: `false`, as the website sends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color_correct: Option<bool>,
+    /// Inpainting at partial strength: the strength again, with colour correction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub img2img: Option<InpaintStrength>,
+}
+
+/// `img2img` of a partial-strength inpainting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InpaintStrength {
+    pub strength: JsNumber,
+    pub color_correct: bool,
 }
 
 impl ImageRequest {

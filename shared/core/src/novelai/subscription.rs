@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::domain::account::V5Usage;
+
 /// The account's subscription, from `GET /user/subscription`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -14,8 +16,8 @@ pub struct Subscription {
     pub anlas: u64,
     /// When the subscription ends (unix seconds); `None` when NovelAI sends none (or 0).
     pub expires_at: Option<i64>,
-    /// Opus's free generations (`perks.unlimitedImageGeneration`).
-    pub unlimited_image_generation: bool,
+    /// The V5 usage limit (`usage`), which NovelAI sends for active Opus accounts only.
+    pub v5_usage: Option<V5Usage>,
 }
 
 /// The name NovelAI gives a tier.
@@ -44,6 +46,23 @@ impl Subscription {
                 .and_then(Value::as_u64)
                 .unwrap_or(0)
         };
+        let v5_usage = match v.get("usage") {
+            None | Some(Value::Null) => None,
+            Some(u) => Some(V5Usage {
+                percent: u
+                    .get("percent")
+                    .and_then(Value::as_i64)
+                    .ok_or("usage has no numeric percent")?,
+                is_negative: u
+                    .get("isNegative")
+                    .and_then(Value::as_bool)
+                    .ok_or("usage has no isNegative")?,
+                seconds_to_next_percent: u
+                    .get("timeUntilNextPercent")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            }),
+        };
         Ok(Subscription {
             tier,
             tier_name: tier_name(tier),
@@ -53,10 +72,7 @@ impl Subscription {
                 .get("expiresAt")
                 .and_then(Value::as_i64)
                 .filter(|&t| t > 0),
-            unlimited_image_generation: v
-                .pointer("/perks/unlimitedImageGeneration")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            v5_usage,
         })
     }
 }
@@ -71,11 +87,9 @@ mod tests {
         json!({
             "tier": 3, "active": true, "expiresAt": 1_800_000_000,
             "perks": {"maxPriorityActions": 1000, "startPriority": 10, "moduleTrainingSteps": 10000,
-                      "unlimitedMaxPriority": true, "voiceGeneration": true, "imageGeneration": true,
-                      "unlimitedImageGeneration": true,
-                      "unlimitedImageGenerationLimits": [{"resolution": 4194304, "maxPrompts": 0},
-                                                          {"resolution": 1048576, "maxPrompts": 1}],
-                      "contextTokens": 8192},
+                      "unlimitedMaxPriority": true, "contextTokens": 8192},
+            "isGracePeriod": false, "isPaypal": false,
+            "usage": {"percent": 100, "isNegative": false, "timeUntilNextPercent": 7888},
             "paymentProcessorData": null,
             "trainingStepsLeft": {"fixedTrainingStepsLeft": 9000, "purchasedTrainingSteps": 1500},
             "accountType": 0
@@ -93,7 +107,11 @@ mod tests {
                 active: true,
                 anlas: 10_500,
                 expires_at: Some(1_800_000_000),
-                unlimited_image_generation: true,
+                v5_usage: Some(V5Usage {
+                    percent: 100,
+                    is_negative: false,
+                    seconds_to_next_percent: 7888,
+                }),
             }
         );
         let paper = Subscription::from_json(&json!({"tier": 0, "active": false, "expiresAt": 0,
@@ -107,5 +125,20 @@ mod tests {
         assert_eq!(tier_name(1), "Tablet");
         assert_eq!(tier_name(2), "Scroll");
         assert!(Subscription::from_json(&json!({"active": true})).is_err());
+        assert_eq!(
+            paper.v5_usage, None,
+            "only active Opus accounts have a usage limit"
+        );
+        let spent = Subscription::from_json(&json!({"tier": 3, "active": true,
+            "usage": {"percent": -2, "isNegative": true, "timeUntilNextPercent": 0}}))
+        .unwrap();
+        assert_eq!(
+            spent.v5_usage.map(|u| (u.percent, u.is_negative)),
+            Some((-2, true))
+        );
+        assert!(
+            Subscription::from_json(&json!({"tier": 3, "usage": {"percent": 5}})).is_err(),
+            "a usage object without isNegative is unreadable"
+        );
     }
 }

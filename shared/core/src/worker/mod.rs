@@ -6,6 +6,7 @@
 //! are not received and put back while the worker waits for a window or for the day's
 //! quota (each receive counts toward the dead-letter queue's limit).
 
+mod account;
 mod dead_letters;
 mod run;
 
@@ -137,6 +138,7 @@ impl Worker {
             report.stopped = StopReason::LeaseHeld;
             return Ok(report);
         }
+        self.refresh_account(false).await;
         // Dead letters are swept before and after: a message moves there when a receive
         // finds it past the limit.
         let result = match self.sweep_dead_letters(&mut report).await {

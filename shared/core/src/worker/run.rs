@@ -9,7 +9,7 @@ use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
 use crate::novelai::body;
 use crate::objects::image_key;
-use crate::ports::{Delivery, PortError};
+use crate::ports::{Delivery, PortError, UpstreamError};
 
 impl Worker {
     /// Handles one received message: skips it, or reserves its slot and runs it.
@@ -143,6 +143,10 @@ impl Worker {
             }
             Err(e) => {
                 tracing::warn!(task_id = %task_id, code = e.code(), error = %e, attempt = job.attempts(), upstream_ms = elapsed_ms, "NovelAI call failed");
+                if matches!(e, UpstreamError::Status { status: 402, .. }) {
+                    // Out of Anlas: the cached balance (and the prices it gives) is wrong.
+                    self.refresh_account(true).await;
+                }
                 self.start_cooldown().await?;
                 let error = JobError::new(e.code(), e.to_string());
                 if e.is_retryable() && job.attempts() < self.settings.max_attempts {

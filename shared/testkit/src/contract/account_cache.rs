@@ -1,7 +1,7 @@
 //! The account cache's contract: the last write wins.
 
 use chrono::{TimeZone, Utc};
-use naiq_core::domain::account::AccountInfo;
+use naiq_core::domain::account::{AccountInfo, V5Usage};
 use naiq_core::ports::*;
 
 pub async fn account_cache(state: &dyn AccountCache) {
@@ -11,6 +11,11 @@ pub async fn account_cache(state: &dyn AccountCache) {
         tier: 3,
         active: true,
         anlas: 10_000,
+        v5_usage: Some(V5Usage {
+            percent: 42,
+            is_negative: false,
+            seconds_to_next_percent: 7888,
+        }),
         checked_at: t0,
     };
     state.save_account(&opus).await.unwrap();

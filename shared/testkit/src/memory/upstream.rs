@@ -26,6 +26,8 @@ pub struct MemoryUpstream {
     pub started_at: Mutex<Vec<DateTime<Utc>>>,
     /// What `subscription` answers (Opus with 10,000 Anlas unless a test changes it).
     pub account: Mutex<AccountInfo>,
+    /// How many times `subscription` was called.
+    pub subscription_calls: std::sync::atomic::AtomicU64,
     clock: Option<std::sync::Arc<dyn Clock>>,
 }
 
@@ -41,8 +43,10 @@ impl Default for MemoryUpstream {
                 tier: 3,
                 active: true,
                 anlas: 10_000,
+                v5_usage: None,
                 checked_at: DateTime::<Utc>::UNIX_EPOCH,
             }),
+            subscription_calls: Default::default(),
             clock: None,
         }
     }
@@ -101,6 +105,7 @@ impl Upstream for MemoryUpstream {
     }
 
     async fn subscription(&self, _credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
+        self.subscription_calls.fetch_add(1, Ordering::SeqCst);
         Ok(lock(&self.account).clone())
     }
 }

@@ -1,4 +1,14 @@
-//! What a rejected request says: a stable code, the field, a message for people.
+//! What a rejected request says (a stable code, the field, a message for people), and
+//! what an accepted one was told: a value brought into range.
+
+/// A value the request gave that naiq changed before sending it: `{field, given, sent}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Warning {
+    pub field: String,
+    pub given: serde_json::Value,
+    pub sent: serde_json::Value,
+    pub message: String,
+}
 
 /// A rejected request: a stable code, the field, and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

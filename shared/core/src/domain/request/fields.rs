@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ValidationError;
+use super::{ValidationError, Warning};
 
 /// The fields of one JSON object; `prefix` (such as `characters[1].`) is put before the
 /// names errors report, so nested fields are named in full.
@@ -85,6 +85,43 @@ impl<'a> Fields<'a> {
             return Err(err());
         }
         Ok(Some(n))
+    }
+
+    /// A number brought into `[min, max]` when it is outside, the change noted in
+    /// `warnings` (a value the seed service accepted is never refused for its range).
+    pub(super) fn number_in_range(
+        &self,
+        name: &str,
+        min: f64,
+        max: f64,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Option<f64>, ValidationError> {
+        let path = self.path(name);
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Number(n)) => {
+                let Some(f) = n.as_f64().filter(|f| f.is_finite()) else {
+                    return Err(ValidationError::invalid(
+                        &path,
+                        format!("{path} must be a number {min}-{max}"),
+                    ));
+                };
+                let sent = f.clamp(min, max);
+                if sent != f {
+                    warnings.push(Warning {
+                        field: path,
+                        given: Value::Number(n.clone()),
+                        sent: serde_json::json!(sent),
+                        message: format!("{name} {f} is outside {min}-{max}; {sent} was sent"),
+                    });
+                }
+                Ok(Some(sent))
+            }
+            Some(_) => Err(ValidationError::invalid(
+                &path,
+                format!("{path} must be a number {min}-{max}"),
+            )),
+        }
     }
 
     pub(super) fn number(

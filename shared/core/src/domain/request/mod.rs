@@ -19,7 +19,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use error::ValidationError;
+pub use error::{ValidationError, Warning};
 
 use super::credentials::Credentials;
 use super::job::Lane;
@@ -54,16 +54,71 @@ pub struct Img2Img {
 
 /// One character prompt (V4/V4.5): sent as a `characterPrompts` entry and as a
 /// `char_captions` entry of both `v4_prompt` and `v4_negative_prompt`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Character {
     pub prompt: String,
     /// The character's own undesired content (may be empty).
     #[serde(default)]
     pub uc: String,
-    /// Grid cell, column A–E and row 1–5 (`C3` is the centre), upper case; `None` leaves
-    /// the placement to the AI.
+    /// Grid cell, column A–E and row 1–5 (`C3` is the centre), upper case; `None` (and no
+    /// `center`) leaves the placement to the AI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
+    /// Free coordinates (V5), when given instead of a cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center: Option<Center>,
+}
+
+impl Character {
+    /// Whether the client placed this character (a cell or coordinates).
+    pub fn is_placed(&self) -> bool {
+        self.position.is_some() || self.center.is_some()
+    }
+
+    /// Where the character is centred: its coordinates, its grid cell, or the middle (C3)
+    /// when the AI places it.
+    pub fn center(&self) -> Center {
+        self.center
+            .or_else(|| {
+                let (x, y) = models::grid_center(self.position.as_deref()?)?;
+                Some(Center { x, y })
+            })
+            .unwrap_or(Center { x: 0.5, y: 0.5 })
+    }
+}
+
+/// A point on the image, 0–1 from the top left.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Center {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The file format NovelAI is asked to answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    /// What the seed's clients expect (and naiq's default).
+    #[default]
+    Png,
+    /// Lossless WebP, the website's own choice.
+    Webp,
+}
+
+impl ImageFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "image/png",
+            ImageFormat::Webp => "image/webp",
+        }
+    }
 }
 
 /// The generation settings of one job, validated and with defaults applied. Stored on the
@@ -95,6 +150,10 @@ pub struct GenerationParams {
     /// jobs stored before they existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub characters: Vec<Character>,
+    /// The format asked of NovelAI (PNG unless the request says webp; PNG in jobs stored
+    /// before it existed).
+    #[serde(default)]
+    pub image_format: ImageFormat,
 }
 
 /// An accepted `POST /generate` body.
@@ -114,6 +173,8 @@ pub struct SubmitRequest {
     pub credentials: Option<Credentials>,
     /// Answer with the upstream body and the cost; queue nothing.
     pub dry_run: bool,
+    /// Values brought into range, to tell the client.
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -146,6 +207,7 @@ pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, Valid
 }
 
 fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, ValidationError> {
+    let mut warnings = Vec::new();
     let (prompt, negative_prompt) = prompts::prompts(f, limits)?;
     let Sampling {
         model,
@@ -156,9 +218,28 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         noise_schedule,
         sm,
         sm_dyn,
-    } = sampling::sampling(f)?;
+    } = sampling::sampling(f, &mut warnings)?;
     let family = model.family;
-    let characters = characters::characters(f, family, model.id, limits)?;
+    let characters = characters::characters(f, model, limits)?;
+    if model.medium && !negative_prompt.is_empty() {
+        return Err(ValidationError::invalid(
+            "negative_prompt",
+            format!("{} takes no negative prompt; leave it out", model.id),
+        ));
+    }
+    let image_format = match f.string("image_format")? {
+        None => ImageFormat::Png,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "png" => ImageFormat::Png,
+            "webp" => ImageFormat::Webp,
+            _ => {
+                return Err(ValidationError::invalid(
+                    "image_format",
+                    "image_format must be png or webp",
+                ));
+            }
+        },
+    };
 
     // An input image is decoded first: without a size in the request, the job takes the
     // image's own (rounded to NovelAI's 64-pixel grid).
@@ -265,6 +346,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
             img2img,
             inpaint: mask.is_some(),
             characters,
+            image_format,
         },
         seed_given: seed.is_some(),
         lane: if is_test_request { Lane::Test } else { lane },
@@ -273,5 +355,6 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         mask,
         credentials,
         dry_run,
+        warnings,
     })
 }

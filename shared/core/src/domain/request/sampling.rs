@@ -1,8 +1,8 @@
 //! The model and how it samples: steps, guidance scale, CFG rescale, the sampler (with
 //! V3's SMEA variants), the noise schedule, each checked against the model's family.
 
-use super::ValidationError;
 use super::fields::Fields;
+use super::{ValidationError, Warning};
 use crate::domain::models::{self, Family, Model};
 
 /// The validated sampling settings of a request.
@@ -17,7 +17,10 @@ pub(super) struct Sampling {
     pub sm_dyn: bool,
 }
 
-pub(super) fn sampling(f: &Fields<'_>) -> Result<Sampling, ValidationError> {
+pub(super) fn sampling(
+    f: &Fields<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Sampling, ValidationError> {
     let model = match f.string("model")? {
         None => models::resolve_model(models::DEFAULT_MODEL).expect("default model is known"),
         Some(name) => models::resolve_model(name).ok_or_else(|| {
@@ -33,7 +36,10 @@ pub(super) fn sampling(f: &Fields<'_>) -> Result<Sampling, ValidationError> {
     let steps = f
         .integer("steps", 1, 50)?
         .map_or(defaults.steps, |n| n as u32);
-    let scale = f.number("scale", 0.0, 10.0)?.unwrap_or(defaults.scale);
+    // The seed service passed any scale on; the website's range is 0-10.
+    let scale = f
+        .number_in_range("scale", 0.0, 10.0, warnings)?
+        .unwrap_or(defaults.scale);
     let cfg_rescale = f.number("cfg_rescale", 0.0, 1.0)?.unwrap_or(0.0);
 
     // Per family: V3 names DDIM ddim_v3, V4+ has none, nai_smea(_dyn) is V3's
@@ -49,6 +55,14 @@ pub(super) fn sampling(f: &Fields<'_>) -> Result<Sampling, ValidationError> {
         })?,
     };
     let sampler = choice.sampler;
+    if model.medium {
+        medium_rules(model, steps, sampler, cfg_rescale, f)?;
+    }
+    let steps = if model.medium {
+        models::MEDIUM_STEPS
+    } else {
+        steps
+    };
     let noise_schedule = match f.string("noise_schedule")? {
         None => family.default_noise_schedule(sampler).to_string(),
         Some(s) => {
@@ -113,4 +127,34 @@ pub(super) fn sampling(f: &Fields<'_>) -> Result<Sampling, ValidationError> {
         sm,
         sm_dyn,
     })
+}
+
+/// V5 Full Medium runs fixed steps with one sampler and no CFG rescale (the website fixes
+/// them); a request that asks for anything else is told so rather than silently changed.
+fn medium_rules(
+    model: &Model,
+    steps: u32,
+    sampler: &str,
+    cfg_rescale: f64,
+    f: &Fields<'_>,
+) -> Result<(), ValidationError> {
+    if f.get("steps").is_some() && steps != models::MEDIUM_STEPS {
+        return Err(ValidationError::invalid(
+            "steps",
+            format!("{} always runs {} steps", model.id, models::MEDIUM_STEPS),
+        ));
+    }
+    if sampler != models::MEDIUM_SAMPLER {
+        return Err(ValidationError::invalid(
+            "sampler",
+            format!("{} only runs {}", model.id, models::MEDIUM_SAMPLER),
+        ));
+    }
+    if cfg_rescale != 0.0 {
+        return Err(ValidationError::invalid(
+            "cfg_rescale",
+            format!("{} has no CFG rescale", model.id),
+        ));
+    }
+    Ok(())
 }

@@ -44,7 +44,7 @@ fn every_bad_field_is_named() {
     assert_eq!(field_of(with("steps", json!(51))), "steps");
     assert_eq!(field_of(with("steps", json!(2.5))), "steps");
     assert_eq!(field_of(with("steps", json!("28"))), "steps");
-    assert_eq!(field_of(with("scale", json!(11))), "scale");
+    assert_eq!(field_of(with("scale", json!("11"))), "scale");
     assert_eq!(field_of(with("sampler", json!("euler_magic"))), "sampler");
     assert_eq!(field_of(with("resolution", json!("huge"))), "resolution");
     assert_eq!(
@@ -354,11 +354,13 @@ fn characters_are_parsed_for_v4_models() {
                 prompt: "girl, red hair".into(),
                 uc: "bad hands".into(),
                 position: Some("C3".into()),
+                center: None,
             },
             Character {
                 prompt: "girl, blue hair".into(),
                 uc: String::new(),
                 position: None,
+                center: None,
             },
         ]
     );
@@ -574,4 +576,127 @@ fn noise_schedules_follow_the_model_and_sampler() {
         field_of(json!({"prompt": "x", "noise_schedule": 3})),
         "noise_schedule"
     );
+}
+
+#[test]
+fn v5_models_follow_their_rules() {
+    // The default model is the website's, V5 Curated, with V5's defaults.
+    let r = parse(json!({"prompt": "x"})).unwrap();
+    assert_eq!(r.params.model, "nai-diffusion-5-curated");
+    assert_eq!(
+        (
+            r.params.steps,
+            r.params.scale,
+            r.params.noise_schedule.as_str()
+        ),
+        (23, 7.0, "karras")
+    );
+    // Karras only, no SMEA.
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "model": "nai-v5", "noise_schedule": "exponential"})),
+        ("invalid_parameter", "noise_schedule".to_string())
+    );
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "model": "nai-v5", "sm": true})).1,
+        "sm"
+    );
+    // Medium: 14 steps whatever the default, its one sampler, no UC, no CFG rescale.
+    let m = parse(json!({"prompt": "x", "model": "nai-v5-medium"})).unwrap();
+    assert_eq!(
+        (m.params.steps, m.params.sampler.as_str()),
+        (14, "k_euler_ancestral")
+    );
+    assert!(parse(json!({"prompt": "x", "model": "nai-v5-medium", "steps": 14})).is_ok());
+    for (extra, field) in [
+        (json!({"steps": 28}), "steps"),
+        (json!({"sampler": "k_euler"}), "sampler"),
+        (json!({"negative_prompt": "lowres"}), "negative_prompt"),
+        (json!({"cfg_rescale": 0.2}), "cfg_rescale"),
+        (
+            json!({"characters": [{"prompt": "girl", "uc": "hat"}]}),
+            "characters[0].uc",
+        ),
+    ] {
+        let mut body = json!({"prompt": "x", "model": "nai-v5-medium"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        assert_eq!(code_and_field(body).1, field);
+    }
+}
+
+#[test]
+fn v5_characters_take_free_positions_and_v4_keeps_the_grid() {
+    let r = parse(
+        json!({"prompt": "2girls", "model": "nai-v5", "characters": [
+            {"prompt": "girl, red hair", "position": {"x": 0.3, "y": 0.5004}},
+            {"prompt": "girl, black hair", "position": "E5"},
+        ]}),
+    )
+    .unwrap();
+    let c = &r.params.characters;
+    assert_eq!(
+        c[0].center,
+        Some(Center { x: 0.3, y: 0.5 }),
+        "kept to 0.001"
+    );
+    assert_eq!(c[1].center(), Center { x: 0.9, y: 0.9 });
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "model": "nai-v4.5", "characters": [
+            {"prompt": "girl", "position": {"x": 0.3, "y": 0.5}}]})),
+        ("invalid_parameter", "characters[0].position".to_string())
+    );
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "model": "nai-v5", "characters": [
+            {"prompt": "girl", "position": {"x": 1.3, "y": 0.5}}]})),
+        ("invalid_parameter", "characters[0].position.x".to_string())
+    );
+    let many: Vec<Value> = (0..32)
+        .map(|i| json!({"prompt": format!("c{i}")}))
+        .collect();
+    assert!(parse(json!({"prompt": "x", "model": "nai-v5", "characters": many})).is_ok());
+    let too_many: Vec<Value> = (0..33)
+        .map(|i| json!({"prompt": format!("c{i}")}))
+        .collect();
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "model": "nai-v5", "characters": too_many})).1,
+        "characters"
+    );
+}
+
+#[test]
+fn prompts_in_any_script_are_kept_as_given_and_the_format_is_png_unless_asked() {
+    let prompt = "一只可爱的猫咪，高清照片 🐱 кошка";
+    let r = parse(
+        json!({"prompt": prompt, "negative_prompt": "模糊", "characters": [
+        {"prompt": "女孩", "uc": "帽子"}]}),
+    )
+    .unwrap();
+    assert_eq!(r.params.prompt, prompt);
+    assert_eq!(r.params.negative_prompt, "模糊");
+    assert_eq!(r.params.characters[0].uc, "帽子");
+    assert_eq!(r.params.image_format, ImageFormat::Png);
+    let w = parse(json!({"prompt": "x", "image_format": "WebP"})).unwrap();
+    assert_eq!(w.params.image_format, ImageFormat::Webp);
+    assert_eq!(
+        code_and_field(json!({"prompt": "x", "image_format": "gif"})).1,
+        "image_format"
+    );
+}
+
+#[test]
+fn a_scale_the_seed_accepted_is_brought_into_range_with_a_warning() {
+    // The seed README's own first example sends scale 11.
+    let r = parse(json!({"prompt": "一只可爱的猫咪，高清照片", "model": "nai-v3", "scale": 11}))
+        .unwrap();
+    assert_eq!(r.params.scale, 10.0);
+    assert_eq!(r.warnings.len(), 1);
+    let w = serde_json::to_value(&r.warnings[0]).unwrap();
+    assert_eq!(
+        (w["field"].clone(), w["given"].clone(), w["sent"].clone()),
+        (json!("scale"), json!(11), json!(10.0))
+    );
+    let r = parse(json!({"prompt": "x", "scale": 5.5})).unwrap();
+    assert!(r.warnings.is_empty());
+    assert_eq!(r.params.scale, 5.5);
 }
