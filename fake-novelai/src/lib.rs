@@ -13,14 +13,36 @@
 //! Test controls under `/_fake/` ([`controls`]): the request log (login keys redacted),
 //! queued faults ([`faults`]), the latency, a health check. It listens on 127.0.0.1 only.
 //!
-//! In-process, for other crates' tests:
+//! # In another crate's tests
+//!
+//! Add `fake-novelai = { path = "../fake-novelai" }` to `[dev-dependencies]`, then spawn
+//! one fake per test (each on its own free port, stopped when dropped):
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
-//! let fake = fake_novelai::spawn(fake_novelai::Config::default()).await?;
-//! // Point the client at fake.url() for both hosts; it accepts `Bearer pst-fake-token`.
-//! # Ok(()) }
+//! use std::time::Duration;
+//! use fake_novelai::{Account, Config};
+//!
+//! let fake = fake_novelai::spawn(
+//!     Config::default()
+//!         .with_tokens(["pst-test"]) // accepted as `Authorization: Bearer pst-test`
+//!         .with_account(Account::new("test@example.com", "password123").tier(3))
+//!         .with_latency(Duration::ZERO),
+//! )
+//! .await?;
+//! let base = fake.url(); // "http://127.0.0.1:<port>": both NovelAI hosts
+//! // ... drive the client under test against `base` ...
+//! let log: serde_json::Value = reqwest::get(format!("{base}/_fake/requests"))
+//!     .await
+//!     .unwrap()
+//!     .json()
+//!     .await
+//!     .unwrap();
+//! fake.stop().await // or just drop it
+//! # }
 //! ```
+//!
+//! Without a socket, [`router`] with a [`FakeState`] answers through `tower`'s `oneshot`.
 
 pub mod access_key;
 pub mod accounts;
