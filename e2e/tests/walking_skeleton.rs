@@ -311,7 +311,10 @@ async fn image_to_image_sends_the_input_fitted_to_the_target_size() {
         (p["strength"].as_f64(), p["noise"].as_f64()),
         (Some(0.45), Some(0.1))
     );
-    assert_eq!(p["extra_noise_seed"], 76, "the seed less one, as the website sends");
+    assert_eq!(
+        p["extra_noise_seed"], 76,
+        "the seed less one, as the website sends"
+    );
     let input = base64::engine::general_purpose::STANDARD
         .decode(p["image"].as_str().unwrap())
         .unwrap();
