@@ -10,6 +10,7 @@ pub mod models;
 pub mod pacing;
 pub mod pricing;
 pub mod request;
+pub mod sizes;
 
 pub use apikey::{ApiKey, ApiKeyRecord};
 pub use credentials::Credentials;
