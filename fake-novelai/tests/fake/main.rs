@@ -10,5 +10,6 @@ mod common;
 mod faults;
 mod generation;
 mod hostile;
+mod hosts;
 mod in_process;
 mod refused;
