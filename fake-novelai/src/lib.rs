@@ -10,14 +10,18 @@
 //!   wrong token, 400 (or 500 where NovelAI breaks) for a body NovelAI refuses, per model
 //!   family ([`rules`]), and 429 "Concurrent generation is locked" while another
 //!   generation of the same account is in flight ([`generation`]).
+//! - Every generation is charged in Anlas as NovelAI prices it, with Opus's free sample
+//!   and its V5 usage gauge; 402 "Not enough Anlas" when the balance is short
+//!   ([`billing`]).
 //!
 //! The fake is NovelAI's image host: every route answers on any `Host`, except that a
 //! `Host` of `api.novelai.net` gets NovelAI's 400 for the account routes that moved
 //! ([`hosts`]). Every answer carries NovelAI's CORS headers ([`cors`]); the website's
 //! `x-correlation-id` and `x-initiated-at` headers are accepted and ignored.
 //!
-//! Test controls under `/_fake/` ([`controls`]): the request log (login keys redacted),
-//! queued faults ([`faults`]), the latency, a health check. It listens on 127.0.0.1 only.
+//! Test controls under `/_fake/` ([`controls`]): the request log (login keys redacted,
+//! each generation's charge), queued faults ([`faults`]), the latency and Medium's price
+//! factor, the accounts' balances and usage gauges, a health check. It listens on 127.0.0.1 only.
 //!
 //! In-process, for other crates' tests:
 //!
@@ -31,6 +35,7 @@
 pub mod access_key;
 pub mod accounts;
 mod answer;
+pub mod billing;
 pub mod config;
 pub mod controls;
 pub mod cors;

@@ -42,6 +42,8 @@ struct Inner {
     faults: FaultQueue,
     locks: Locks,
     latency_ms: AtomicU64,
+    /// An `f64`'s bits.
+    medium_step_factor: AtomicU64,
     started_at: i64,
     expires_at: i64,
     stop: watch::Sender<bool>,
@@ -58,6 +60,7 @@ impl FakeState {
             faults: FaultQueue::default(),
             locks: Locks::default(),
             latency_ms: AtomicU64::new(latency_ms),
+            medium_step_factor: AtomicU64::new(config.medium_step_factor.to_bits()),
             started_at: now,
             expires_at: now + SUBSCRIPTION_LENGTH,
             stop: watch::Sender::new(false),
@@ -86,6 +89,17 @@ impl FakeState {
 
     pub(crate) fn set_latency_ms(&self, ms: u64) {
         self.0.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// The factor on V5 Full Medium's per-step price.
+    pub(crate) fn medium_step_factor(&self) -> f64 {
+        f64::from_bits(self.0.medium_step_factor.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_medium_step_factor(&self, factor: f64) {
+        self.0
+            .medium_step_factor
+            .store(factor.to_bits(), Ordering::SeqCst);
     }
 
     /// When the fake started (unix seconds): its accounts' creation time.
