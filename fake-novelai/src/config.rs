@@ -5,17 +5,21 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use crate::billing::price::DEFAULT_MEDIUM_STEP_FACTOR;
+
 /// The token every fresh [`Config`] (and the binary, without `--tokens`) accepts.
 pub const DEFAULT_TOKEN: &str = "pst-fake-token";
 /// How long a generation takes unless told otherwise.
 pub const DEFAULT_LATENCY: Duration = Duration::from_millis(200);
-/// The Anlas an account has unless told otherwise (an Opus month's).
+/// The Anlas an account has unless told otherwise (an Opus month's). An Opus account's
+/// V5 usage gauge starts full (100 %).
 pub const DEFAULT_ANLAS: u64 = 10_000;
 /// Opus.
 pub const DEFAULT_TIER: u8 = 3;
 
 /// How a fake starts. [`Config::default`] is what the binary runs with no flags: a free
-/// port, the token [`DEFAULT_TOKEN`], no login account, 200 ms per generation.
+/// port, the token [`DEFAULT_TOKEN`], no login account, 200 ms per generation, V5 Full
+/// Medium priced with [`DEFAULT_MEDIUM_STEP_FACTOR`].
 ///
 /// `Debug` shows how many tokens there are, never the tokens.
 #[derive(Clone)]
@@ -29,6 +33,9 @@ pub struct Config {
     pub accounts: Vec<Account>,
     /// How long each generation takes (changeable at run time with `PUT /_fake/config`).
     pub latency: Duration,
+    /// The factor on V5 Full Medium's per-step price (see [`crate::billing::price`];
+    /// changeable at run time with `PUT /_fake/config`).
+    pub medium_step_factor: f64,
 }
 
 impl Default for Config {
@@ -38,6 +45,7 @@ impl Default for Config {
             tokens: vec![DEFAULT_TOKEN.to_string()],
             accounts: Vec::new(),
             latency: DEFAULT_LATENCY,
+            medium_step_factor: DEFAULT_MEDIUM_STEP_FACTOR,
         }
     }
 }
@@ -49,6 +57,7 @@ impl fmt::Debug for Config {
             .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
             .field("accounts", &self.accounts)
             .field("latency", &self.latency)
+            .field("medium_step_factor", &self.medium_step_factor)
             .finish()
     }
 }
@@ -73,6 +82,12 @@ impl Config {
     /// How long each generation takes.
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
+        self
+    }
+
+    /// The factor on V5 Full Medium's per-step price.
+    pub fn with_medium_step_factor(mut self, factor: f64) -> Self {
+        self.medium_step_factor = factor;
         self
     }
 

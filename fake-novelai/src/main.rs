@@ -38,6 +38,10 @@ struct Args {
     /// How long each generation takes, in milliseconds.
     #[arg(long, env = "FAKE_NOVELAI_LATENCY_MS", default_value_t = 200)]
     latency_ms: u64,
+    /// The factor on V5 Full Medium's per-step price (0.8: 15 Anlas at 832x1216; 0.95:
+    /// the 17 of October 2026's clients).
+    #[arg(long, env = "FAKE_NOVELAI_MEDIUM_STEP_FACTOR", default_value_t = fake_novelai::config::DEFAULT_MEDIUM_STEP_FACTOR)]
+    medium_step_factor: f64,
 }
 
 impl TryFrom<Args> for Config {
@@ -54,11 +58,15 @@ impl TryFrom<Args> for Config {
                     .map_err(|e| format!("account {} of {}: {e}", i + 1, a.accounts.len()))
             })
             .collect::<Result<_, _>>()?;
+        if !fake_novelai::controls::valid_medium_step_factor(a.medium_step_factor) {
+            return Err("--medium-step-factor must be a number from 0 to 10".into());
+        }
         Ok(Config {
             port: a.port,
             tokens: a.tokens,
             accounts,
             latency: Duration::from_millis(a.latency_ms),
+            medium_step_factor: a.medium_step_factor,
         })
     }
 }
@@ -110,6 +118,16 @@ mod tests {
             ]
         );
         assert_eq!(config.latency, Duration::from_millis(5));
+        assert_eq!(config.medium_step_factor, 0.8);
+        let factor: Config = Args::parse_from(["fake-novelai", "--medium-step-factor", "0.95"])
+            .try_into()
+            .unwrap();
+        assert_eq!(factor.medium_step_factor, 0.95);
+        for bad in ["-1", "NaN", "inf", "11"] {
+            let flag = format!("--medium-step-factor={bad}");
+            let refused = Config::try_from(Args::parse_from(["fake-novelai", flag.as_str()]));
+            assert!(refused.is_err(), "{bad}");
+        }
         let refused = Config::try_from(Args::parse_from([
             "fake-novelai",
             "--account",

@@ -19,6 +19,10 @@ pub struct Recorded {
     /// 0 until answered.
     pub status: u16,
     pub body: Value,
+    /// A generation's Anlas charge (0 when free or refused for want of Anlas); absent on
+    /// other calls and on generations refused before the charge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anlas_charged: Option<u64>,
 }
 
 /// A logged request, to finish it.
@@ -55,6 +59,7 @@ impl RequestLog {
                 finished_at: None,
                 status: 0,
                 body,
+                anlas_charged: None,
             },
         ));
         Entry(id)
@@ -66,6 +71,14 @@ impl RequestLog {
         if let Some((_, e)) = inner.list.iter_mut().rev().find(|(id, _)| *id == entry.0) {
             e.finished_at = Some(now());
             e.status = status;
+        }
+    }
+
+    /// Notes what a generation was charged.
+    pub async fn charged(&self, entry: Entry, anlas: u64) {
+        let mut inner = self.inner.lock().await;
+        if let Some((_, e)) = inner.list.iter_mut().rev().find(|(id, _)| *id == entry.0) {
+            e.anlas_charged = Some(anlas);
         }
     }
 

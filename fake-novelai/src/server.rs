@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Router, middleware};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::faults::FaultQueue;
 use crate::generation::{self, Locks};
 use crate::request_log::{RequestLog, redacted_body};
-use crate::{login, subscription};
+use crate::{cors, hosts, login, subscription, user_data};
 
 /// Bodies up to this size are read: an image-to-image body at the largest size carries a
 /// PNG of up to about 12 MB as base64, plus a mask.
@@ -42,6 +42,9 @@ struct Inner {
     faults: FaultQueue,
     locks: Locks,
     latency_ms: AtomicU64,
+    /// An `f64`'s bits.
+    medium_step_factor: AtomicU64,
+    started_at: i64,
     expires_at: i64,
     stop: watch::Sender<bool>,
 }
@@ -50,13 +53,16 @@ impl FakeState {
     /// A fresh fake; derives the accounts' access keys (a few milliseconds each).
     pub fn new(config: &Config) -> Self {
         let latency_ms = u64::try_from(config.latency.as_millis()).unwrap_or(u64::MAX);
+        let now = chrono::Utc::now().timestamp();
         FakeState(Arc::new(Inner {
             accounts: Accounts::new(config),
             log: RequestLog::default(),
             faults: FaultQueue::default(),
             locks: Locks::default(),
             latency_ms: AtomicU64::new(latency_ms),
-            expires_at: chrono::Utc::now().timestamp() + SUBSCRIPTION_LENGTH,
+            medium_step_factor: AtomicU64::new(config.medium_step_factor.to_bits()),
+            started_at: now,
+            expires_at: now + SUBSCRIPTION_LENGTH,
             stop: watch::Sender::new(false),
         }))
     }
@@ -85,6 +91,22 @@ impl FakeState {
         self.0.latency_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// The factor on V5 Full Medium's per-step price.
+    pub(crate) fn medium_step_factor(&self) -> f64 {
+        f64::from_bits(self.0.medium_step_factor.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_medium_step_factor(&self, factor: f64) {
+        self.0
+            .medium_step_factor
+            .store(factor.to_bits(), Ordering::SeqCst);
+    }
+
+    /// When the fake started (unix seconds): its accounts' creation time.
+    pub(crate) fn started_at(&self) -> i64 {
+        self.0.started_at
+    }
+
     pub(crate) fn expires_at(&self) -> i64 {
         self.0.expires_at
     }
@@ -105,14 +127,24 @@ impl FakeState {
 }
 
 /// Every route of the fake, for a server or for driving in-process (`tower`'s `oneshot`).
+/// All of them answer on any `Host` (the fake is NovelAI's image host), but for the api
+/// host's refusals ([`hosts`]); every answer carries NovelAI's CORS headers ([`cors`]).
 pub fn router(state: FakeState) -> Router {
     Router::new()
         .route(generation::PATH, post(generation::handler))
         .route(login::PATH, post(login::handler))
         .route(subscription::PATH, get(subscription::handler))
+        .route(user_data::DATA_PATH, get(user_data::data))
+        .route(user_data::PRIORITY_PATH, get(user_data::priority))
+        .route(user_data::INFORMATION_PATH, get(user_data::information))
         .merge(crate::controls::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hosts::refuse_moved,
+        ))
+        .layer(middleware::from_fn(cors::cors))
         .with_state(state)
 }
 

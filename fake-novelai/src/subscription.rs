@@ -3,13 +3,14 @@
 //! `{tier, active, expiresAt, perks: {maxPriorityActions, startPriority, contextTokens,
 //! unlimitedMaxPriority, moduleTrainingSteps}, paymentProcessorData, trainingStepsLeft:
 //! {fixedTrainingStepsLeft, purchasedTrainingSteps}, accountType, isGracePeriod, isPaypal}`,
-//! plus `usage: {percent, isNegative, timeUntilNextPercent}` for an active Opus.
+//! plus `usage: {percent, isNegative, timeUntilNextPercent}` for an active Opus (see
+//! [`crate::billing::usage`]).
 //!
-//! The Anlas balance is `fixedTrainingStepsLeft + purchasedTrainingSteps`; the fake counts
-//! up to a month's allowance as fixed and the rest as purchased. Since 2026 NovelAI no
-//! longer sends `perks.imageGeneration`, `perks.unlimitedImageGeneration` or
-//! `perks.unlimitedImageGenerationLimits`: Opus's free generations follow from the tier
-//! and `active`. The fake's usage gauge stays full (100 %, refill paused at the cap).
+//! The Anlas balance is `fixedTrainingStepsLeft + purchasedTrainingSteps` and goes down
+//! as generations are charged (see [`crate::billing`]). Since 2026 NovelAI no longer
+//! sends `perks.imageGeneration`, `perks.unlimitedImageGeneration` or
+//! `perks.unlimitedImageGenerationLimits`: Opus's free generations follow from the tier,
+//! `active` and the usage gauge.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::accounts::Plan;
 use crate::answer::{bearer, unauthorized};
+use crate::billing::balance::monthly_allowance;
 use crate::server::FakeState;
 
 pub const PATH: &str = "/user/subscription";
@@ -37,14 +39,7 @@ pub async fn handler(State(state): State<FakeState>, headers: HeaderMap) -> Resp
 
 /// The subscription JSON of a plan; a paid plan ends at `expires_at` (unix seconds).
 pub fn subscription_json(plan: Plan, expires_at: i64) -> Value {
-    let paid = plan.tier > 0;
-    let opus = plan.tier == 3;
-    let monthly: u64 = match plan.tier {
-        3 => 10_000,
-        1 | 2 => 1_000,
-        _ => 0,
-    };
-    let fixed = plan.anlas.min(monthly);
+    let paid = plan.active();
     let mut v = json!({
         "tier": plan.tier,
         "active": paid,
@@ -53,20 +48,20 @@ pub fn subscription_json(plan: Plan, expires_at: i64) -> Value {
             "maxPriorityActions": if paid { 1000 } else { 0 },
             "startPriority": if paid { 10 } else { 1 },
             "contextTokens": if plan.tier >= 2 { 8192 } else { 4096 },
-            "unlimitedMaxPriority": opus,
-            "moduleTrainingSteps": monthly,
+            "unlimitedMaxPriority": plan.tier == 3,
+            "moduleTrainingSteps": monthly_allowance(plan.tier),
         },
         "paymentProcessorData": null,
         "trainingStepsLeft": {
-            "fixedTrainingStepsLeft": fixed,
-            "purchasedTrainingSteps": plan.anlas - fixed,
+            "fixedTrainingStepsLeft": plan.balance.fixed,
+            "purchasedTrainingSteps": plan.balance.purchased,
         },
         "accountType": 0,
         "isGracePeriod": false,
         "isPaypal": false,
     });
-    if opus && paid {
-        v["usage"] = json!({"percent": 100, "isNegative": false, "timeUntilNextPercent": 0});
+    if paid && let Some(usage) = plan.usage {
+        v["usage"] = json!(usage);
     }
     v
 }
@@ -74,16 +69,23 @@ pub fn subscription_json(plan: Plan, expires_at: i64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::{Balance, UsageStatus};
+
+    fn plan(tier: u8, anlas: u64) -> Plan {
+        Plan {
+            tier,
+            balance: Balance::of_total(tier, anlas),
+            usage: (tier == 3).then_some(UsageStatus {
+                percent: 100,
+                is_negative: false,
+                time_until_next_percent: 0,
+            }),
+        }
+    }
 
     #[test]
     fn anlas_split_into_fixed_and_purchased() {
-        let v = subscription_json(
-            Plan {
-                tier: 2,
-                anlas: 1500,
-            },
-            99,
-        );
+        let v = subscription_json(plan(2, 1500), 99);
         assert_eq!(v["trainingStepsLeft"]["fixedTrainingStepsLeft"], 1000);
         assert_eq!(v["trainingStepsLeft"]["purchasedTrainingSteps"], 500);
         assert_eq!(
@@ -91,7 +93,7 @@ mod tests {
             (Some(true), Some(99))
         );
         assert!(v.get("usage").is_none(), "usage is an Opus gauge");
-        let paper = subscription_json(Plan { tier: 0, anlas: 0 }, 99);
+        let paper = subscription_json(plan(0, 0), 99);
         assert_eq!(
             (paper["active"].as_bool(), paper["expiresAt"].as_i64()),
             (Some(false), Some(0))
@@ -100,13 +102,7 @@ mod tests {
 
     #[test]
     fn opus_has_the_usage_gauge_and_no_image_generation_perks() {
-        let v = subscription_json(
-            Plan {
-                tier: 3,
-                anlas: 10_000,
-            },
-            99,
-        );
+        let v = subscription_json(plan(3, 10_000), 99);
         assert_eq!(
             v["usage"],
             json!({"percent": 100, "isNegative": false, "timeUntilNextPercent": 0})

@@ -1,9 +1,12 @@
 //! `POST /ai/generate-image`: NovelAI's image generation.
 //!
 //! In order: a queued "401" fault; the bearer token (401); the body (400, or 500 for what
-//! NovelAI breaks on); any other queued fault; the account's concurrency lock (429
-//! "Concurrent generation is locked": one generation per account at a time); the latency;
-//! then 200 with a zip of one PNG per sample at the requested size.
+//! NovelAI breaks on), its price included (400 when one image costs over 140 Anlas); any
+//! other queued fault; the account's concurrency lock (429 "Concurrent generation is
+//! locked": one generation per account at a time); the charge (402 "Not enough Anlas",
+//! charging nothing, when the balance is short; see [`crate::billing`]); the latency;
+//! then 200 with a zip of one PNG per sample at the requested size. A generation that
+//! fails after the charge is refunded. The request log notes each charge.
 
 pub mod archive;
 mod characters;
@@ -20,8 +23,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::answer::{bearer, error, unauthorized};
+use crate::billing::price::{self, MAX_PRICE};
 use crate::faults::{self, FaultKind};
-use crate::request_log::body_value;
+use crate::request_log::{Entry, body_value};
 use crate::server::FakeState;
 pub use lock::Locks;
 pub use refusal::Refusal;
@@ -29,15 +33,18 @@ pub use validate::{Action, Generation, validate};
 
 pub const PATH: &str = "/ai/generate-image";
 
+/// NovelAI's answer when the balance is short.
+pub const NOT_ENOUGH_ANLAS: &str = "Not enough Anlas";
+
 /// The route's handler: logs the request, answers it, logs the answer.
 pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -> Response {
     let entry = state.log().start("POST", PATH, body_value(&body)).await;
-    let response = answer(&state, &headers, &body).await;
+    let response = answer(&state, entry, &headers, &body).await;
     state.log().finish(entry, response.status().as_u16()).await;
     response
 }
 
-async fn answer(state: &FakeState, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Response {
     if state.faults().take(true).is_some() {
         return unauthorized();
     }
@@ -48,17 +55,37 @@ async fn answer(state: &FakeState, headers: &HeaderMap, body: &[u8]) -> Response
         Ok(g) => g,
         Err(refusal) => return refusal.response(),
     };
+    let factor = state.medium_step_factor();
+    let per_image = price::per_image(&generation, factor);
+    if per_image > MAX_PRICE {
+        return Refusal::invalid(format!(
+            "one image costs {per_image} Anlas, over the {MAX_PRICE} a request may"
+        ))
+        .response();
+    }
     if let Some(kind) = state.faults().take(false) {
         return faults::answer(kind, &generation.prompt, state.stopping()).await;
     }
     let Some(_held) = state.locks().try_hold(account) else {
         return faults::answer(FaultKind::Locked, "", state.stopping()).await;
     };
+    let charge = match state.accounts().charge(account, &generation, factor) {
+        Ok(charge) => charge,
+        Err(_) => {
+            state.log().charged(entry, 0).await;
+            return error(StatusCode::PAYMENT_REQUIRED, NOT_ENOUGH_ANLAS);
+        }
+    };
+    state.log().charged(entry, charge.spent.total()).await;
     let latency = state.latency();
     tokio::time::sleep(latency).await;
     match tokio::task::spawn_blocking(move || images_zip(&generation, latency)).await {
         Ok(Ok(zip)) => archive::zip_response(zip),
-        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        _ => {
+            state.accounts().refund(account, &charge);
+            state.log().charged(entry, 0).await;
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::characters;
 use super::refusal::Refusal;
-use crate::rules::limits::{self, MAX_PIXELS, MAX_SAMPLES, MAX_SEED, NOISE, SCALE, STRENGTH};
+use crate::rules::limits::{
+    self, INPAINT_STRENGTH, MAX_PIXELS, MAX_SAMPLES, MAX_SEED, NOISE, SCALE, STRENGTH,
+};
 use crate::rules::models::{self, Family, Model};
 use crate::rules::samplers;
 
@@ -43,6 +45,7 @@ pub struct Generation {
     pub negative_prompt: String,
     pub width: u32,
     pub height: u32,
+    pub steps: u32,
     pub n_samples: u32,
     /// Sample `i` uses `seed + i`.
     pub seed: u64,
@@ -174,16 +177,16 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
             "{width}x{height} is over {MAX_PIXELS} pixels"
         )));
     }
-    if !p["steps"]
+    let Some(steps) = p["steps"]
         .as_u64()
-        .is_some_and(|s| limits::steps_allowed(model, s))
-    {
+        .filter(|s| limits::steps_allowed(model, *s))
+    else {
         return Err(Refusal::invalid(if model.medium {
             format!("steps must be {} on {}", limits::MEDIUM_STEPS, model.id)
         } else {
             "steps must be 1 to 50".to_string()
         }));
-    }
+    };
     if !p["scale"].as_f64().is_some_and(|s| SCALE.contains(&s)) {
         return Err(Refusal::invalid("scale must be 0 to 10"));
     }
@@ -241,6 +244,9 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
         optional_in(p, "strength", |s| STRENGTH.contains(&s))?;
         optional_in(p, "noise", |n| NOISE.contains(&n))?;
     }
+    optional_in(p, "inpaintImg2ImgStrength", |s| {
+        INPAINT_STRENGTH.contains(&s)
+    })?;
 
     // What passes NovelAI's validation but breaks the generation.
     if family.has_v4_prompt() {
@@ -261,6 +267,8 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
         negative_prompt: negative_prompt.to_string(),
         width,
         height,
+        // At most 50 (checked above).
+        steps: steps as u32,
         n_samples: n_samples as u32,
         seed,
         sampler,

@@ -26,6 +26,11 @@ pub const CFG_RESCALE: std::ops::RangeInclusive<f64> = 0.0..=1.0;
 /// Image-to-image `strength`: 0.01–0.99.
 pub const STRENGTH: std::ops::RangeInclusive<f64> = 0.01..=0.99;
 
+/// `inpaintImg2ImgStrength` (the inpainting strength, which also scales the price): 0–1
+/// (the website sends 1 unless a partial-strength inpaint asks less; other values are
+/// refused by the fake's own strictness).
+pub const INPAINT_STRENGTH: std::ops::RangeInclusive<f64> = 0.0..=1.0;
+
 /// Image-to-image `noise`: 0–0.99.
 pub const NOISE: std::ops::RangeInclusive<f64> = 0.0..=0.99;
 

@@ -63,7 +63,7 @@ impl Answer {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Answer {
+pub async fn read(resp: reqwest::Response) -> Answer {
     Answer {
         status: resp.status().as_u16(),
         headers: resp.headers().clone(),

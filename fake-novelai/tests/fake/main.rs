@@ -4,11 +4,13 @@
 
 mod accepted;
 mod accounts;
+mod billing;
 mod binary;
 mod bodies;
 mod common;
 mod faults;
 mod generation;
 mod hostile;
+mod hosts;
 mod in_process;
 mod refused;

@@ -1,14 +1,20 @@
 //! The test controls under `/_fake/`:
 //!
 //! - `GET /_fake/requests`: the request log, oldest first (`[{method, path, received_at,
-//!   finished_at, status, body}]`); `DELETE` empties it (204).
+//!   finished_at, status, body}]`, generations with `anlas_charged`); `DELETE` empties it
+//!   (204).
 //! - `GET /_fake/faults`: the queued faults, next first (`[{kind, count}]`); `POST
 //!   {"kind": K, "count": N}` queues N more (N ≥ 1, default 1) and answers the queue;
 //!   `DELETE` empties it (204).
-//! - `PUT /_fake/config {"latency_ms": N}`: sets the latency, answers `{"latency_ms": N}`.
+//! - `PUT /_fake/config {"latency_ms": N, "medium_step_factor": F}` (either or both):
+//!   sets the latency and V5 Full Medium's step factor (0–10), answers what it set.
+//! - `GET /_fake/accounts`, `PUT /_fake/accounts`: every account's tier, Anlas and usage
+//!   gauge, and setting them ([`accounts`]).
 //! - `GET /_fake/health`: `ok`.
 //!
 //! These are not logged.
+
+mod accounts;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +22,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use crate::answer::error;
 use crate::faults::{FaultBatch, FaultKind};
@@ -30,6 +36,7 @@ pub fn routes() -> Router<FakeState> {
             get(list_faults).post(add_faults).delete(clear_faults),
         )
         .route("/_fake/config", put(configure))
+        .route("/_fake/accounts", get(accounts::list).put(accounts::update))
         .route("/_fake/health", get(|| async { "ok" }))
 }
 
@@ -72,13 +79,36 @@ async fn clear_faults(State(state): State<FakeState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Whether a Medium step factor is one the fake takes: a number from 0 to 10.
+pub fn valid_medium_step_factor(factor: f64) -> bool {
+    (0.0..=10.0).contains(&factor)
+}
+
+/// The message of a bad `PUT /_fake/config`.
+pub const CONFIG_USAGE: &str =
+    "expected {\"latency_ms\": N} and/or {\"medium_step_factor\": F} (F from 0 to 10)";
+
 async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    match v.get("latency_ms").and_then(Value::as_u64) {
-        Some(ms) => {
-            state.set_latency_ms(ms);
-            axum::Json(json!({"latency_ms": ms})).into_response()
-        }
-        None => error(StatusCode::BAD_REQUEST, "expected {\"latency_ms\": N}"),
+    let Some(fields) = v.as_object().filter(|o| !o.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, CONFIG_USAGE);
+    };
+    let latency = fields.get("latency_ms").map(Value::as_u64);
+    let factor = fields
+        .get("medium_step_factor")
+        .map(|f| f.as_f64().filter(|f| valid_medium_step_factor(*f)));
+    let known = usize::from(latency.is_some()) + usize::from(factor.is_some());
+    if known != fields.len() || latency == Some(None) || factor == Some(None) {
+        return error(StatusCode::BAD_REQUEST, CONFIG_USAGE);
     }
+    let mut set = Map::new();
+    if let Some(Some(ms)) = latency {
+        state.set_latency_ms(ms);
+        set.insert("latency_ms".into(), ms.into());
+    }
+    if let Some(Some(f)) = factor {
+        state.set_medium_step_factor(f);
+        set.insert("medium_step_factor".into(), f.into());
+    }
+    axum::Json(Value::Object(set)).into_response()
 }
