@@ -8,9 +8,9 @@ use crate::answer::error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// 400 "A validation error occurred. <detail>".
+    /// 400 `"A validation error occurred. <detail>"`.
     Invalid(String),
-    /// 400 "Validation error: model <id> doesn't exist" (NovelAI's own wording).
+    /// 400 `"Validation error: model <id> doesn't exist"` (NovelAI's own wording).
     NoSuchModel(String),
     /// 500 "Internal Server Error": NovelAI's answer to a V4+ body without a usable
     /// `v4_prompt`, to `sm: true` on V4+, and to malformed character captions (an empty

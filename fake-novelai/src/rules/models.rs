@@ -1,6 +1,6 @@
 //! Model ids, their families and their inpainting variants (NovelAI's documented model
 //! list). An id not in [`MODELS`] does not exist for the fake, as for NovelAI, which
-//! answers 400 "Validation error: model <id> doesn't exist".
+//! answers 400 `"Validation error: model <id> doesn't exist"`.
 
 /// A model family: what decides the body's shape (prompt fields, `params_version`) and the
 /// samplers and limits that apply.
