@@ -6,7 +6,9 @@
 //! - `GET /user/subscription`: the token's account ([`subscription`]); the configured
 //!   tokens are one Opus account with 10000 Anlas. `GET /user/data` (with
 //!   `/user/priority` and `/user/information`) aggregates it ([`user_data`]).
-//! - `POST /ai/generate-image`: a zip of `image_0.png`… at the requested size, 401 for a
+//! - `POST /ai/generate-image`: a zip of `image_0.png`… (or lossless `image_0.webp`…
+//!   with `image_format: "webp"`; or JSON `{"images": [{image, index, seed}]}` with
+//!   `Accept: application/json`) at the requested size, with NovelAI's metadata, 401 for a
 //!   wrong token, 400 (or 500 where NovelAI breaks) for a body NovelAI refuses, per model
 //!   family ([`rules`]), and 429 "Concurrent generation is locked" while another
 //!   generation of the same account is in flight ([`generation`]).
@@ -21,7 +23,8 @@
 //!
 //! Test controls under `/_fake/` ([`controls`]): the request log (login keys redacted,
 //! each generation's charge), queued faults ([`faults`]), the latency and Medium's price
-//! factor, the accounts' balances and usage gauges, a health check. It listens on 127.0.0.1 only.
+//! factor, the accounts' balances and usage gauges, a health check. It listens on
+//! 127.0.0.1 only.
 //!
 //! # In another crate's tests
 //!

@@ -14,7 +14,7 @@
 //!
 //! These are not logged.
 
-mod accounts;
+pub mod accounts;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -1,5 +1,5 @@
-//! The zip NovelAI answers a generation with: `image_0.png`, `image_1.png`, … (deflated),
-//! sent as `binary/octet-stream` with `Content-Disposition: attachment;
+//! The zip NovelAI answers a generation with: `image_0.png`, `image_1.png`, … (or
+//! `image_<i>.webp` with `image_format: "webp"`; deflated), sent as `binary/octet-stream` with `Content-Disposition: attachment;
 //! filename=images.zip`.
 
 use std::io::Write;
@@ -20,9 +20,9 @@ pub fn zip_of(entries: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
     Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
 }
 
-/// The name of sample `i`'s entry.
-pub fn entry_name(i: u32) -> String {
-    format!("image_{i}.png")
+/// The name of sample `i`'s entry, for a file extension (`png`, `webp`).
+pub fn entry_name(i: u32, extension: &str) -> String {
+    format!("image_{i}.{extension}")
 }
 
 /// A 200 answer carrying a zip, with NovelAI's headers.
@@ -49,7 +49,7 @@ mod tests {
     #[test]
     fn entries_come_back_in_order_and_deflated() {
         let entries: Vec<(String, Vec<u8>)> = (0..3)
-            .map(|i| (entry_name(i), vec![i as u8; 1000]))
+            .map(|i| (entry_name(i, "png"), vec![i as u8; 1000]))
             .collect();
         let zip = zip_of(&entries).unwrap();
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();

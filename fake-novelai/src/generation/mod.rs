@@ -5,15 +5,21 @@
 //! other queued fault; the account's concurrency lock (429 "Concurrent generation is
 //! locked": one generation per account at a time); the charge (402 "Not enough Anlas",
 //! charging nothing, when the balance is short; see [`crate::billing`]); the latency;
-//! then 200 with a zip of one PNG per sample at the requested size. A generation that
-//! fails after the charge is refunded. The request log notes each charge.
+//! then 200 with one image per sample at the requested size, PNG or (with
+//! `image_format: "webp"`) lossless WebP, in a zip ([`archive`]) or, with `Accept:
+//! application/json`, in JSON ([`json_form`]). A generation that fails after the charge
+//! is refunded. The request log notes each charge.
 
 pub mod archive;
 mod characters;
 pub mod image;
+pub mod json_form;
 mod lock;
+pub mod metadata;
+mod pixels;
 mod refusal;
 pub mod validate;
+pub mod webp;
 
 use std::time::Duration;
 
@@ -29,7 +35,7 @@ use crate::request_log::{Entry, body_value};
 use crate::server::FakeState;
 pub use lock::Locks;
 pub use refusal::Refusal;
-pub use validate::{Action, Generation, validate};
+pub use validate::{Action, Generation, ImageFormat, validate};
 
 pub const PATH: &str = "/ai/generate-image";
 
@@ -79,8 +85,24 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
     state.log().charged(entry, charge.spent.total()).await;
     let latency = state.latency();
     tokio::time::sleep(latency).await;
-    match tokio::task::spawn_blocking(move || images_zip(&generation, latency)).await {
-        Ok(Ok(zip)) => archive::zip_response(zip),
+    let as_json = json_form::wanted(headers);
+    let seed = generation.seed;
+    let made = tokio::task::spawn_blocking(move || {
+        let images = images(&generation, latency)?;
+        if as_json {
+            return Ok(json_form::response(&images, seed));
+        }
+        let ext = generation.format.extension();
+        let entries: Vec<_> = images
+            .into_iter()
+            .zip(0..)
+            .map(|(bytes, i)| (archive::entry_name(i, ext), bytes))
+            .collect();
+        archive::zip_of(&entries).map(archive::zip_response)
+    })
+    .await;
+    match made {
+        Ok(Ok(response)) => response,
         _ => {
             state.accounts().refund(account, &charge);
             state.log().charged(entry, 0).await;
@@ -89,14 +111,12 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
     }
 }
 
-/// The zip of every sample's PNG.
-pub fn images_zip(g: &Generation, generation_time: Duration) -> Result<Vec<u8>, String> {
-    let entries = (0..g.n_samples)
-        .map(|i| {
-            image::png_of(g, i, generation_time)
-                .map(|png| (archive::entry_name(i), png))
-                .map_err(|e| e.to_string())
+/// Every sample's image, in the requested format.
+pub fn images(g: &Generation, generation_time: Duration) -> Result<Vec<Vec<u8>>, String> {
+    (0..g.n_samples)
+        .map(|i| match g.format {
+            ImageFormat::Png => image::png_of(g, i, generation_time).map_err(|e| e.to_string()),
+            ImageFormat::Webp => webp::webp_of(g, i, generation_time).map_err(|e| e.to_string()),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    archive::zip_of(&entries)
+        .collect()
 }

@@ -36,6 +36,35 @@ impl Action {
     }
 }
 
+/// The images' file format (`parameters.image_format`, `png` when left out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageFormat {
+    Png,
+    Webp,
+}
+
+impl ImageFormat {
+    /// The file extension of the zip's entries.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }
+    }
+}
+
+/// `image_format`: `png` or `webp` (NovelAI's enumeration), `png` when absent or null.
+fn image_format(p: &Value) -> Result<ImageFormat, Refusal> {
+    match p.get("image_format").filter(|f| !f.is_null()) {
+        None => Ok(ImageFormat::Png),
+        Some(f) => match f.as_str() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("webp") => Ok(ImageFormat::Webp),
+            _ => Err(Refusal::invalid("image_format must be png or webp")),
+        },
+    }
+}
+
 /// A body that passed: what the images are made of.
 #[derive(Clone, Debug)]
 pub struct Generation {
@@ -51,6 +80,7 @@ pub struct Generation {
     pub seed: u64,
     /// The sampler run (`ddim` on V4+ runs `k_euler_ancestral`).
     pub sampler: &'static str,
+    pub format: ImageFormat,
     pub parameters: Value,
 }
 
@@ -226,6 +256,7 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
     optional_in(p, "cfg_rescale", |c| limits::cfg_rescale_allowed(model, c))?;
     let smea_on_v4 = smea(p, family, sampler)?;
     params_version(p, family)?;
+    let format = image_format(p)?;
 
     if matches!(action, Action::Img2Img | Action::Infill) && !is_base64_png(&p["image"]) {
         return Err(Refusal::invalid("image must be a base64 PNG"));
@@ -272,6 +303,7 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
         n_samples: n_samples as u32,
         seed,
         sampler,
+        format,
         parameters: p.clone(),
     })
 }

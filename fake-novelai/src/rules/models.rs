@@ -143,6 +143,31 @@ pub fn find(id: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.id == id)
 }
 
+/// The model hash NovelAI writes after the family's name in an image's `Source` (the
+/// hashes seen on NovelAI's images): V3 (anime) C1E1DE52, V5 Full 657484A5, V5 Curated
+/// DB276663, V5 Full Medium 93F4BD30. An inpainting id shares its base model's hash (the
+/// fake's choice: the inpainting models' own hashes are not known). `None` where no hash
+/// is known.
+pub fn source_hash(model: &Model) -> Option<&'static str> {
+    Some(match model.id.trim_end_matches("-inpainting") {
+        "nai-diffusion-3" => "C1E1DE52",
+        "nai-diffusion-5-full" => "657484A5",
+        "nai-diffusion-5-curated" => "DB276663",
+        "nai-diffusion-5-full-medium" => "93F4BD30",
+        _ => return None,
+    })
+}
+
+/// An image's `Source`: the family's name and the model's hash, e.g. "NovelAI Diffusion V5
+/// 657484A5"; where the hash is not known, the family's name and `(fake <id>)`.
+pub fn source(model: &Model) -> String {
+    let label = model.family.label();
+    match source_hash(model) {
+        Some(hash) => format!("{label} {hash}"),
+        None => format!("{label} (fake {})", model.id),
+    }
+}
+
 /// The inpainting model a base model's `infill` goes to; `None` for V1/V2.
 pub fn inpainting_variant(base: &str) -> Option<&'static str> {
     Some(match base {
@@ -199,6 +224,32 @@ mod tests {
         assert_eq!(
             inpainting_variant("nai-diffusion-5-curated"),
             Some("nai-diffusion-4-5-curated-inpainting")
+        );
+    }
+
+    #[test]
+    fn sources_name_the_family_and_hash() {
+        let source_of = |id| source(find(id).unwrap());
+        assert_eq!(
+            source_of("nai-diffusion-5-full"),
+            "NovelAI Diffusion V5 657484A5"
+        );
+        assert_eq!(
+            source_of("nai-diffusion-5-full-inpainting"),
+            "NovelAI Diffusion V5 657484A5"
+        );
+        assert_eq!(
+            source_of("nai-diffusion-5-curated"),
+            "NovelAI Diffusion V5 DB276663"
+        );
+        assert_eq!(
+            source_of("nai-diffusion-5-full-medium-inpainting"),
+            "NovelAI Diffusion V5 93F4BD30"
+        );
+        assert_eq!(source_of("nai-diffusion-3"), "Stable Diffusion XL C1E1DE52");
+        assert_eq!(
+            source_of("nai-diffusion-4-5-full"),
+            "NovelAI Diffusion V4.5 (fake nai-diffusion-4-5-full)"
         );
     }
 

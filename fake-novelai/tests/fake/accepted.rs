@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::bodies::{for_model, img2img, infill, param, v3, v4, v5, with_characters, without};
+use crate::bodies::{
+    as_2026, for_model, img2img, img2img_2026, infill, infill_2026, param, v3, v4, v5,
+    with_characters, without,
+};
 use crate::common::{GOOD, generate, images, start};
 
 /// Every model id NovelAI serves for generation, and the id its infill goes to.
@@ -207,4 +210,103 @@ async fn v3_extras_and_what_newer_versions_of_the_website_send() {
     // DDIM on V4+ is run as Euler ancestral.
     let answer = generate(&fake, GOOD, &param(&v45, "sampler", json!("ddim"))).await;
     assert_eq!(images(&answer)[0].comment()["sampler"], "k_euler_ancestral");
+}
+
+#[tokio::test]
+async fn naiqs_2026_bodies_pass_for_every_model_in_both_formats() {
+    let fake = start(0).await;
+    for (model, inpainting) in MODELS {
+        for format in ["png", "webp"] {
+            let base = as_2026(for_model(model, 256, 256, 1), format);
+            let mut cases = vec![
+                ("generate", base.clone()),
+                ("img2img", img2img_2026(base.clone())),
+            ];
+            if let Some(inpainting) = inpainting {
+                cases.push(("infill", infill_2026(base.clone(), inpainting)));
+            }
+            for (what, body) in cases {
+                let answer = generate(&fake, GOOD, &body).await;
+                assert_eq!(
+                    answer.status,
+                    200,
+                    "{model} {what} {format}: {}",
+                    String::from_utf8_lossy(&answer.bytes)
+                );
+                let names = crate::common::unzip(&answer.bytes).unwrap();
+                assert_eq!(names[0].0, format!("image_0.{format}"), "{model} {what}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn keys_novelai_does_not_use_are_ignored_never_refused() {
+    let fake = start(0).await;
+    let ignored = [
+        ("ucPreset", json!(3)),
+        ("ucPreset", json!("heavy")),
+        ("qualityToggle", json!(false)),
+        ("uncond_scale", json!(1.0)),
+        ("uncond_scale", json!("one")),
+        ("params_version_extra", json!(9)),
+        ("tag_hint_transparent_background", json!(true)),
+        ("upscaled_enhance", json!(false)),
+        ("skip_cfg_above_sigma", json!(null)),
+        ("stream", json!("msgpack")),
+        ("img2img", json!({"strength": 0.5, "color_correct": true})),
+        (
+            "some_future_flag",
+            json!({"nested": [1, 2, {"deep": null}]}),
+        ),
+    ];
+    for model in [
+        "nai-diffusion-3",
+        "nai-diffusion-4-5-full",
+        "nai-diffusion-5-full",
+        "nai-diffusion-5-full-medium",
+    ] {
+        let base = as_2026(for_model(model, 64, 64, 1), "png");
+        for (key, value) in &ignored {
+            let answer = generate(&fake, GOOD, &param(&base, key, value.clone())).await;
+            assert_eq!(
+                answer.status,
+                200,
+                "{model} {key}={value}: {}",
+                String::from_utf8_lossy(&answer.bytes)
+            );
+        }
+        // All at once, and at the top level too.
+        let mut b = base.clone();
+        for (key, value) in &ignored {
+            b["parameters"][*key] = value.clone();
+        }
+        b["recaptcha_token"] = json!("");
+        b["something_new"] = json!(1);
+        let c = images(&generate(&fake, GOOD, &b).await)[0].comment();
+        for (key, _) in &ignored {
+            if *key != "uncond_scale" && *key != "skip_cfg_above_sigma" {
+                assert!(c.get(*key).is_none(), "{model}: {key} echoed");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_prompts_are_taken_on_every_v5_model() {
+    let fake = start(0).await;
+    // Far over V5 Full's 1471 and Curated's 703 tokens.
+    let long = "masterpiece, very aesthetic, 1girl, ".repeat(2_000);
+    for model in [
+        "nai-diffusion-5-full",
+        "nai-diffusion-5-curated",
+        "nai-diffusion-5-full-medium",
+    ] {
+        let mut b = as_2026(v5(model, 64, 64, 1), "png");
+        b["input"] = json!(long);
+        b["parameters"]["v4_prompt"]["caption"]["base_caption"] = json!(long);
+        b["parameters"]["v4_negative_prompt"]["caption"]["base_caption"] = json!(long);
+        let png = &images(&generate(&fake, GOOD, &b).await)[0];
+        assert_eq!(png.text("Description"), Some(long.as_str()), "{model}");
+    }
 }

@@ -59,6 +59,7 @@ fn command() -> Command {
         "FAKE_NOVELAI_TOKENS",
         "FAKE_NOVELAI_ACCOUNTS",
         "FAKE_NOVELAI_LATENCY_MS",
+        "FAKE_NOVELAI_MEDIUM_STEP_FACTOR",
     ] {
         c.env_remove(var);
     }
@@ -86,6 +87,10 @@ async fn flags_as_the_end_to_end_tests_give_them() {
         "pst-e2e,pst-two",
         "--latency-ms",
         "150",
+        "--account",
+        "x@y.z:pw:1:25",
+        "--medium-step-factor",
+        "0.95",
     ]));
     let health = reqwest::get(format!("{}/_fake/health", fake.url))
         .await
@@ -111,6 +116,21 @@ async fn flags_as_the_end_to_end_tests_give_them() {
         (finished - received).num_milliseconds() >= 150,
         "the latency"
     );
+    // The accounts, without their secrets.
+    let accounts: serde_json::Value = reqwest::get(format!("{}/_fake/accounts", fake.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(accounts[0]["tier"], 3);
+    assert_eq!(accounts[0]["usage"]["percent"], 100);
+    assert_eq!(
+        (accounts[1]["tier"].as_u64(), accounts[1]["anlas"].as_u64()),
+        (Some(1), Some(25))
+    );
+    let text = accounts.to_string();
+    assert!(!text.contains("pst-e2e") && !text.contains("pw"), "{text}");
     assert_eq!(fake.stop(), "", "one line on stdout, nothing else");
 }
 
@@ -162,6 +182,7 @@ fn help_lists_the_flags_but_not_the_secret_environment() {
         "--tokens",
         "--account",
         "--latency-ms",
+        "--medium-step-factor",
         "FAKE_NOVELAI_PORT",
     ] {
         assert!(help.contains(flag), "{flag}: {help}");

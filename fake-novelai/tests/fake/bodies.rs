@@ -185,3 +185,48 @@ pub fn without(b: &Value, name: &str) -> Value {
     b["parameters"].as_object_mut().unwrap().remove(name);
     b
 }
+
+/// The body as naiq's 2026 client sends it for any family: `params_version` 4, the
+/// preset ids as strings ("none") and the tag hints as ints (0), `straight_alpha` on V5,
+/// this `image_format`, and `use_new_shared_trial` at the top level.
+pub fn as_2026(mut b: Value, image_format: &str) -> Value {
+    let v5 = b["model"].as_str().unwrap().starts_with("nai-diffusion-5");
+    let p = b["parameters"].as_object_mut().unwrap();
+    for gone in ["ucPreset", "qualityToggle"] {
+        p.remove(gone);
+    }
+    p.insert("params_version".into(), json!(4));
+    p.insert("ucPresetId".into(), json!("none"));
+    p.insert("qualityPresetId".into(), json!("none"));
+    p.insert("tag_hint_qt".into(), json!(0));
+    p.insert("tag_hint_uc_preset".into(), json!(0));
+    p.insert("image_format".into(), json!(image_format));
+    if v5 {
+        p.insert("straight_alpha".into(), json!(true));
+    }
+    b["use_new_shared_trial"] = json!(true);
+    b
+}
+
+/// naiq's 2026 image-to-image: `extra_noise_seed` = seed − 1, `color_correct: false`.
+pub fn img2img_2026(b: Value) -> Value {
+    let mut b = img2img(b);
+    let p = &mut b["parameters"];
+    p["extra_noise_seed"] = json!(p["seed"].as_u64().unwrap() - 1);
+    p["color_correct"] = json!(false);
+    b
+}
+
+/// naiq's 2026 inpainting: the mask, `img2img: {strength, color_correct: true}`, and on
+/// V5 `add_original_image: false`.
+pub fn infill_2026(b: Value, inpainting_model: &str) -> Value {
+    let v5 = b["model"].as_str().unwrap().starts_with("nai-diffusion-5");
+    let mut b = infill(b, inpainting_model);
+    let p = &mut b["parameters"];
+    p["extra_noise_seed"] = json!(p["seed"].as_u64().unwrap() - 1);
+    p["img2img"] = json!({"strength": p["strength"], "color_correct": true});
+    if v5 {
+        p["add_original_image"] = json!(false);
+    }
+    b
+}

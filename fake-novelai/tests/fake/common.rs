@@ -222,3 +222,115 @@ pub fn images(answer: &Answer) -> Vec<Png> {
         })
         .collect()
 }
+
+/// One WebP of a result, decoded.
+#[derive(Debug)]
+pub struct Webp {
+    pub width: u32,
+    pub height: u32,
+    pub lossy: bool,
+    /// The JSON in the EXIF `UserComment`: `{Title, Description, Software, Source, …}`.
+    pub metadata: Value,
+}
+
+impl Webp {
+    pub fn comment(&self) -> Value {
+        serde_json::from_str(self.metadata["Comment"].as_str().expect("a Comment")).unwrap()
+    }
+}
+
+/// Decodes a WebP fully (pixels too) and reads its EXIF `UserComment` JSON.
+pub fn decode_webp(name: &str, bytes: &[u8]) -> Webp {
+    assert!(
+        bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+        "{name}"
+    );
+    let mut decoder =
+        image_webp::WebPDecoder::new(Cursor::new(bytes)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let (width, height) = decoder.dimensions();
+    let lossy = decoder.is_lossy();
+    let mut buf = vec![0; decoder.output_buffer_size().unwrap()];
+    decoder
+        .read_image(&mut buf)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let exif = decoder.exif_metadata().unwrap().expect("EXIF");
+    assert!(exif.starts_with(b"II\x2a\x00"), "a little-endian TIFF");
+    let marker = b"ASCII\0\0\0";
+    let at = exif
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("a UserComment in ASCII");
+    let text = std::str::from_utf8(&exif[at + marker.len()..]).unwrap();
+    assert!(text.is_ascii());
+    Webp {
+        width,
+        height,
+        lossy,
+        metadata: serde_json::from_str(text).unwrap(),
+    }
+}
+
+/// A successful answer's WebPs, after checking NovelAI's zip form.
+pub fn webp_images(answer: &Answer) -> Vec<Webp> {
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.bytes)
+    );
+    assert_eq!(answer.header("content-type"), Some("binary/octet-stream"));
+    unzip(&answer.bytes)
+        .expect("a zip")
+        .iter()
+        .enumerate()
+        .map(|(i, (name, method, data))| {
+            assert_eq!(name, &format!("image_{i}.webp"));
+            assert_eq!(*method, zip::CompressionMethod::Deflated, "{name}");
+            decode_webp(name, data)
+        })
+        .collect()
+}
+
+/// `POST /ai/generate-image` with `Accept: application/json`.
+pub async fn generate_json(fake: &RunningFake, token: &str, body: &Value) -> Answer {
+    let resp = http()
+        .post(format!("{}/ai/generate-image", fake.url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    read(resp).await
+}
+
+/// A JSON answer's images: (index, seed, bytes), after checking its form.
+pub fn json_images(answer: &Answer) -> Vec<(u64, u64, Vec<u8>)> {
+    use base64::Engine as _;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.bytes)
+    );
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    let v = answer.json();
+    assert_eq!(v.as_object().unwrap().len(), 1, "only images: {v:.200}");
+    v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i.as_object().unwrap().len(), 3, "{i:.200}");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(i["image"].as_str().unwrap())
+                .unwrap();
+            (
+                i["index"].as_u64().unwrap(),
+                i["seed"].as_u64().unwrap(),
+                bytes,
+            )
+        })
+        .collect()
+}

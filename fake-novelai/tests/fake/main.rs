@@ -4,6 +4,7 @@
 
 mod accepted;
 mod accounts;
+mod answers;
 mod billing;
 mod binary;
 mod bodies;

@@ -60,6 +60,31 @@ fn refused() -> Vec<(&'static str, Value, u16, &'static str)> {
             INVALID,
         ),
         (
+            "infill to V5 Full's base id",
+            with(
+                &infill(v5b.clone(), "nai-diffusion-5-full-inpainting"),
+                "/model",
+                json!("nai-diffusion-5-full"),
+            ),
+            400,
+            INVALID,
+        ),
+        (
+            "infill to V5 Curated's base id",
+            infill(
+                v5("nai-diffusion-5-curated", 512, 512, 1),
+                "nai-diffusion-5-curated",
+            ),
+            400,
+            INVALID,
+        ),
+        (
+            "a Curated Medium id",
+            with(&v5b, "/model", json!("nai-diffusion-5-curated-medium")),
+            400,
+            "Validation error: model nai-diffusion-5-curated-medium doesn't exist",
+        ),
+        (
             "infill on a V3 base model",
             infill(v3b.clone(), "nai-diffusion-3"),
             400,
@@ -418,6 +443,13 @@ fn refused() -> Vec<(&'static str, Value, u16, &'static str)> {
             BROKEN,
         ),
         ("V4 with sm", param(&v45, "sm", json!(true)), 500, BROKEN),
+        ("V5 with sm", param(&v5b, "sm", json!(true)), 500, BROKEN),
+        (
+            "V5 Medium without v4_prompt",
+            without(&medium, "v4_prompt"),
+            500,
+            BROKEN,
+        ),
         (
             "V5 with sm_dyn",
             param(&v5b, "sm_dyn", json!(true)),
