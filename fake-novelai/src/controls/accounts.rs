@@ -141,6 +141,9 @@ pub async fn update(State(state): State<FakeState>, body: Bytes) -> Response {
             // Below Opus there is no gauge: "every account" means every Opus one.
             accounts.set_usage(id, percent);
         }
+        if change.anlas.is_none() && change.fixed.is_none() && change.purchased.is_none() {
+            continue;
+        }
         let old = accounts.plan(id).balance;
         let balance = match change.anlas {
             Some(total) => Balance::of_total(accounts.tier(id), total),
