@@ -47,7 +47,8 @@ fn status_of(e: &ApiError) -> StatusCode {
         ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-        ApiError::Conflict(_) => StatusCode::CONFLICT,
+        ApiError::Conflict(_) | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
+        ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -88,10 +89,18 @@ impl IntoResponse for HttpError {
             field,
         };
         let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
         if let HttpError::MethodNotAllowed { allow } = self {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        // When to try again: soon for a busy backend or a key still being handled.
+        let retry_after = match status {
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => Some("5"),
+            StatusCode::CONFLICT if code == "idempotency_in_progress" => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response
     }

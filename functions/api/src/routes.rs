@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
+use std::collections::HashMap;
+
+use axum::extract::Query;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::middleware::map_response;
@@ -14,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Json, http};
 use lambda_http::RequestExt;
-use naiq_core::api::ApiService;
+use naiq_core::api::{ApiService, Idempotent, TaskQuery};
 use serde_json::{Value, json};
 use tower::util::MapRequest;
 
@@ -45,6 +48,7 @@ fn router(service: Service) -> Router {
         .route("/cancel_task/{task_id}", only("POST", post(cancel_task)))
         .route("/queue_status", only("GET", get(queue_status)))
         .route("/rate_limit_status", only("GET", get(rate_limit_status)))
+        .route("/tasks", only("GET", get(tasks)))
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
         .layer(map_response(no_store))
@@ -126,12 +130,39 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok", "service": "naiq", "version": naiq_core::VERSION}))
 }
 
+/// `Idempotency-Key`: a retried submit with the same key answers the first answer.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 async fn generate(
     State(service): State<Service>,
     Caller(caller): Caller,
+    headers: http::HeaderMap,
     Body(body): Body,
 ) -> Result<Response, HttpError> {
-    Ok(ok(service.submit(&caller, &body).await?))
+    let key = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(_)) => {
+            return Err(HttpError::Api(naiq_core::api::ApiError::Invalid(
+                naiq_core::domain::ValidationError::invalid(
+                    "Idempotency-Key",
+                    "Idempotency-Key must be printable ASCII",
+                ),
+            )));
+        }
+    };
+    Ok(
+        match service.submit_idempotent(&caller, &body, key).await? {
+            Idempotent::Fresh(answer) => ok(answer),
+            Idempotent::Replayed(first) => {
+                let mut response = ok(first);
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                response
+            }
+        },
+    )
 }
 
 async fn task_status(
@@ -139,7 +170,15 @@ async fn task_status(
     Caller(caller): Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, HttpError> {
-    Ok(ok(service.task_status(&caller, &task_id(path)).await?))
+    let status = service.task_status(&caller, &task_id(path)).await?;
+    let poll_after = status.poll_after_seconds;
+    let mut response = ok(status);
+    if let Some(seconds) = poll_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
 }
 
 async fn cancel_task(
@@ -155,6 +194,25 @@ async fn queue_status(
     Caller(caller): Caller,
 ) -> Result<Response, HttpError> {
     Ok(ok(service.queue_status(&caller).await?))
+}
+
+async fn tasks(
+    State(service): State<Service>,
+    Caller(caller): Caller,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, HttpError> {
+    let Ok(Query(mut q)) = query else {
+        return Err(HttpError::Api(naiq_core::api::ApiError::Invalid(
+            naiq_core::domain::ValidationError::malformed("the query string could not be read"),
+        )));
+    };
+    let query = TaskQuery {
+        status: q.remove("status"),
+        limit: q.remove("limit"),
+        cursor: q.remove("cursor"),
+        include_urls: q.remove("include_urls"),
+    };
+    Ok(ok(service.list_tasks(&caller, &query).await?))
 }
 
 async fn rate_limit_status(

@@ -43,6 +43,7 @@ async fn harness() -> Harness {
             pacing: state.clone(),
             call_stats: state.clone(),
             account: state,
+            idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
         },
         Arc::new(SystemClock),

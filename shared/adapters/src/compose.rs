@@ -57,7 +57,8 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         keys: Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
         pacing: state.clone(),
         call_stats: state.clone(),
-        account: state,
+        account: state.clone(),
+        idempotency: state,
         nudge,
     }
 }

@@ -68,6 +68,20 @@ async fn dynamodb_key_store() {
 
 #[tokio::test]
 #[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_job_listing() {
+    let (c, r) = emulator().await;
+    contract::job_listing(&DynamoJobStore::new(c.dynamodb, r.jobs_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_idempotency_store() {
+    let (c, r) = emulator().await;
+    contract::idempotency_store(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
 async fn dynamodb_lease_store() {
     let (c, r) = emulator().await;
     contract::lease_store(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;

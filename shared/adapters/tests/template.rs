@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cancel_task/{task_id}"),
     ("GET", "/queue_status"),
     ("GET", "/rate_limit_status"),
+    ("GET", "/tasks"),
     ("GET", "/health"),
 ];
 
@@ -490,6 +491,12 @@ fn tables_match_the_code_schema() {
                 name: schema::ACTIVE_INDEX,
                 hash: schema::ACTIVE_INDEX_HASH,
                 range: schema::ACTIVE_INDEX_RANGE,
+                projection: "ALL",
+            },
+            Index {
+                name: schema::OWNER_INDEX,
+                hash: schema::OWNER_INDEX_HASH,
+                range: schema::OWNER_INDEX_RANGE,
                 projection: "ALL",
             },
         ],

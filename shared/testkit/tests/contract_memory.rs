@@ -29,6 +29,16 @@ async fn memory_key_store() {
 }
 
 #[tokio::test]
+async fn memory_job_listing() {
+    contract::job_listing(&MemoryJobStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_idempotency_store() {
+    contract::idempotency_store(&MemoryIdempotencyStore::default()).await;
+}
+
+#[tokio::test]
 async fn memory_lease_store() {
     contract::lease_store(&MemoryStateStore::default()).await;
 }

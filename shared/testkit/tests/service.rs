@@ -53,6 +53,7 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
             pacing: state.clone(),
             call_stats: state.clone(),
             account: state.clone(),
+            idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
         },
         clock.clone(),
@@ -127,10 +128,13 @@ async fn a_job_goes_from_submit_to_success_with_images() {
     let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     assert!(sub.success);
     assert_eq!(
-        (sub.queue_info.position, sub.queue_info.total_pending),
+        (
+            sub.queue_info.as_ref().unwrap().position,
+            sub.queue_info.as_ref().unwrap().total_pending
+        ),
         (1, 1)
     );
-    assert_eq!(sub.rate_limit_info.remaining, 800);
+    assert_eq!(sub.rate_limit_info.as_ref().unwrap().remaining, 800);
     let before = s
         .api
         .task_status(&s.alice, sub.task_id.as_str())
@@ -590,10 +594,10 @@ async fn outside_the_windows_jobs_wait_with_an_honest_eta() {
     let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
     let noon = Utc.with_ymd_and_hms(2026, 11, 26, 4, 0, 0).unwrap();
     assert_eq!(
-        sub.queue_info.estimated_start_at,
+        sub.queue_info.as_ref().unwrap().estimated_start_at,
         "2026-11-26T04:00:00.000Z"
     );
-    assert_eq!(sub.queue_info.estimated_wait, 2 * 3600);
+    assert_eq!(sub.queue_info.as_ref().unwrap().estimated_wait, 2 * 3600);
     let report = s
         .worker
         .drain(s.clock.now() + Duration::seconds(900))
@@ -610,10 +614,13 @@ async fn outside_the_windows_jobs_wait_with_an_honest_eta() {
         (rl.singapore_time.date.as_str(), rl.singapore_time.hour),
         ("2026-11-26", 10)
     );
+    assert_eq!(rl.windows, ["06:00-09:00", "12:00-14:00", "19:00-23:00"]);
     assert_eq!(
-        rl.allowed_windows,
-        ["06:00-09:00", "12:00-14:00", "19:00-23:00"]
+        serde_json::to_value(&rl.allowed_windows).unwrap(),
+        json!([[6, 9], [12, 14], [19, 23]]),
+        "the seed's hour pairs, integers"
     );
+    assert_eq!(rl.window_description, "6:00-9:00, 12:00-14:00, 19:00-23:00");
     assert_eq!(rl.timezone, "Asia/Singapore");
     // At noon it runs.
     s.clock.set(noon);
@@ -751,7 +758,8 @@ async fn queue_status_shows_only_the_callers_positions() {
     assert_eq!(q.queue_status.queue_positions[a1.as_str()], 1);
     assert_eq!(q.queue_status.queue_positions[a2.as_str()], 3);
     assert!(!q.queue_status.queue_positions.contains_key(b1.as_str()));
-    assert!(q.active_tasks.is_empty());
+    assert_eq!(q.active_tasks, 0);
+    assert!(q.active_task_ids.is_empty());
 }
 
 #[tokio::test]
@@ -1115,5 +1123,160 @@ async fn the_worker_refreshes_the_account_hourly_and_after_a_402() {
     assert!(
         !text.contains("pst-"),
         "no credential in the status: {text}"
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_refuses_another_body_and_is_per_api_key() {
+    use naiq_core::api::Idempotent;
+    let s = stack().await;
+    let body = seed_body();
+    let first = s
+        .api
+        .submit_idempotent(&s.alice, &body, Some("retry-1"))
+        .await
+        .unwrap();
+    let Idempotent::Fresh(Submitted::Queued(first)) = first else {
+        panic!("a fresh answer")
+    };
+    let again = s
+        .api
+        .submit_idempotent(&s.alice, &body, Some("retry-1"))
+        .await
+        .unwrap();
+    let Idempotent::Replayed(replayed) = again else {
+        panic!("the first answer again")
+    };
+    assert_eq!(replayed["task_id"], first.task_id.as_str());
+    assert_eq!(
+        s.queue.len(naiq_core::domain::Lane::Normal),
+        1,
+        "queued once"
+    );
+    let other = s
+        .api
+        .submit_idempotent(&s.alice, br#"{"prompt": "another"}"#, Some("retry-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (other.code(), other.field()),
+        ("idempotency_key_reused", Some("Idempotency-Key"))
+    );
+    // Another API key with the same Idempotency-Key is another request.
+    let bobs = s
+        .api
+        .submit_idempotent(&s.bob, &body, Some("retry-1"))
+        .await
+        .unwrap();
+    assert!(matches!(bobs, Idempotent::Fresh(_)));
+    // A refused request gives its key up: the corrected retry runs.
+    let bad = s
+        .api
+        .submit_idempotent(&s.alice, br#"{"model": "nai-v3"}"#, Some("retry-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.field(), Some("prompt"));
+    let fixed = s
+        .api
+        .submit_idempotent(&s.alice, br#"{"model": "nai-v3"}"#, Some("retry-2"))
+        .await;
+    assert!(
+        fixed.is_err(),
+        "the same bad body is refused again, not replayed"
+    );
+    for bad_key in ["", &"k".repeat(256), "tab\there"] {
+        let e = s
+            .api
+            .submit_idempotent(&s.alice, &body, Some(bad_key))
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some("Idempotency-Key"), "{bad_key:?}");
+    }
+}
+
+/// A store whose position reads fail, as a backend hiccup after the job is queued.
+struct PositionsFail(Arc<MemoryJobStore>);
+
+#[async_trait::async_trait]
+impl naiq_core::ports::JobStore for PositionsFail {
+    async fn insert(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<()> {
+        self.0.insert(job).await
+    }
+    async fn get(
+        &self,
+        id: &naiq_core::domain::TaskId,
+    ) -> naiq_core::ports::PortResult<Option<naiq_core::domain::Job>> {
+        self.0.get(id).await
+    }
+    async fn replace(
+        &self,
+        job: &naiq_core::domain::Job,
+        expected: Status,
+    ) -> naiq_core::ports::PortResult<()> {
+        self.0.replace(job, expected).await
+    }
+    async fn queue_position(
+        &self,
+        _job: &naiq_core::domain::Job,
+    ) -> naiq_core::ports::PortResult<naiq_core::ports::QueuePosition> {
+        Err(naiq_core::ports::PortError::backend(
+            "DynamoDB",
+            "throttled (injected)",
+        ))
+    }
+    async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
+        self.0.total_pending().await
+    }
+    async fn active_for_owner(
+        &self,
+        owner: &str,
+    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
+        self.0.active_for_owner(owner).await
+    }
+    async fn list_for_owner(
+        &self,
+        owner: &str,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> naiq_core::ports::PortResult<naiq_core::ports::JobPage> {
+        self.0.list_for_owner(owner, status, limit, cursor).await
+    }
+}
+
+#[tokio::test]
+async fn a_queued_job_is_answered_200_even_when_a_later_read_fails() {
+    let s = stack().await;
+    let keys = Arc::new(MemoryKeyStore::default());
+    keys.insert(&s.alice).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let api = ApiService::new(
+        ApiPorts {
+            jobs: Arc::new(PositionsFail(s.jobs.clone())),
+            queue: s.queue.clone(),
+            images: s.images.clone(),
+            keys,
+            pacing: state.clone(),
+            call_stats: state.clone(),
+            account: state,
+            idempotency: Arc::new(MemoryIdempotencyStore::default()),
+            nudge: Arc::new(MemoryNudge::default()),
+        },
+        s.clock.clone(),
+        3,
+        Settings::default(),
+    );
+    let sub = api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+    assert!(sub.success);
+    assert!(
+        sub.queue_info.is_none(),
+        "the position is unknown, not an error"
+    );
+    assert!(sub.warnings.iter().any(|w| w.field == "queue_info"));
+    assert_eq!(sub.status_url, format!("/task_status/{}", sub.task_id));
+    assert_eq!(
+        s.queue.len(naiq_core::domain::Lane::Normal),
+        1,
+        "and it is queued"
     );
 }

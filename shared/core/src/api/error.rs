@@ -28,6 +28,12 @@ pub enum ApiError {
     /// A backend failed; the details go to the log, not to the client.
     #[error("internal error")]
     Internal(#[source] PortError),
+    /// The Idempotency-Key was used with another body.
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyKeyReused,
+    /// A request with this Idempotency-Key is still being handled.
+    #[error("a request with this Idempotency-Key is still being handled; retry shortly")]
+    IdempotencyInProgress,
     /// A backend refused for now; the client may try again.
     #[error("{0}")]
     Unavailable(String),
@@ -42,6 +48,8 @@ impl ApiError {
             ApiError::Forbidden { code, .. } => code,
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::IdempotencyInProgress => "idempotency_in_progress",
             ApiError::Internal(_) => "internal_error",
             ApiError::Unavailable(_) => "unavailable",
         }
@@ -52,6 +60,9 @@ impl ApiError {
         match self {
             ApiError::Invalid(v) => v.field.as_deref(),
             ApiError::Forbidden { field, .. } => *field,
+            ApiError::IdempotencyKeyReused | ApiError::IdempotencyInProgress => {
+                Some("Idempotency-Key")
+            }
             _ => None,
         }
     }
@@ -65,7 +76,13 @@ impl From<ValidationError> for ApiError {
 
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> Self {
-        ApiError::Internal(e)
+        match e {
+            PortError::BadCursor => ApiError::Invalid(ValidationError::invalid(
+                "cursor",
+                "cursor is not one a previous page handed out",
+            )),
+            e => ApiError::Internal(e),
+        }
     }
 }
 

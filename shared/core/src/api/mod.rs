@@ -2,10 +2,12 @@
 //! return plain values and [`ApiError`]s; the API function maps them to HTTP.
 
 mod error;
+mod idempotency;
 mod queue;
 pub mod responses;
 mod status;
 mod submit;
+mod tasks;
 
 use std::sync::{Arc, Mutex};
 
@@ -14,15 +16,17 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use error::ApiError;
+pub use idempotency::{IDEMPOTENCY_TTL, Idempotent};
 pub use responses::*;
+pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
 
 use crate::config::Settings;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
 use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, Lane};
 use crate::ports::{
-    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, KeyStore, PacingStore,
-    WorkerNudge,
+    AccountCache, CallStats, Clock, IdempotencyStore, ImageStore, JobQueue, JobStore, KeyStore,
+    PacingStore, WorkerNudge,
 };
 
 /// The ports the API needs.
@@ -35,6 +39,7 @@ pub struct ApiPorts {
     pub pacing: Arc<dyn PacingStore>,
     pub call_stats: Arc<dyn CallStats>,
     pub account: Arc<dyn AccountCache>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub nudge: Arc<dyn WorkerNudge>,
 }
 

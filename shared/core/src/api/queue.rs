@@ -6,6 +6,7 @@ use super::responses::{
 };
 use super::{ApiError, ApiService, rfc3339};
 use crate::domain::{ApiKeyRecord, Status};
+use crate::novelai::request::JsNumber;
 
 impl ApiService {
     /// `GET /queue_status`: totals, and the positions of the caller's own waiting tasks.
@@ -24,16 +25,19 @@ impl ApiService {
                 active.push(job.task_id().to_string());
             }
         }
-        let now = rfc3339(self.clock.now());
+        let now = self.clock.now();
+        let local = now.with_timezone(&self.settings.pacing.timezone);
         Ok(QueueStatusResponse {
             success: true,
             queue_status: QueueStatus {
                 total_pending: self.ports.jobs.total_pending().await?,
                 queue_positions: positions,
-                last_updated: now.clone(),
+                last_updated: now.timestamp_millis() as f64 / 1000.0,
             },
-            active_tasks: active,
-            last_updated: now,
+            active_tasks: active.len() as u64,
+            active_task_ids: active,
+            last_updated: local.format("%Y-%m-%d %H:%M:%S").to_string(),
+            last_updated_at: rfc3339(now),
         })
     }
 
@@ -73,9 +77,16 @@ impl ApiService {
                 time: local.format("%H:%M:%S").to_string(),
             },
             timezone: pacing.timezone.to_string(),
-            allowed_windows: windows,
+            allowed_windows: pacing.windows.iter().map(hour_pair).collect(),
+            window_description: pacing
+                .windows
+                .iter()
+                .map(seed_window)
+                .collect::<Vec<_>>()
+                .join(", "),
+            windows,
             in_allowed_window: in_window,
-            window_description: description,
+            window_status: description,
             next_window_start: rfc3339(next_window),
             next_call_at: rfc3339(pacing.earliest_start(&state, now, false)),
             interval_seconds: pacing.interval,
@@ -100,4 +111,32 @@ impl ApiService {
                 }),
         })
     }
+}
+
+/// A time of day as hours (`6.0`, `6.5` for 06:30); a window ending at midnight ends at 24.
+fn hours(t: chrono::NaiveTime, is_end: bool) -> f64 {
+    use chrono::Timelike;
+    let h = f64::from(t.hour()) + f64::from(t.minute()) / 60.0 + f64::from(t.second()) / 3600.0;
+    if is_end && h == 0.0 { 24.0 } else { h }
+}
+
+fn hour_pair(w: &crate::domain::pacing::Window) -> [JsNumber; 2] {
+    [
+        JsNumber(hours(w.start, false)),
+        JsNumber(hours(w.end, true)),
+    ]
+}
+
+/// `6:00-9:00`: the seed's way of writing a window.
+fn seed_window(w: &crate::domain::pacing::Window) -> String {
+    let t = |t: chrono::NaiveTime, is_end: bool| {
+        use chrono::Timelike;
+        let h = if is_end && t == chrono::NaiveTime::MIN {
+            24
+        } else {
+            t.hour()
+        };
+        format!("{h}:{:02}", t.minute())
+    };
+    format!("{}-{}", t(w.start, false), t(w.end, true))
 }

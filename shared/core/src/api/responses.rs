@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::domain::request::Warning;
 use crate::domain::{Cost, Status, TaskId};
+use crate::novelai::request::JsNumber;
 
 #[derive(Debug, Serialize)]
 pub struct QueueInfo {
@@ -41,9 +42,16 @@ pub struct RateLimitStatus {
     /// always Singapore's).
     pub singapore_time: LocalTime,
     pub timezone: String,
-    pub allowed_windows: Vec<String>,
+    /// The windows as `[start, end]` hours, as the seed gave them (`[[6, 9], [12, 14]]`);
+    /// an hour with minutes is a fraction (`6.5` for 06:30).
+    pub allowed_windows: Vec<[JsNumber; 2]>,
+    /// The windows as `HH:MM-HH:MM`.
+    pub windows: Vec<String>,
     pub in_allowed_window: bool,
+    /// The windows as the seed described them: `6:00-9:00, 12:00-14:00, 19:00-23:00`.
     pub window_description: String,
+    /// Whether a window is open, and when the next one opens.
+    pub window_status: String,
     /// Start of the next window, or now when inside one.
     pub next_window_start: String,
     /// The earliest instant the next (non-test) upstream call may start.
@@ -81,16 +89,22 @@ pub struct QueueStatus {
     pub total_pending: u64,
     /// The caller's own waiting tasks and their positions.
     pub queue_positions: std::collections::BTreeMap<String, u64>,
-    pub last_updated: String,
+    /// Epoch seconds, as the seed service gave it (`1679012345.67`).
+    pub last_updated: f64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct QueueStatusResponse {
     pub success: bool,
     pub queue_status: QueueStatus,
-    /// The caller's tasks being generated right now.
-    pub active_tasks: Vec<String>,
+    /// How many of the caller's tasks are being generated right now (the seed's count).
+    pub active_tasks: u64,
+    /// Their ids.
+    pub active_task_ids: Vec<String>,
+    /// Local time in the pacing timezone, `YYYY-MM-DD HH:MM:SS`, as the seed gave it.
     pub last_updated: String,
+    /// The same instant in RFC 3339.
+    pub last_updated_at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,10 +121,17 @@ pub struct SubmitResponse {
     pub task_id: TaskId,
     pub message: String,
     pub status: Status,
-    pub queue_info: QueueInfo,
-    pub rate_limit_info: RateLimitInfo,
+    /// Null only when the job is queued but its position could not be read just now.
+    pub queue_info: Option<QueueInfo>,
+    /// Null only when the job is queued but the day's count could not be read just now.
+    pub rate_limit_info: Option<RateLimitInfo>,
     /// What NovelAI will charge (the Opus free image counted when the account has it).
     pub cost: Cost,
+    /// Where to poll the task, and where to cancel it.
+    pub status_url: String,
+    pub cancel_url: String,
+    /// When polling can first show a change.
+    pub poll_after_seconds: u64,
     /// Values brought into range (`{field, given, sent, message}`); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
@@ -148,12 +169,25 @@ impl Submitted {
     }
 }
 
+/// `GET /tasks`: a page of the caller's tasks, newest first.
+#[derive(Debug, Serialize)]
+pub struct TaskList {
+    pub success: bool,
+    pub tasks: Vec<StatusResponse>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct StatusResponse {
     pub task_id: TaskId,
     pub status: Status,
     pub done: bool,
     pub success: bool,
+    /// For an unfinished task: when polling can first show a change (also sent as
+    /// `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_after_seconds: Option<u64>,
     pub image_url: Option<String>,
     pub image_urls: Vec<String>,
     pub queue_info: Option<QueueInfo>,

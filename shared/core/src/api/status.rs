@@ -25,8 +25,23 @@ impl ApiService {
         task_id: &str,
     ) -> Result<StatusResponse, ApiError> {
         let job = self.owned_job(caller, task_id).await?;
+        let queue_info = if job.status().is_waiting() {
+            Some(self.queue_info(&job).await?)
+        } else {
+            None
+        };
+        self.describe(&job, true, queue_info).await
+    }
+
+    /// A job as `task_status` shows it; image URLs only when `with_urls`.
+    pub(super) async fn describe(
+        &self,
+        job: &Job,
+        with_urls: bool,
+        queue_info: Option<super::QueueInfo>,
+    ) -> Result<StatusResponse, ApiError> {
         let mut urls = Vec::with_capacity(job.image_keys().len());
-        if job.status() == Status::Success {
+        if with_urls && job.status() == Status::Success {
             for key in job.image_keys() {
                 urls.push(
                     self.ports
@@ -36,12 +51,13 @@ impl ApiService {
                 );
             }
         }
-        let queue_info = if job.status().is_waiting() {
-            Some(self.queue_info(&job).await?)
-        } else {
-            None
+        let poll_after_seconds = match (&queue_info, job.status()) {
+            (Some(q), _) => Some(poll_after(q.estimated_wait)),
+            (None, s) if !s.is_terminal() => Some(MIN_POLL_SECONDS),
+            _ => None,
         };
         Ok(StatusResponse {
+            poll_after_seconds,
             task_id: job.task_id().clone(),
             status: job.status(),
             done: job.status().is_terminal(),
@@ -102,4 +118,14 @@ impl ApiService {
             message: "Task cancelled".into(),
         })
     }
+}
+
+/// The shortest polling hint: a job in flight or next in line can finish in seconds.
+pub const MIN_POLL_SECONDS: u64 = 2;
+/// The longest: a job hours away is polled every five minutes at most.
+pub const MAX_POLL_SECONDS: u64 = 300;
+
+/// When a waiting job's state can first change: half its expected wait, within bounds.
+pub fn poll_after(estimated_wait: u64) -> u64 {
+    (estimated_wait / 2).clamp(MIN_POLL_SECONDS, MAX_POLL_SECONDS)
 }

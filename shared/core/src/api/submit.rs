@@ -114,15 +114,52 @@ impl ApiService {
             // The schedule drains the queue anyway.
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
         }
+        // The job is queued: from here on nothing may turn the answer into an error, or
+        // a client retrying it would queue (and pay for) a second job.
+        let mut warnings = req.warnings;
+        let queue_info = match self.queue_info(&job).await {
+            Ok(q) => Some(q),
+            Err(e) => {
+                tracing::warn!(task_id = %task_id, error = %e, "queued; its position is unknown for now");
+                warnings.push(after_queue_warning("queue_info", "the position"));
+                None
+            }
+        };
+        let rate_limit_info = match self.rate_limit_info().await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(task_id = %task_id, error = %e, "queued; the day's count is unknown for now");
+                warnings.push(after_queue_warning("rate_limit_info", "the day's count"));
+                None
+            }
+        };
+        let poll_after_seconds = queue_info
+            .as_ref()
+            .map_or(super::status::MIN_POLL_SECONDS, |q| {
+                super::status::poll_after(q.estimated_wait)
+            });
         Ok(Submitted::Queued(Box::new(SubmitResponse {
             success: true,
+            status_url: format!("/task_status/{task_id}"),
+            cancel_url: format!("/cancel_task/{task_id}"),
             task_id,
             message: "Task submitted".into(),
             status: job.status(),
-            queue_info: self.queue_info(&job).await?,
-            rate_limit_info: self.rate_limit_info().await?,
+            queue_info,
+            rate_limit_info,
             cost,
-            warnings: req.warnings,
+            poll_after_seconds,
+            warnings,
         })))
+    }
+}
+
+/// What the answer says when a read after queuing failed.
+fn after_queue_warning(field: &str, what: &str) -> crate::domain::request::Warning {
+    crate::domain::request::Warning {
+        field: field.into(),
+        given: serde_json::Value::Null,
+        sent: serde_json::Value::Null,
+        message: format!("the task is queued; {what} could not be read just now (poll its status)"),
     }
 }

@@ -15,6 +15,14 @@ pub struct QueuePosition {
     pub total_pending: u64,
 }
 
+/// One page of an owner's jobs, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// Where the next page starts (opaque); none on the last page.
+    pub next: Option<String>,
+}
+
 /// The jobs table.
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -29,4 +37,13 @@ pub trait JobStore: Send + Sync {
     async fn total_pending(&self) -> PortResult<u64>;
     /// An owner's jobs that are not finished (waiting or started), oldest first.
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>>;
+    /// An owner's jobs, newest first, at most `limit`, only of `status` when given, from
+    /// `cursor` (a page's `next`); `BadCursor` for a cursor this store did not make.
+    async fn list_for_owner(
+        &self,
+        owner: &str,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<JobPage>;
 }

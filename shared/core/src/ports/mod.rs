@@ -4,6 +4,7 @@
 
 mod account_cache;
 mod call_stats;
+mod idempotency;
 mod images;
 mod jobs;
 mod keys;
@@ -17,8 +18,9 @@ mod upstream;
 
 pub use account_cache::AccountCache;
 pub use call_stats::CallStats;
+pub use idempotency::{Claim, IdempotencyStore};
 pub use images::ImageStore;
-pub use jobs::{JobStore, QueuePosition};
+pub use jobs::{JobPage, JobStore, QueuePosition};
 pub use keys::KeyStore;
 pub use lease::LeaseStore;
 pub use nudge::WorkerNudge;
@@ -41,6 +43,9 @@ pub enum PortError {
     },
     #[error("corrupt record: {0}")]
     Corrupt(String),
+    /// A paging cursor that is not one this store handed out.
+    #[error("invalid cursor")]
+    BadCursor,
 }
 
 impl PortError {

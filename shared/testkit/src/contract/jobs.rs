@@ -138,3 +138,59 @@ pub async fn job_store(store: &dyn JobStore) {
         }
     );
 }
+
+/// An owner's jobs, newest first, page by page, filtered by status; a forged cursor is
+/// refused.
+pub async fn job_listing(store: &dyn JobStore) {
+    let mut ids = Vec::new();
+    for n in 0..7u8 {
+        let j = job_of("lister", 100 + n, Lane::Normal, i64::from(n) * 1000);
+        store.insert(&j).await.unwrap();
+        ids.push(j.task_id().clone());
+    }
+    let mut done = job_of("lister", 120, Lane::Low, 9000);
+    store.insert(&done).await.unwrap();
+    done.revoke(done.created_at()).unwrap();
+    store.replace(&done, Status::Pending).await.unwrap();
+    store
+        .insert(&job_of("someone-else", 121, Lane::Low, 9500))
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_for_owner("lister", None, 3, cursor.as_deref())
+            .await
+            .unwrap();
+        assert!(page.jobs.len() <= 3);
+        seen.extend(page.jobs.iter().map(|j| j.task_id().clone()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut expected = vec![done.task_id().clone()];
+    expected.extend(ids.iter().rev().cloned());
+    assert_eq!(seen, expected, "newest first, each once, no other owner's");
+    let revoked = store
+        .list_for_owner("lister", Some(Status::Revoked), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked
+            .jobs
+            .iter()
+            .map(|j| j.task_id().clone())
+            .collect::<Vec<_>>(),
+        vec![done.task_id().clone()]
+    );
+    assert_eq!(revoked.next, None);
+    assert!(matches!(
+        store
+            .list_for_owner("lister", None, 3, Some("not-a-cursor"))
+            .await,
+        Err(PortError::BadCursor)
+    ));
+}

@@ -5,6 +5,7 @@
 
 mod account_cache;
 mod call_stats;
+mod idempotency;
 mod images;
 mod jobs;
 mod keys;
@@ -15,8 +16,9 @@ mod secrets;
 
 pub use account_cache::account_cache;
 pub use call_stats::call_stats;
+pub use idempotency::idempotency_store;
 pub use images::image_store;
-pub use jobs::job_store;
+pub use jobs::{job_listing, job_store};
 pub use keys::key_store;
 pub use lease::lease_store;
 pub use pacing::pacing_store;

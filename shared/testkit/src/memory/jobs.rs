@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use naiq_core::domain::{Job, Status, TaskId};
-use naiq_core::ports::{JobStore, PortError, PortResult, QueuePosition};
+use naiq_core::ports::{JobPage, JobStore, PortError, PortResult, QueuePosition};
 
 use super::lock;
 
@@ -80,5 +80,38 @@ impl JobStore for MemoryJobStore {
             .collect();
         jobs.sort_by(|a, b| (a.created_at(), &a.task_id()).cmp(&(b.created_at(), &b.task_id())));
         Ok(jobs)
+    }
+
+    async fn list_for_owner(
+        &self,
+        owner: &str,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> PortResult<JobPage> {
+        // The cursor is the sort key of the last job handed out: `<millis>#<task id>`.
+        let after = match cursor {
+            None => None,
+            Some(c) => {
+                let (ms, id) = c.split_once('#').ok_or(PortError::BadCursor)?;
+                let ms: i64 = ms.parse().map_err(|_| PortError::BadCursor)?;
+                let id = TaskId::parse(id).ok_or(PortError::BadCursor)?;
+                Some((ms, id))
+            }
+        };
+        let key = |j: &Job| (j.created_at().timestamp_millis(), j.task_id().clone());
+        let mut jobs: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| j.owner() == owner && status.is_none_or(|s| j.status() == s))
+            .filter(|j| after.as_ref().is_none_or(|a| key(j) < *a))
+            .cloned()
+            .collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(key(j)));
+        let more = jobs.len() > limit;
+        jobs.truncate(limit);
+        let next = more
+            .then(|| jobs.last().map(|j| format!("{}#{}", key(j).0, key(j).1)))
+            .flatten();
+        Ok(JobPage { jobs, next })
     }
 }

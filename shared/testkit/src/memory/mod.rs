@@ -1,6 +1,7 @@
 //! In-memory adapters behind every port, for fast tests of the use cases. They keep the
 //! ports' contracts (the same suites as the AWS adapters pass, `crate::contract`).
 
+mod idempotency;
 mod images;
 mod jobs;
 mod keys;
@@ -10,6 +11,7 @@ mod secrets;
 mod state;
 mod upstream;
 
+pub use idempotency::MemoryIdempotencyStore;
 pub use images::MemoryImageStore;
 pub use jobs::MemoryJobStore;
 pub use keys::MemoryKeyStore;

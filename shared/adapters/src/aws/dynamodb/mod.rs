@@ -6,6 +6,7 @@
 //! and the account cache), so one `DynamoStateStore` implements the four ports.
 
 mod codec;
+mod idempotency;
 mod jobs;
 mod keys;
 mod state;
@@ -35,6 +36,10 @@ pub mod schema {
     pub const ACTIVE_INDEX: &str = "active-index";
     pub const ACTIVE_INDEX_HASH: &str = "active_owner";
     pub const ACTIVE_INDEX_RANGE: &str = "created_at";
+    /// Every job by its owner, newest first (`GET /tasks`).
+    pub const OWNER_INDEX: &str = "owner-index";
+    pub const OWNER_INDEX_HASH: &str = "owner";
+    pub const OWNER_INDEX_RANGE: &str = "created_at";
     /// The one value of the queue index's hash key: only waiting jobs carry it.
     pub const QUEUE_WAITING: &str = "WAITING";
     pub const KEYS_KEY: &str = "key_hash";

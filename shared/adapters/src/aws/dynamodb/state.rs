@@ -28,7 +28,15 @@ impl DynamoStateStore {
     const STATS: &'static str = "call-stats";
     const ACCOUNT: &'static str = "account";
 
-    async fn get(&self, name: &str) -> PortResult<Option<Item>> {
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(super) async fn get(&self, name: &str) -> PortResult<Option<Item>> {
         Ok(self
             .client
             .get_item()

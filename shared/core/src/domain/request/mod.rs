@@ -194,6 +194,38 @@ impl std::fmt::Debug for InputImage {
     }
 }
 
+/// Every field `POST /generate` reads.
+pub const KNOWN_FIELDS: &[&str] = &[
+    "prompt",
+    "negative_prompt",
+    "model",
+    "sampler",
+    "steps",
+    "scale",
+    "cfg_rescale",
+    "noise_schedule",
+    "sm",
+    "sm_dyn",
+    "resolution",
+    "width",
+    "height",
+    "seed",
+    "n_samples",
+    "characters",
+    "image",
+    "mask",
+    "strength",
+    "noise",
+    "image_format",
+    "priority",
+    "is_test_request",
+    "auth_type",
+    "token",
+    "email",
+    "password",
+    "dry_run",
+];
+
 /// Parses and validates a `POST /generate` body.
 pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, ValidationError> {
     let value: Value = serde_json::from_slice(body)
@@ -325,6 +357,16 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
     let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
     let credentials = credentials::credentials(f)?;
     let dry_run = f.boolean("dry_run")?.unwrap_or(false);
+    // The seed service ignored fields it did not know; naiq does too, but says so, so a
+    // typo (`vibe` for `vibes`) is visible. The value is not echoed: it may be a secret.
+    for name in f.map.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        warnings.push(Warning {
+            field: name.clone(),
+            given: Value::Null,
+            sent: Value::Null,
+            message: format!("unknown field {name:?}; ignored"),
+        });
+    }
 
     Ok(SubmitRequest {
         params: GenerationParams {

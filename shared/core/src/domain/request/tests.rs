@@ -700,3 +700,18 @@ fn a_scale_the_seed_accepted_is_brought_into_range_with_a_warning() {
     assert!(r.warnings.is_empty());
     assert_eq!(r.params.scale, 5.5);
 }
+
+#[test]
+fn unknown_fields_are_named_in_warnings_without_their_values() {
+    let r = parse(json!({"prompt": "x", "vibe": [1], "passwrd": "hunter2"})).unwrap();
+    let fields: Vec<&str> = r.warnings.iter().map(|w| w.field.as_str()).collect();
+    assert_eq!(fields, ["passwrd", "vibe"]);
+    let text = serde_json::to_string(&r.warnings).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(
+        parse(json!({"prompt": "x", "model": "nai-v3"}))
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
+}
