@@ -147,3 +147,49 @@ async fn an_idempotency_key_makes_a_retried_submit_safe() {
         .count();
     assert!(sent <= 1, "never sent twice");
 }
+
+#[tokio::test]
+#[ignore = "needs the local stack (localstack/test.sh runs it)"]
+async fn concurrent_retries_with_one_key_queue_one_job() {
+    let s = Stack::from_env();
+    let key = format!("e2e-race-{}", std::process::id());
+    let body = json!({"prompt": "e2e idempotent race", "model": "nai-v3", "priority": "low"});
+    let answers = futures_join(&s, &key, &body).await;
+    let mut ids = std::collections::HashSet::new();
+    for (status, answer, retry_after) in &answers {
+        match status {
+            200 => {
+                ids.insert(answer["task_id"].as_str().unwrap().to_string());
+            }
+            409 => {
+                assert_eq!(answer["code"], "idempotency_in_progress", "{answer}");
+                assert!(retry_after.is_some(), "409 says when to retry");
+            }
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one task whatever the race: {answers:?}");
+}
+
+async fn futures_join(s: &Stack, key: &str, body: &Value) -> Vec<(u16, Value, Option<String>)> {
+    let send = || async {
+        let resp = s
+            .http
+            .post(format!("{}/generate", s.api))
+            .bearer_auth(&s.key)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, resp.json::<Value>().await.unwrap(), retry_after)
+    };
+    let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
+    vec![a, b, c, d]
+}
