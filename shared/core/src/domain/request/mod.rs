@@ -36,6 +36,17 @@ pub struct Limits {
     pub max_image_bytes: usize,
 }
 
+impl Limits {
+    /// The limits under a body limit of `max_body_bytes`: an image's base64 grows by 4/3,
+    /// with room left for the rest of the body.
+    pub fn for_body(max_body_bytes: usize) -> Self {
+        Self {
+            max_image_bytes: (max_body_bytes / 4 * 3).saturating_sub(4096),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
