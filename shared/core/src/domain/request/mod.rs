@@ -252,17 +252,17 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         },
     };
 
-    // An input image is decoded first: without a size in the request, the job takes the
-    // image's own (rounded to NovelAI's 64-pixel grid).
-    let decoded = match f.string("image")? {
+    // Inputs are read as far as their headers: without a size in the request, the job
+    // takes the image's own (on NovelAI's 64-pixel grid).
+    let probed = match f.string("image")? {
         None => None,
-        Some(b64) => Some(images::decode_image(b64, limits, "image")?),
+        Some(b64) => Some(images::probe(b64, limits, "image")?),
     };
     // A mask makes it inpainting: it needs the image and a model with an inpainting variant.
-    let decoded_mask = match f.string("mask")? {
+    let probed_mask = match f.string("mask")? {
         None => None,
         Some(b64) => {
-            if decoded.is_none() {
+            if probed.is_none() {
                 return Err(ValidationError::invalid(
                     "mask",
                     "mask needs an image to inpaint",
@@ -274,14 +274,14 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
                     format!("inpainting is not available for {}", model.id),
                 ));
             }
-            Some(images::decode_image(b64, limits, "mask")?)
+            Some(images::probe(b64, limits, "mask")?)
         }
     };
     let size_given = ["width", "height", "resolution"]
         .iter()
         .any(|k| f.get(k).is_some());
-    let (width, height) = match &decoded {
-        Some(img) if !size_given => size::grid_size(img.width(), img.height()),
+    let (width, height) = match &probed {
+        Some(img) if !size_given => size::grid_size(img.width, img.height),
         _ => size::size(f)?,
     };
     let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
@@ -295,12 +295,9 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
 
     let seed = f.integer("seed", 0, i64::from(u32::MAX))?;
 
-    let image = decoded
-        .map(|img| images::fit_image(&img, width, height))
-        .transpose()?;
-    let mask = decoded_mask
-        .map(|m| images::fit_mask(&m, width, height))
-        .transpose()?;
+    // Decoded one at a time: each is fitted and its full-size pixels dropped first.
+    let image = probed.map(|img| img.fit_image(width, height)).transpose()?;
+    let mask = probed_mask.map(|m| m.fit_mask(width, height)).transpose()?;
     let img2img = match &image {
         None => {
             for field in ["strength", "noise"] {
