@@ -13,6 +13,7 @@
 use base64::Engine as _;
 use image::ImageDecoder as _;
 
+use super::fields::Fields;
 use super::{InputImage, Limits, ValidationError};
 
 /// Standard alphabet, padding optional (clients differ).
@@ -60,19 +61,37 @@ fn reader(bytes: &[u8], format: image::ImageFormat) -> image::ImageReader<std::i
     reader
 }
 
+/// The input image or mask in `field`, if given, read as far as its header and checked.
+pub(super) fn probe_field(
+    f: &Fields<'_>,
+    field: &'static str,
+    limits: &Limits,
+) -> Result<Option<Probed>, ValidationError> {
+    match f.get(field) {
+        None => Ok(None),
+        Some(serde_json::Value::String(b64)) => probe(b64, limits, field).map(Some),
+        Some(_) => Err(ValidationError::invalid(
+            field,
+            format!("{field} must be a string"),
+        )),
+    }
+}
+
 /// Reads an input image or mask (PNG, JPEG or WebP, base64, a data URL allowed) as far as
 /// its header, and checks its size; errors name `field`.
-pub(super) fn probe(
-    b64: &str,
-    limits: &Limits,
-    field: &'static str,
-) -> Result<Probed, ValidationError> {
+fn probe(b64: &str, limits: &Limits, field: &'static str) -> Result<Probed, ValidationError> {
     let too_many_bytes = || {
         too_large(
             field,
             format!("{field} must be at most {} bytes", limits.max_image_bytes),
         )
     };
+    // The text is bounded before it is copied: base64 of the largest image, with room for
+    // a data URL's head and line breaks every 64 characters.
+    let max_text = limits.max_image_bytes.div_ceil(3) * 4 / 32 * 33 + 256;
+    if b64.len() > max_text {
+        return Err(too_many_bytes());
+    }
     // Accept data URLs as browsers produce them.
     let data = match b64.split_once(',') {
         Some((head, data)) if head.starts_with("data:") => data,
