@@ -14,8 +14,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
-    lambda_runtime::tracing::init_default_subscriber();
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
+    // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
+    naiq_adapters::logging::init();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
