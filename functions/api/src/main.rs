@@ -19,8 +19,9 @@ mod tests;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
-    lambda_http::tracing::init_default_subscriber();
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
+    // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
+    naiq_adapters::logging::init();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e

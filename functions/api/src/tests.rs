@@ -137,6 +137,14 @@ async fn errors_are_json_with_a_code_and_the_field() {
     let h = harness().await;
     let k = Some(EVENT_KEY);
     let big = format!("{{\"prompt\": \"{}\"}}", "x".repeat(6 * 1024 * 1024));
+    let huge_image = serde_json::json!({
+        "prompt": "x",
+        "image": base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            naiq_testkit::png_claiming(8192, 8192, false),
+        ),
+    })
+    .to_string();
     let cases: Vec<(Request, u16, &str, Option<&str>)> = vec![
         (
             request("POST", "/generate", k, r#"{"model": "nai-v3"}"#),
@@ -189,6 +197,12 @@ async fn errors_are_json_with_a_code_and_the_field() {
             413,
             "too_large",
             Some("body"),
+        ),
+        (
+            request("POST", "/generate", k, &huge_image),
+            413,
+            "too_large",
+            Some("image"),
         ),
         (
             request("POST", "/generate", None, r#"{"prompt": "x"}"#),

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig).
-    lambda_runtime::tracing::init_default_subscriber();
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
+    // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
+    naiq_adapters::logging::init();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
@@ -27,7 +28,8 @@ async fn main() -> Result<(), Error> {
         let ports = ports.clone();
         let settings = settings.clone();
         async move {
-            let deadline = invocation_deadline(event.context.deadline);
+            let deadline =
+                invocation_deadline(event.context.deadline, settings.worker_timeout_seconds);
             let source = event
                 .payload
                 .get("source")
@@ -56,14 +58,19 @@ async fn main() -> Result<(), Error> {
 }
 
 /// The invocation's end. Lambda always sends it; a local emulator may not (cargo lambda
-/// watch sends no usable deadline), and then the worker allows itself five minutes.
-fn invocation_deadline(deadline_ms: u64) -> DateTime<Utc> {
+/// watch sends no usable deadline), and then the worker allows itself its configured
+/// timeout (WORKER_TIMEOUT_SECONDS), as Lambda would.
+fn invocation_deadline(deadline_ms: u64, timeout_seconds: u64) -> DateTime<Utc> {
     let now = Utc::now();
     match DateTime::<Utc>::from_timestamp_millis(deadline_ms as i64) {
         Some(d) if d > now => d,
         _ => {
-            tracing::warn!(deadline_ms, "no usable invocation deadline; allowing 300 s");
-            now + chrono::Duration::seconds(300)
+            tracing::warn!(
+                deadline_ms,
+                timeout_seconds,
+                "no usable invocation deadline; allowing WORKER_TIMEOUT_SECONDS"
+            );
+            now + chrono::Duration::seconds(timeout_seconds as i64)
         }
     }
 }
@@ -74,12 +81,12 @@ mod tests {
 
     #[test]
     fn a_missing_deadline_gets_a_budget_and_a_real_one_is_kept() {
-        let d = invocation_deadline(0);
+        let d = invocation_deadline(0, 300);
         let left = (d - Utc::now()).num_seconds();
         assert!((299..=300).contains(&left), "{left}");
         let real = Utc::now() + chrono::Duration::seconds(900);
         assert_eq!(
-            invocation_deadline(real.timestamp_millis() as u64).timestamp_millis(),
+            invocation_deadline(real.timestamp_millis() as u64, 300).timestamp_millis(),
             real.timestamp_millis()
         );
     }

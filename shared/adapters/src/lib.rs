@@ -5,10 +5,13 @@
 //! - `resources`: the names of the AWS resources, from the environment;
 //! - `provision`: the local provisioner that creates the template's resources on an emulator;
 //! - `runtime`: the system clock, the tokio sleeper and the OS seed;
+//! - `logging`: the functions' log subscriber, which never writes what the runtime and the
+//!   HTTP stacks log of raw events and wire traffic;
 //! - `compose`: each function's ports, wired from the environment.
 
 pub mod aws;
 pub mod compose;
+pub mod logging;
 pub mod novelai;
 pub mod provision;
 pub mod resources;

@@ -14,6 +14,7 @@ use naiq_adapters::aws::dynamodb::schema;
 use naiq_adapters::compose::Config;
 use naiq_adapters::provision::{MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT};
 use naiq_adapters::resources::RESOURCE_VARIABLES;
+use naiq_core::config::ranges::{JOB_OVERHEAD_SECONDS, MAX_ATTEMPTS, RANGES, range_of};
 use naiq_core::config::{SETTING_VARIABLES, Settings};
 use serde_json::{Map, Value, json};
 
@@ -670,6 +671,126 @@ fn functions_get_every_variable_the_code_reads() {
     p.check(outputs.contains_key("ApiUrl"), || {
         "output ApiUrl is missing".into()
     });
+    p.finish();
+}
+
+// ------------------------------------------------------------------------------------------
+// Parameters: the bounds a deployer may choose are the code's own.
+
+fn as_f64(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+#[test]
+fn parameter_bounds_are_the_code_ranges() {
+    let t = Template::load();
+    let mut p = Problems::new("the parameters' bounds");
+    let api = t.function(API_BINARY);
+    let worker = t.function(WORKER_BINARY);
+    // Which variable each parameter becomes (the functions share Globals).
+    let mut variables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in [&api, &worker] {
+        for (var, v) in f.env() {
+            if let Some(param) = ref_target(&v) {
+                variables.entry(param.to_string()).or_default().insert(var);
+            }
+        }
+    }
+    let params = t.section("Parameters");
+    for (name, param) in &params {
+        let Some(vars) = variables.get(name) else {
+            continue;
+        };
+        for var in vars {
+            let ctx = format!("parameter {name} ({var})");
+            let found = (as_f64(param.get("MinValue")), as_f64(param.get("MaxValue")));
+            match range_of(var) {
+                Some(range) => {
+                    p.expect_eq(
+                        &format!("{ctx}: Type"),
+                        param["Type"].as_str(),
+                        Some("Number"),
+                    );
+                    p.expect_eq(
+                        &format!("{ctx}: (MinValue, MaxValue) against config::ranges"),
+                        found,
+                        (Some(range.min), range.max),
+                    );
+                }
+                None => p.check(param["Type"] != "Number", || {
+                    format!("{ctx}: a Number with no range in config::ranges::RANGES")
+                }),
+            }
+            // Every value the template allows, the code must take.
+            for allowed in param["AllowedValues"].as_array().into_iter().flatten() {
+                let value = scalar_string(allowed).unwrap_or_default();
+                if let Err(e) = Settings::from_lookup(&|k| (k == var).then(|| value.clone())) {
+                    p.add(format!(
+                        "{ctx}: AllowedValues has {value:?}, which the code refuses: {e}"
+                    ));
+                }
+            }
+        }
+    }
+    // Each range-checked variable a parameter sets must be bounded in the template.
+    for (var, range) in RANGES {
+        for (name, vars) in &variables {
+            if vars.contains(*var) {
+                let param = &params[name];
+                p.check(param.get("MinValue").is_some(), || {
+                    format!(
+                        "parameter {name} ({var}): no MinValue (code: {})",
+                        range.describe()
+                    )
+                });
+                p.check(
+                    range.max.is_none() || param.get("MaxValue").is_some(),
+                    || {
+                        format!(
+                            "parameter {name} ({var}): no MaxValue (code: {})",
+                            range.describe()
+                        )
+                    },
+                );
+            }
+        }
+    }
+
+    // The worker's timeout reaches the code as WORKER_TIMEOUT_SECONDS (Lambda passes none).
+    let timeout = as_u64(worker.prop("Timeout"));
+    for f in [&api, &worker] {
+        p.expect_eq(
+            &format!(
+                "{}: WORKER_TIMEOUT_SECONDS against {}'s Timeout",
+                f.id, worker.id
+            ),
+            resolve_env(&t, f)
+                .get("WORKER_TIMEOUT_SECONDS")
+                .and_then(|v| v.parse::<u64>().ok()),
+            timeout,
+        );
+    }
+    // The largest NovelAI timeout a deployer may choose still leaves room for a job.
+    if let Some(max) = params
+        .get("NovelAiTimeoutSeconds")
+        .and_then(|p| as_u64(p.get("MaxValue")))
+    {
+        p.check(max + JOB_OVERHEAD_SECONDS <= timeout.unwrap_or(3), || {
+            format!(
+                "NovelAiTimeoutSeconds MaxValue {max} + {JOB_OVERHEAD_SECONDS} s does not fit the \
+                 worker's Timeout {timeout:?}"
+            )
+        });
+    }
+    // A job runs out of attempts before its message runs out of receives.
+    p.check(
+        MAX_ATTEMPTS.max.is_some_and(|m| m < f64::from(MAX_RECEIVE_COUNT)),
+        || format!("config::ranges::MAX_ATTEMPTS {MAX_ATTEMPTS:?} must stay below maxReceiveCount {MAX_RECEIVE_COUNT}"),
+    );
     p.finish();
 }
 

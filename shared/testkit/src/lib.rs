@@ -8,4 +8,4 @@ pub mod memory;
 mod png;
 
 pub use clock::ManualClock;
-pub use png::png_of;
+pub use png::{png_claiming, png_of};

@@ -548,6 +548,30 @@ async fn retryable_failures_retry_up_to_max_attempts() {
 }
 
 #[tokio::test]
+async fn a_novelai_error_that_quotes_a_token_is_scrubbed_before_the_job_keeps_it() {
+    let s = stack().await;
+    let token = "pst-q8Zr2KwX0vNnT4yLbE6uJmHcA9sDfG1iOpR5tQ3wY7eU";
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 401,
+        message: format!("Invalid accessToken {token} (Bearer {token})"),
+    });
+    let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.status, Status::Failure);
+    let error = st.error.unwrap_or_default();
+    assert!(!error.contains("q8Zr2KwX"), "{error}");
+    assert!(error.contains("Invalid accessToken <redacted>"), "{error}");
+}
+
+#[tokio::test]
 async fn a_retry_waits_in_state_retry_between_invocations() {
     let s = stack().await;
     s.upstream.fail_next(UpstreamError::Status {

@@ -60,11 +60,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 impl ApiService {
     pub fn new(ports: ApiPorts, clock: Arc<dyn Clock>, rng_seed: u64, settings: Settings) -> Self {
-        let limits = Limits {
-            // Base64 grows by 4/3; leave room for the rest of the body.
-            max_image_bytes: settings.max_body_bytes / 4 * 3 - 4096,
-            ..Limits::default()
-        };
+        let limits = Limits::for_body(settings.max_body_bytes);
         Self {
             ports,
             clock,

@@ -3,8 +3,10 @@
 //! are the adapters' business (`naiq-adapters`' `resources`).
 
 mod pacing;
+pub mod ranges;
 
 use crate::domain::pacing::PacingConfig;
+use ranges::{JOB_OVERHEAD_SECONDS, Range};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -24,6 +26,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub novelai_image_url: String,
     pub novelai_timeout_seconds: u64,
+    /// The worker function's timeout (Lambda passes no such variable; the template sets
+    /// it to the function's `Timeout`). Also the drain's budget when an invocation comes
+    /// without a deadline.
+    pub worker_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -36,6 +42,7 @@ impl Default for Settings {
             max_body_bytes: 5 * 1024 * 1024,
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
+            worker_timeout_seconds: ranges::LAMBDA_MAX_TIMEOUT_SECONDS,
         }
     }
 }
@@ -56,6 +63,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "MAX_BODY_BYTES",
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
+    "WORKER_TIMEOUT_SECONDS",
 ];
 
 /// Reads variables through a lookup: trimmed, an empty value counts as absent.
@@ -75,19 +83,18 @@ impl Env<'_> {
         })
     }
 
-    fn parsed<T: std::str::FromStr>(
-        &self,
-        name: &'static str,
-        default: T,
-        check: impl Fn(&T) -> bool,
-        expect: &str,
-    ) -> Result<T, ConfigError> {
+    /// A whole number within `range`; `default` when absent.
+    fn whole(&self, name: &'static str, default: u64, range: Range) -> Result<u64, ConfigError> {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v.parse::<T>().ok().filter(|t| check(t)).ok_or(ConfigError {
-                variable: name,
-                message: format!("{v:?} is not {expect}"),
-            }),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(*n as f64))
+                .ok_or(ConfigError {
+                    variable: name,
+                    message: format!("{v:?} is not a whole number {}", range.describe()),
+                }),
         }
     }
 
@@ -120,35 +127,58 @@ impl Settings {
                 }),
             }
         };
-        Ok(Self {
+        let settings = Self {
             pacing,
-            max_attempts: env.parsed(
-                "MAX_ATTEMPTS",
-                d.max_attempts,
-                |n| (1..=8).contains(n),
-                "a whole number 1-8",
-            )?,
+            max_attempts: env.whole("MAX_ATTEMPTS", d.max_attempts.into(), ranges::MAX_ATTEMPTS)?
+                as u32,
             allow_test_requests: flag("ALLOW_TEST_REQUESTS")?,
-            image_url_ttl: env.parsed(
-                "IMAGE_URL_TTL",
-                d.image_url_ttl,
-                |n| (1..=604_800).contains(n),
-                "a number of seconds 1-604800",
-            )?,
-            max_body_bytes: env.parsed(
+            image_url_ttl: env.whole("IMAGE_URL_TTL", d.image_url_ttl, ranges::IMAGE_URL_TTL)?,
+            max_body_bytes: env.whole(
                 "MAX_BODY_BYTES",
-                d.max_body_bytes,
-                |n| (1024..=6_000_000).contains(n),
-                "a byte count 1024-6000000",
-            )?,
+                d.max_body_bytes as u64,
+                ranges::MAX_BODY_BYTES,
+            )? as usize,
             novelai_image_url: env.url("NOVELAI_IMAGE_URL", &d.novelai_image_url)?,
-            novelai_timeout_seconds: env.parsed(
+            novelai_timeout_seconds: env.whole(
                 "NOVELAI_TIMEOUT_SECONDS",
                 d.novelai_timeout_seconds,
-                |n| (1..=900).contains(n),
-                "a number of seconds 1-900",
+                ranges::NOVELAI_TIMEOUT_SECONDS,
             )?,
-        })
+            worker_timeout_seconds: env.whole(
+                "WORKER_TIMEOUT_SECONDS",
+                d.worker_timeout_seconds,
+                ranges::WORKER_TIMEOUT_SECONDS,
+            )?,
+        };
+        settings.check_combination(&env)?;
+        Ok(settings)
+    }
+
+    /// Time one job may take: the NovelAI call's timeout and the job's overhead.
+    pub fn job_budget_seconds(&self) -> u64 {
+        self.novelai_timeout_seconds + JOB_OVERHEAD_SECONDS
+    }
+
+    /// Refuses settings that each pass but cannot work together: a job's budget that does
+    /// not fit the worker's invocation would leave every job queued for ever. The variable
+    /// named is the one set (NOVELAI_TIMEOUT_SECONDS when both are).
+    fn check_combination(&self, env: &Env<'_>) -> Result<(), ConfigError> {
+        if self.job_budget_seconds() > self.worker_timeout_seconds {
+            let variable = if env.get("NOVELAI_TIMEOUT_SECONDS").is_none() {
+                "WORKER_TIMEOUT_SECONDS"
+            } else {
+                "NOVELAI_TIMEOUT_SECONDS"
+            };
+            return Err(ConfigError {
+                variable,
+                message: format!(
+                    "a job needs NOVELAI_TIMEOUT_SECONDS ({}) plus {JOB_OVERHEAD_SECONDS} s, \
+                     more than the worker's WORKER_TIMEOUT_SECONDS ({}): no job could start",
+                    self.novelai_timeout_seconds, self.worker_timeout_seconds
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -174,6 +204,10 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_architecture() {
+        // The most the old range allowed: 900 + 10 s never fits Lambda's 900.
+        let err =
+            Settings::from_lookup(&lookup(&[("NOVELAI_TIMEOUT_SECONDS", "900")])).unwrap_err();
+        assert_eq!(err.variable, "NOVELAI_TIMEOUT_SECONDS");
         let s = Settings::from_lookup(&lookup(&[])).unwrap();
         assert_eq!(s, Settings::default());
         assert_eq!(s.pacing.timezone, chrono_tz::Asia::Singapore);
@@ -182,6 +216,80 @@ mod tests {
             (s.pacing.interval, s.pacing.cooldown),
             ((8.0, 15.0), (5.0, 12.0))
         );
+    }
+
+    #[test]
+    fn a_novelai_timeout_that_leaves_no_room_in_the_worker_is_refused() {
+        // Each value is within its own range; together no job could ever start.
+        for (pairs, var) in [
+            (
+                &[
+                    ("NOVELAI_TIMEOUT_SECONDS", "600"),
+                    ("WORKER_TIMEOUT_SECONDS", "300"),
+                ][..],
+                "NOVELAI_TIMEOUT_SECONDS",
+            ),
+            (
+                &[
+                    ("NOVELAI_TIMEOUT_SECONDS", "120"),
+                    ("WORKER_TIMEOUT_SECONDS", "129"),
+                ],
+                "NOVELAI_TIMEOUT_SECONDS",
+            ),
+            (
+                &[("WORKER_TIMEOUT_SECONDS", "60")],
+                "WORKER_TIMEOUT_SECONDS",
+            ),
+        ] {
+            let err = Settings::from_lookup(&lookup(pairs)).unwrap_err();
+            assert_eq!(err.variable, var, "{pairs:?}: {err}");
+            assert!(err.message.contains("no job could start"), "{err}");
+        }
+        let s = Settings::from_lookup(&lookup(&[
+            ("NOVELAI_TIMEOUT_SECONDS", "120"),
+            ("WORKER_TIMEOUT_SECONDS", "130"),
+        ]))
+        .unwrap();
+        assert_eq!(s.job_budget_seconds(), 130);
+        assert_eq!(
+            Settings::from_lookup(&lookup(&[("NOVELAI_TIMEOUT_SECONDS", "890")]))
+                .unwrap()
+                .job_budget_seconds(),
+            900
+        );
+    }
+
+    #[test]
+    fn every_range_is_enforced_at_its_bounds() {
+        let load = |var: &str, v: f64| {
+            let v = v.to_string();
+            Settings::from_lookup(&lookup(&[(var, &v)]))
+                .map(|_| ())
+                .map_err(|e| e.variable)
+        };
+        // Bounds that need another variable moved with them to be accepted alone.
+        let paired_min = [
+            "RATE_LIMIT_MAX_INTERVAL",
+            "COOLDOWN_MAX",
+            "WORKER_TIMEOUT_SECONDS",
+        ];
+        let paired_max = ["RATE_LIMIT_MIN_INTERVAL", "COOLDOWN_MIN"];
+        for &(var, range) in ranges::RANGES {
+            assert_eq!(
+                load(var, range.min - 1.0),
+                Err(var),
+                "{var} below its range"
+            );
+            if !paired_min.contains(&var) {
+                assert_eq!(load(var, range.min), Ok(()), "{var} at its minimum");
+            }
+            if let Some(max) = range.max {
+                assert_eq!(load(var, max + 1.0), Err(var), "{var} above its range");
+                if !paired_max.contains(&var) {
+                    assert_eq!(load(var, max), Ok(()), "{var} at its maximum");
+                }
+            }
+        }
     }
 
     #[test]

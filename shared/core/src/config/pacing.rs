@@ -4,7 +4,8 @@
 
 use chrono_tz::Tz;
 
-use crate::domain::pacing::{MAX_GAP_SECONDS, PacingConfig, parse_windows};
+use super::ranges::{PACING_GAP_SECONDS, RATE_LIMIT_DAILY};
+use crate::domain::pacing::{PacingConfig, parse_windows};
 
 /// Reads the pacing configuration through `lookup`.
 pub fn from_lookup(
@@ -33,11 +34,14 @@ pub fn from_lookup(
     let daily_limit = match get("RATE_LIMIT_DAILY") {
         None => d.daily_limit,
         Some(v) => match v.parse::<u64>() {
-            Ok(n) if n >= 1 => n,
+            Ok(n) if RATE_LIMIT_DAILY.contains(n as f64) => n,
             _ => {
                 return Err((
                     "RATE_LIMIT_DAILY",
-                    format!("{v:?} is not a whole number of at least 1"),
+                    format!(
+                        "{v:?} is not a whole number {}",
+                        RATE_LIMIT_DAILY.describe()
+                    ),
                 ));
             }
         },
@@ -62,20 +66,22 @@ fn range_from(
     (min_name, max_name): (&'static str, &'static str),
     default: (f64, f64),
 ) -> Result<(f64, f64), (&'static str, String)> {
-    let seconds = |name: &'static str,
-                   fallback: f64|
-     -> Result<(f64, bool), (&'static str, String)> {
-        let Some(v) = get(name) else {
-            return Ok((fallback, false));
+    let seconds =
+        |name: &'static str, fallback: f64| -> Result<(f64, bool), (&'static str, String)> {
+            let Some(v) = get(name) else {
+                return Ok((fallback, false));
+            };
+            match v.parse::<f64>() {
+                Ok(x) if x.is_finite() && PACING_GAP_SECONDS.contains(x) => Ok((x, true)),
+                _ => Err((
+                    name,
+                    format!(
+                        "{v:?} is not a number of seconds {} (fractions allowed)",
+                        PACING_GAP_SECONDS.describe()
+                    ),
+                )),
+            }
         };
-        match v.parse::<f64>() {
-            Ok(x) if x.is_finite() && (0.0..=MAX_GAP_SECONDS).contains(&x) => Ok((x, true)),
-            _ => Err((
-                name,
-                format!("{v:?} is not a number of seconds 0-{MAX_GAP_SECONDS} (fractions allowed)"),
-            )),
-        }
-    };
     let (min, min_set) = seconds(min_name, default.0)?;
     let (max, _) = seconds(max_name, default.1)?;
     if min > max {

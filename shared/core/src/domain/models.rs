@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::sizes::{MAX_AREA, RESOLUTIONS, grid_center, max_samples, resolve_resolution};
+pub use super::sizes::{
+    MAX_AREA, MAX_SIDE, RESOLUTIONS, SIDE_STEP, grid_center, max_samples, resolve_resolution,
+};
 
 /// Request-body family: decides `params_version` and the prompt fields sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

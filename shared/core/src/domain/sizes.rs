@@ -50,6 +50,11 @@ pub fn resolve_resolution(name: &str) -> Option<(u32, u32)> {
 /// Largest image area NovelAI generates (1024×3072).
 pub const MAX_AREA: u64 = 3_145_728;
 
+/// Longest side naiq asks NovelAI for (a `width` or `height` in a request, or an input
+/// image's side on the grid), and the grid it is a multiple of.
+pub const MAX_SIDE: u32 = 4096;
+pub const SIDE_STEP: u32 = 64;
+
 /// The most samples one request may ask for at this size.
 pub fn max_samples(width: u32, height: u32) -> u32 {
     match u64::from(width) * u64::from(height) {

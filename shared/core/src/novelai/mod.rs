@@ -6,14 +6,17 @@ pub mod access_key;
 pub mod archive;
 pub mod body;
 pub mod request;
+pub mod scrub;
 pub mod subscription;
 
 pub use request::{Action, ImageRequest};
+pub use scrub::scrub;
 
 /// Reads NovelAI's error body (`{"statusCode": …, "message": …}`; some answers use
-/// `error`), falling back to the start of the text.
+/// `error`), falling back to the start of the text; at most 500 characters, scrubbed of
+/// anything credential-like.
 pub fn error_message(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
+    let message = serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .and_then(|v| {
             v.get("message")
@@ -21,5 +24,6 @@ pub fn error_message(text: &str) -> String {
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_string)
         })
-        .unwrap_or_else(|| text.chars().take(200).collect())
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    scrub(&message.chars().take(500).collect::<String>())
 }

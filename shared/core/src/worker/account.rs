@@ -39,7 +39,8 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "could not read the NovelAI account")
+                let error = crate::novelai::scrub(&e.to_string());
+                tracing::warn!(code = e.code(), error = %error, "could not read the NovelAI account")
             }
         }
     }

@@ -113,7 +113,7 @@ impl Worker {
 
     /// Time one job may take: the upstream timeout plus room to store the images.
     fn job_budget(&self) -> Duration {
-        Duration::seconds(self.settings.novelai_timeout_seconds as i64 + 10)
+        Duration::seconds(self.settings.job_budget_seconds() as i64)
     }
 
     /// Drains until the queues are empty or `deadline` (the invocation's end) is near.

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use super::{Outcome, Worker};
 use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
-use crate::novelai::body;
+use crate::novelai::{body, scrub};
 use crate::objects::image_key;
 use crate::ports::{Delivery, PortError, UpstreamError};
 
@@ -142,13 +142,15 @@ impl Worker {
                 Ok(Outcome::Succeeded)
             }
             Err(e) => {
-                tracing::warn!(task_id = %task_id, code = e.code(), error = %e, attempt = job.attempts(), upstream_ms = elapsed_ms, "NovelAI call failed");
+                // Whatever the upstream said is scrubbed before it is logged or stored.
+                let text = scrub(&e.to_string());
+                tracing::warn!(task_id = %task_id, code = e.code(), error = %text, attempt = job.attempts(), upstream_ms = elapsed_ms, "NovelAI call failed");
                 if matches!(e, UpstreamError::Status { status: 402, .. }) {
                     // Out of Anlas: the cached balance (and the prices it gives) is wrong.
                     self.refresh_account(true).await;
                 }
                 self.start_cooldown().await?;
-                let error = JobError::new(e.code(), e.to_string());
+                let error = JobError::new(e.code(), text);
                 if e.is_retryable() && job.attempts() < self.settings.max_attempts {
                     job.retry(error).expect("a started job can be retried");
                     self.ports.jobs.replace(&job, Status::Started).await?;

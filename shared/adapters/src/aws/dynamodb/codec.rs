@@ -137,6 +137,53 @@ mod tests {
         assert_eq!(item_to_job(&item).unwrap(), j);
     }
 
+    /// An item's size as DynamoDB counts it: names and values in bytes (numbers by their
+    /// digits, which is more than DynamoDB charges), lists with 3 bytes plus 1 an element.
+    fn item_bytes(item: &Item) -> usize {
+        fn value(v: &AttributeValue) -> usize {
+            match v {
+                AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+                AttributeValue::L(l) => 3 + l.iter().map(|e| 1 + value(e)).sum::<usize>(),
+                AttributeValue::M(m) => {
+                    3 + m.iter().map(|(k, e)| 1 + k.len() + value(e)).sum::<usize>()
+                }
+                _ => 1,
+            }
+        }
+        item.iter().map(|(k, v)| k.len() + value(v)).sum()
+    }
+
+    #[test]
+    fn the_largest_job_submit_accepts_fits_one_item() {
+        use naiq_core::domain::request::{MAX_ITEM_BYTES, MAX_STORED_PARAMS_BYTES, stored_bytes};
+        let mut r = job().to_record();
+        // Settings at the most submit lets through.
+        let room = MAX_STORED_PARAMS_BYTES - stored_bytes(&r.params);
+        r.params.prompt.push_str(&"a".repeat(room));
+        assert_eq!(stored_bytes(&r.params), MAX_STORED_PARAMS_BYTES);
+        // And everything else a job can carry at once, each at its longest.
+        r.owner = "k".repeat(64);
+        r.status = naiq_core::domain::Status::Retry;
+        r.started_at = Some(r.created_at);
+        r.finished_at = Some(r.created_at);
+        r.attempts = 8;
+        r.image_keys = (0..8)
+            .map(|i| format!("images/{}/{i}.webp", r.task_id))
+            .collect();
+        r.input_image_key = Some(format!("inputs/{}", r.task_id));
+        r.mask_key = Some(format!("inputs/{}-mask", r.task_id));
+        r.cost = Some(naiq_core::domain::Cost {
+            per_image: u32::MAX,
+            billable_images: u32::MAX,
+            total: u32::MAX,
+            opus_free: false,
+        });
+        r.error = Some(JobError::new("x".repeat(64), "é".repeat(10_000)));
+        let item = job_to_item(&Job::restore(r));
+        let size = item_bytes(&item);
+        assert!(size <= MAX_ITEM_BYTES, "{size} > {MAX_ITEM_BYTES}");
+    }
+
     #[test]
     fn items_stored_before_masks_load_without_one() {
         let j = job();

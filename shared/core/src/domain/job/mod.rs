@@ -31,11 +31,24 @@ pub struct JobError {
     pub message: String,
 }
 
+/// Longest error message a job keeps (an upstream's text can be anything); a longer one is
+/// cut at a character boundary and ends with `…`.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 1000;
+
 impl JobError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        if message.len() > MAX_ERROR_MESSAGE_BYTES {
+            let mut end = MAX_ERROR_MESSAGE_BYTES - '…'.len_utf8();
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push('…');
+        }
         Self {
             code: code.into(),
-            message: message.into(),
+            message,
         }
     }
 }
@@ -379,5 +392,17 @@ mod tests {
         j.attach_inputs(Some("inputs/a".into()), None);
         j.start(now()).unwrap();
         assert_eq!(Job::restore(j.to_record()), j);
+    }
+
+    #[test]
+    fn an_error_message_is_kept_to_its_limit_at_a_character_boundary() {
+        let e = JobError::new("upstream_error", "é".repeat(5_000));
+        assert!(
+            e.message.len() <= MAX_ERROR_MESSAGE_BYTES,
+            "{}",
+            e.message.len()
+        );
+        assert!(e.message.ends_with('…'));
+        assert_eq!(JobError::new("c", "short").message, "short");
     }
 }

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::fields::Fields;
+use super::fields::{Fields, MAX_WORD_BYTES};
+use super::prompts::prompt_text;
 use super::{Center, Character, Limits, ValidationError};
 use crate::domain::models::{self, Model};
 
@@ -60,18 +61,7 @@ pub(super) fn characters(
             map,
             prefix: format!("characters[{i}]."),
         };
-        let too_long = |name: &str| {
-            let name = c.path(name);
-            ValidationError::invalid(
-                &name,
-                format!(
-                    "{name} must be at most {} characters",
-                    limits.max_prompt_chars
-                ),
-            )
-        };
-        let prompt = c
-            .string("prompt")?
+        let prompt = prompt_text(&c, "prompt", limits)?
             .ok_or_else(|| ValidationError::missing(&c.path("prompt")))?;
         if prompt.trim().is_empty() {
             let name = c.path("prompt");
@@ -80,13 +70,7 @@ pub(super) fn characters(
                 format!("{name} must not be empty"),
             ));
         }
-        if prompt.chars().count() > limits.max_prompt_chars {
-            return Err(too_long("prompt"));
-        }
-        let uc = c.string("uc")?.unwrap_or("");
-        if uc.chars().count() > limits.max_prompt_chars {
-            return Err(too_long("uc"));
-        }
+        let uc = prompt_text(&c, "uc", limits)?.unwrap_or("");
         if model.medium && !uc.is_empty() {
             let name = c.path("uc");
             return Err(ValidationError::invalid(
@@ -125,6 +109,9 @@ fn placement(
     match c.get("position") {
         None => Ok((None, None)),
         Some(Value::String(p)) => {
+            if p.len() > MAX_WORD_BYTES {
+                return Err(cell_error());
+            }
             let cell = p.trim().to_ascii_uppercase();
             if models::grid_center(&cell).is_none() {
                 return Err(cell_error());

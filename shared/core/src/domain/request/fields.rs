@@ -4,6 +4,10 @@ use serde_json::{Map, Value};
 
 use super::{ValidationError, Warning};
 
+/// Longest short string (a model, sampler, resolution or lane name, a grid cell): far
+/// longer than any such name, and short enough to quote back in an error.
+pub const MAX_WORD_BYTES: usize = 64;
+
 /// The fields of one JSON object; `prefix` (such as `characters[1].`) is put before the
 /// names errors report, so nested fields are named in full.
 pub(super) struct Fields<'a> {
@@ -29,10 +33,28 @@ impl<'a> Fields<'a> {
         self.map.get(name).filter(|v| !v.is_null())
     }
 
+    /// A short string: a name, a choice or an id (at most [`MAX_WORD_BYTES`]).
     pub(super) fn string(&self, name: &str) -> Result<Option<&'a str>, ValidationError> {
+        self.text(name, MAX_WORD_BYTES)
+    }
+
+    /// A string of at most `max_bytes` bytes of UTF-8 (what it costs to store and send,
+    /// whatever the script: 8,000 emoji are 32,000 bytes).
+    pub(super) fn text(
+        &self,
+        name: &str,
+        max_bytes: usize,
+    ) -> Result<Option<&'a str>, ValidationError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(Value::String(s)) if s.len() <= max_bytes => Ok(Some(s.as_str())),
+            Some(Value::String(_)) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be at most {max_bytes} bytes (UTF-8)"),
+                ))
+            }
             Some(_) => {
                 let name = self.path(name);
                 Err(ValidationError::invalid(

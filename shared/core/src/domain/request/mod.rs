@@ -12,6 +12,7 @@ mod images;
 mod prompts;
 mod sampling;
 mod size;
+mod stored;
 
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use error::{ValidationError, Warning};
+pub use stored::{ITEM_RESERVE_BYTES, MAX_ITEM_BYTES, MAX_STORED_PARAMS_BYTES, stored_bytes};
 
 use super::credentials::Credentials;
 use super::job::Lane;
@@ -30,16 +32,32 @@ use sampling::Sampling;
 /// Limits that come from configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest prompt or negative prompt, in characters.
+    /// Longest prompt text (prompt, negative prompt, a character's prompt or uc), in
+    /// characters.
     pub max_prompt_chars: usize,
+    /// Longest prompt text in bytes of UTF-8: 8,000 characters of any script in the Basic
+    /// Multilingual Plane (CJK is 3 bytes a character), 6,000 emoji.
+    pub max_prompt_bytes: usize,
     /// Largest decoded input image, in bytes.
     pub max_image_bytes: usize,
+}
+
+impl Limits {
+    /// The limits under a body limit of `max_body_bytes`: an image's base64 grows by 4/3,
+    /// with room left for the rest of the body.
+    pub fn for_body(max_body_bytes: usize) -> Self {
+        Self {
+            max_image_bytes: (max_body_bytes / 4 * 3).saturating_sub(4096),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_prompt_chars: 8_000,
+            max_prompt_bytes: 24_000,
             max_image_bytes: 3_500_000,
         }
     }
@@ -273,17 +291,14 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         },
     };
 
-    // An input image is decoded first: without a size in the request, the job takes the
-    // image's own (rounded to NovelAI's 64-pixel grid).
-    let decoded = match f.string("image")? {
-        None => None,
-        Some(b64) => Some(images::decode_image(b64, limits, "image")?),
-    };
+    // Inputs are read as far as their headers: without a size in the request, the job
+    // takes the image's own (on NovelAI's 64-pixel grid).
+    let probed = images::probe_field(f, "image", limits)?;
     // A mask makes it inpainting: it needs the image and a model with an inpainting variant.
-    let decoded_mask = match f.string("mask")? {
+    let probed_mask = match f.get("mask") {
         None => None,
-        Some(b64) => {
-            if decoded.is_none() {
+        Some(_) => {
+            if probed.is_none() {
                 return Err(ValidationError::invalid(
                     "mask",
                     "mask needs an image to inpaint",
@@ -295,14 +310,14 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
                     format!("inpainting is not available for {}", model.id),
                 ));
             }
-            Some(images::decode_image(b64, limits, "mask")?)
+            images::probe_field(f, "mask", limits)?
         }
     };
     let size_given = ["width", "height", "resolution"]
         .iter()
         .any(|k| f.get(k).is_some());
-    let (width, height) = match &decoded {
-        Some(img) if !size_given => size::grid_size(img.width(), img.height()),
+    let (width, height) = match &probed {
+        Some(img) if !size_given => size::grid_size(img.width, img.height),
         _ => size::size(f)?,
     };
     let n_samples = f.integer("n_samples", 1, 8)?.map_or(1, |n| n as u32);
@@ -316,13 +331,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
 
     let seed = f.integer("seed", 0, i64::from(u32::MAX))?;
 
-    let image = decoded
-        .map(|img| images::fit_image(&img, width, height))
-        .transpose()?;
-    let mask = decoded_mask
-        .map(|m| images::fit_mask(&m, width, height))
-        .transpose()?;
-    let img2img = match &image {
+    let img2img = match &probed {
         None => {
             for field in ["strength", "noise"] {
                 if f.get(field).is_some() {
@@ -368,28 +377,35 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         });
     }
 
+    let params = GenerationParams {
+        model: model.id.to_string(),
+        family,
+        prompt: prompt.to_string(),
+        negative_prompt: negative_prompt.to_string(),
+        width,
+        height,
+        steps,
+        scale,
+        sampler: sampler.to_string(),
+        noise_schedule,
+        seed: seed.unwrap_or(0) as u32,
+        n_samples,
+        sm,
+        sm_dyn,
+        cfg_rescale,
+        img2img,
+        inpaint: probed_mask.is_some(),
+        characters,
+        image_format,
+    };
+    // What the job will store must fit its item; checked before any pixel is decoded.
+    stored::check(&params)?;
+    // Decoded one at a time: each is fitted and its full-size pixels dropped first.
+    let image = probed.map(|img| img.fit_image(width, height)).transpose()?;
+    let mask = probed_mask.map(|m| m.fit_mask(width, height)).transpose()?;
+
     Ok(SubmitRequest {
-        params: GenerationParams {
-            model: model.id.to_string(),
-            family,
-            prompt: prompt.to_string(),
-            negative_prompt: negative_prompt.to_string(),
-            width,
-            height,
-            steps,
-            scale,
-            sampler: sampler.to_string(),
-            noise_schedule,
-            seed: seed.unwrap_or(0) as u32,
-            n_samples,
-            sm,
-            sm_dyn,
-            cfg_rescale,
-            img2img,
-            inpaint: mask.is_some(),
-            characters,
-            image_format,
-        },
+        params,
         seed_given: seed.is_some(),
         lane: if is_test_request { Lane::Test } else { lane },
         is_test_request,

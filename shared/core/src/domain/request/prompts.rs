@@ -1,4 +1,5 @@
-//! The prompt (required, not blank) and the negative prompt, within the length limit.
+//! The prompt (required, not blank) and the negative prompt, and the limits every prompt
+//! text (a character's prompt and undesired content too) is held to.
 
 use super::fields::Fields;
 use super::{Limits, ValidationError};
@@ -8,31 +9,34 @@ pub(super) fn prompts<'a>(
     f: &Fields<'a>,
     limits: &Limits,
 ) -> Result<(&'a str, &'a str), ValidationError> {
-    let prompt = f
-        .string("prompt")?
-        .ok_or_else(|| ValidationError::missing("prompt"))?;
+    let prompt =
+        prompt_text(f, "prompt", limits)?.ok_or_else(|| ValidationError::missing("prompt"))?;
     if prompt.trim().is_empty() {
         return Err(ValidationError::invalid(
             "prompt",
             "prompt must not be empty",
         ));
     }
-    let too_long = |field: &str| {
-        ValidationError::invalid(
-            field,
+    let negative_prompt = prompt_text(f, "negative_prompt", limits)?.unwrap_or("");
+    Ok((prompt, negative_prompt))
+}
+
+/// A prompt text field: at most `max_prompt_bytes` bytes and `max_prompt_chars` characters.
+pub(super) fn prompt_text<'a>(
+    f: &Fields<'a>,
+    name: &str,
+    limits: &Limits,
+) -> Result<Option<&'a str>, ValidationError> {
+    let text = f.text(name, limits.max_prompt_bytes)?;
+    if text.is_some_and(|t| t.chars().count() > limits.max_prompt_chars) {
+        let name = f.path(name);
+        return Err(ValidationError::invalid(
+            &name,
             format!(
-                "{field} must be at most {} characters",
+                "{name} must be at most {} characters",
                 limits.max_prompt_chars
             ),
-        )
-    };
-    if prompt.chars().count() > limits.max_prompt_chars {
-        return Err(too_long("prompt"));
+        ));
     }
-    let negative_prompt = f.string("negative_prompt")?.unwrap_or("");
-    if negative_prompt.chars().count() > limits.max_prompt_chars {
-        return Err(too_long("negative_prompt"));
-    }
-
-    Ok((prompt, negative_prompt))
+    Ok(text)
 }

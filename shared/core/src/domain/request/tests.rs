@@ -715,3 +715,71 @@ fn unknown_fields_are_named_in_warnings_without_their_values() {
             .is_empty()
     );
 }
+
+#[test]
+fn every_string_field_has_a_byte_limit_and_its_error_does_not_quote_it() {
+    let huge = "a".repeat(1 << 20);
+    let small_png = encoded(&picture(128, 128), image::ImageFormat::Png);
+    let v4 = |c: Value| json!({"prompt": "x", "model": "nai-v4.5", "characters": [c]});
+    let cases = [
+        ("prompt", json!({"prompt": huge})),
+        (
+            "negative_prompt",
+            json!({"prompt": "x", "negative_prompt": huge}),
+        ),
+        ("model", json!({"prompt": "x", "model": huge})),
+        ("resolution", json!({"prompt": "x", "resolution": huge})),
+        ("sampler", json!({"prompt": "x", "sampler": huge})),
+        (
+            "noise_schedule",
+            json!({"prompt": "x", "noise_schedule": huge}),
+        ),
+        ("image_format", json!({"prompt": "x", "image_format": huge})),
+        ("priority", json!({"prompt": "x", "priority": huge})),
+        ("auth_type", json!({"prompt": "x", "auth_type": huge})),
+        (
+            "token",
+            json!({"prompt": "x", "auth_type": "token", "token": huge}),
+        ),
+        (
+            "email",
+            json!({"prompt": "x", "auth_type": "login", "email": huge, "password": "p"}),
+        ),
+        (
+            "password",
+            json!({"prompt": "x", "auth_type": "login", "email": "a@b.c", "password": huge}),
+        ),
+        ("image", json!({"prompt": "x", "image": huge})),
+        (
+            "mask",
+            json!({"prompt": "x", "model": "nai-v4.5", "image": small_png, "mask": huge}),
+        ),
+        ("characters[0].prompt", v4(json!({"prompt": huge}))),
+        ("characters[0].uc", v4(json!({"prompt": "a", "uc": huge}))),
+        (
+            "characters[0].position",
+            v4(json!({"prompt": "a", "position": huge})),
+        ),
+    ];
+    let limits = Limits::for_body(5 * 1024 * 1024);
+    for (field, body) in cases {
+        let e = parse_submit(body.to_string().as_bytes(), &limits).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(field), "{field}: {}", e.code);
+        assert!(
+            ["invalid_parameter", "too_large"].contains(&e.code),
+            "{field}: {}",
+            e.code
+        );
+        assert!(e.message.len() < 300, "{field}: {} bytes", e.message.len());
+    }
+    // Prompts are held to bytes as well as characters: 8,000 emoji are 32,000 bytes.
+    let e = parse(json!({"prompt": "😀".repeat(8_000)})).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("prompt"));
+    assert!(parse(json!({"prompt": "猫".repeat(8_000)})).is_ok());
+    // Credentials at their longest still parse.
+    assert!(parse(json!({"prompt": "x", "auth_type": "token", "token": "t".repeat(2048)})).is_ok());
+    assert_eq!(
+        field_of(json!({"prompt": "x", "auth_type": "token", "token": "t".repeat(2049)})),
+        "token"
+    );
+}

@@ -1,0 +1,160 @@
+//! The functions' log subscriber. The Lambda runtime logs each raw event at TRACE (the
+//! HTTP request's headers with its `Authorization`, and its body with any per-request
+//! password), and the HTTP and AWS stacks trace what they send and receive (a Secrets
+//! Manager answer holds the NovelAI credentials). So the level comes from
+//! `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`, directives allowed; INFO by default), but the
+//! targets in [`QUIET_TARGETS`] never log below INFO, whatever either variable asks. The
+//! format is JSON when `AWS_LAMBDA_LOG_FORMAT=JSON` (the template's `LoggingConfig`), as
+//! the runtime's own default subscriber does.
+
+use tracing_subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Filter, SubscriberExt};
+use tracing_subscriber::{Layer, Registry};
+
+/// Targets held to INFO and above: their DEBUG and TRACE lines carry raw events, headers
+/// or wire contents.
+pub const QUIET_TARGETS: &[&str] = &[
+    // The runtime: "raw JSON event received from Lambda", response preludes.
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    // The AWS SDK's HTTP stack (requests and answers, Secrets Manager's included).
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_sdk_secretsmanager",
+    "aws_config",
+    // HTTP and TLS internals (NovelAI calls carry the bearer token).
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+];
+
+/// The filter the functions log through: `spec` (a level or `RUST_LOG` directives), with
+/// [`QUIET_TARGETS`] held to INFO on top of it.
+pub fn filter<S>(spec: Option<&str>) -> impl Filter<S> + Send + Sync + 'static
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let asked = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(spec.unwrap_or_default());
+    let quiet = QUIET_TARGETS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |t, target| t.with_target(*target, LevelFilter::INFO),
+    );
+    asked.and(quiet)
+}
+
+/// The subscriber, writing to `writer`.
+pub fn subscriber<W>(
+    spec: Option<&str>,
+    json: bool,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_writer(writer);
+    let layer: Box<dyn Layer<Registry> + Send + Sync> = if json {
+        fmt.json().with_filter(filter(spec)).boxed()
+    } else {
+        fmt.with_filter(filter(spec)).boxed()
+    };
+    Registry::default().with(layer)
+}
+
+/// Installs the subscriber for this process, from the environment, writing to stdout.
+pub fn init() {
+    let spec = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // A second call (tests) keeps the first subscriber.
+    let _ =
+        tracing::subscriber::set_global_default(subscriber(spec.as_deref(), json, std::io::stdout));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What the subscriber writes for the runtime's raw event and naiq's own lines.
+    fn logged(spec: &str, json: bool) -> String {
+        let out = Capture::default();
+        let writer = {
+            let out = out.clone();
+            move || out.clone()
+        };
+        tracing::subscriber::with_default(subscriber(Some(spec), json, writer), || {
+            // As lambda_runtime's api_response layer and the SDK log them.
+            tracing::trace!(
+                target: "lambda_runtime::layers::api_response",
+                body = r#"{"headers":{"authorization":"Bearer naiq_SECRET-KEY"},"body":"{\"password\":\"hunter2\"}"}"#,
+                "raw JSON event received from Lambda"
+            );
+            tracing::debug!(target: "lambda_http::request", "Bearer naiq_SECRET-KEY");
+            tracing::trace!(
+                target: "aws_smithy_runtime::client::orchestrator",
+                "response body {{\"SecretString\": \"pst-SECRET-TOKEN\"}}"
+            );
+            tracing::info!(target: "lambda_runtime::runtime", "runtime info kept");
+            tracing::trace!(target: "naiq_worker", "naiq trace kept");
+            tracing::debug!(target: "naiq_core::worker", "naiq debug kept");
+        });
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn runtime_event_lines_are_dropped_at_trace_and_naiq_lines_kept() {
+        for spec in [
+            "TRACE",
+            "trace",
+            "lambda_runtime=trace,lambda_http=trace,aws_smithy_runtime=trace,naiq_worker=trace,naiq_core=trace",
+            "lambda_runtime::layers::api_response=trace,trace",
+        ] {
+            for json in [true, false] {
+                let out = logged(spec, json);
+                for secret in ["SECRET-KEY", "hunter2", "SECRET-TOKEN", "raw JSON event"] {
+                    assert!(!out.contains(secret), "{spec} json={json}: {out}");
+                }
+                for kept in ["runtime info kept", "naiq trace kept", "naiq debug kept"] {
+                    assert!(
+                        out.contains(kept),
+                        "{spec} json={json}: {kept} missing in {out}"
+                    );
+                }
+            }
+        }
+        // The default level is INFO.
+        let out = logged("", true);
+        assert!(
+            out.contains("runtime info kept") && !out.contains("naiq trace kept"),
+            "{out}"
+        );
+    }
+}
