@@ -17,14 +17,14 @@ use tower::ServiceExt;
 use crate::routes::{App, app};
 
 /// The key in the sample events (`events/*.json`).
-const EVENT_KEY: &str = "naiq_example-key-for-the-sample-events-only-0000";
+pub(crate) const EVENT_KEY: &str = "naiq_example-key-for-the-sample-events-only-0000";
 
-struct Harness {
+pub(crate) struct Harness {
     app: App,
     queue: Arc<MemoryQueue>,
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     let keys = Arc::new(MemoryKeyStore::default());
     for key in [EVENT_KEY, "naiq_other"] {
         let key = ApiKey::from_client(key);
@@ -69,7 +69,7 @@ async fn call(h: &Harness, req: Request) -> (u16, Value) {
     (status, serde_json::from_slice(&body).unwrap())
 }
 
-async fn call_raw(h: &Harness, req: Request) -> (u16, header::HeaderMap, Vec<u8>) {
+pub(crate) async fn call_raw(h: &Harness, req: Request) -> (u16, header::HeaderMap, Vec<u8>) {
     let resp = h.app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
@@ -79,7 +79,7 @@ async fn call_raw(h: &Harness, req: Request) -> (u16, header::HeaderMap, Vec<u8>
     (status, headers, body.to_vec())
 }
 
-fn request(method: &str, path: &str, key: Option<&str>, body: &str) -> Request {
+pub(crate) fn request(method: &str, path: &str, key: Option<&str>, body: &str) -> Request {
     let mut b = HttpRequest::builder()
         .method(method)
         .uri(format!("https://api.example{path}"));
