@@ -265,3 +265,31 @@ async fn wrong_methods_name_the_allowed_one_and_paths_are_normalised() {
     let (status, body) = call(&h, request("GET", "/nowhere", None, "")).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn bytes_the_emulator_cannot_carry_are_400s() {
+    // `cargo lambda watch` answers these itself, so the fuzzing leaves them out: naiq's own
+    // answers are checked here.
+    let h = harness().await;
+    let body = HttpRequest::builder()
+        .method("POST")
+        .uri("https://api.example/generate")
+        .header("authorization", format!("Bearer {EVENT_KEY}"))
+        .header("content-type", "application/json")
+        .body(Body::Binary(b"+\xff>\xfe".to_vec()))
+        .unwrap();
+    let (status, body) = call(&h, body).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let mut req = request("POST", "/generate", Some(EVENT_KEY), r#"{"prompt": "x"}"#);
+    req.headers_mut().insert(
+        "idempotency-key",
+        header::HeaderValue::from_bytes(b"\xd7\xf8\x9b").unwrap(),
+    );
+    let (status, body) = call(&h, req).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "Idempotency-Key");
+    assert!(h.queue.is_empty(), "nothing was queued");
+}
