@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of naiq on a fresh machine: formatting and lints, the unit and contract
 # tests, the AWS adapter tests on the emulator, the end-to-end tests over HTTP through
-# `cargo lambda watch`, and the template's linters. It starts the local stack on free
-# ports (localstack/up.sh --detach) and stops it when done, whatever happens.
+# `cargo lambda watch`, the API fuzzed from its OpenAPI document, and the template's
+# linters. It starts the local stack on free ports (localstack/up.sh --detach) and stops
+# it when done, whatever happens.
 #
 #   localstack/test.sh
 set -euo pipefail
@@ -45,6 +46,9 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGIO
 
 step "cargo test (all tests, the emulator's and the stack's included)"
 cargo test --workspace -- --include-ignored
+
+step "the API against its OpenAPI document (localstack/fuzz-api.sh: openapi-spec-validator, schemathesis)"
+"$here/fuzz-api.sh"
 
 step "linting template.yaml (cfn-lint, sam validate --lint)"
 "$here/lint-template.sh"

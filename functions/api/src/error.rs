@@ -28,15 +28,22 @@ impl From<ApiError> for HttpError {
 }
 
 /// The JSON error body.
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
-    success: bool,
-    code: &'a str,
-    message: String,
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Always false.
+    pub success: bool,
+    /// The stable machine code (`invalid_parameter`, `missing_parameter`, `malformed_json`,
+    /// `too_large`, `unauthorized`, `priority_not_allowed`, `test_requests_not_allowed`,
+    /// `test_requests_disabled`, `not_found`, `method_not_allowed`,
+    /// `conflict`, `idempotency_key_reused`, `idempotency_in_progress`, `internal_error`,
+    /// `unavailable`).
+    pub code: &'a str,
+    pub message: String,
+    /// The request field at fault (`characters[1].prompt`, `Idempotency-Key`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<&'a str>,
     /// The seed service's error field (the same text as `message`).
-    error: String,
+    pub error: String,
 }
 
 /// The HTTP status of a use case's error.

@@ -1,4 +1,5 @@
-//! The HTTP API Lambda: a thin composition root. `routes` holds the axum router, `caller`
+//! The HTTP API Lambda: a thin composition root. `routes` holds the axum router, `handlers`
+//! its handlers, `openapi` the OpenAPI document generated from them, `caller`
 //! the API-key extractor, `error` the mapping of errors to HTTP; the use cases are in
 //! `naiq-core`, the adapters in `naiq-adapters`.
 
@@ -12,6 +13,8 @@ use naiq_core::api::ApiService;
 
 mod caller;
 mod error;
+mod handlers;
+mod openapi;
 mod routes;
 
 #[cfg(test)]

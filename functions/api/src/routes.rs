@@ -1,28 +1,24 @@
-//! The router: one route per operation, each handler parsing its input, calling a use case
-//! and answering JSON. Unknown paths and methods answer JSON too (404; 405 with `Allow`),
+//! The router: one route per operation (the handlers are in `handlers`, the OpenAPI
+//! document in `openapi`). Unknown paths and methods answer JSON too (404; 405 with `Allow`),
 //! and the body limit is a layer, checked before a handler reads the body.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use std::collections::HashMap;
-
-use axum::extract::Query;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http;
 use axum::http::{HeaderValue, Uri, header};
 use axum::middleware::map_response;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, any, get, post};
-use axum::{Json, http};
 use lambda_http::RequestExt;
-use naiq_core::api::{ApiService, Idempotent, TaskQuery};
-use serde_json::{Value, json};
+use naiq_core::api::ApiService;
 use tower::util::MapRequest;
 
-use crate::caller::Caller;
 use crate::error::HttpError;
+use crate::handlers::*;
+use crate::openapi::openapi_json;
 
 type Service = Arc<ApiService>;
 
@@ -39,20 +35,47 @@ pub fn app(service: Service) -> App {
 }
 
 /// The API's router over the service.
-fn router(service: Service) -> Router {
+pub(crate) fn router(service: Service) -> Router {
     let limit = service.settings().max_body_bytes;
-    Router::new()
-        .route("/health", any(health))
-        .route("/generate", only("POST", post(generate)))
-        .route("/task_status/{task_id}", only("GET", get(task_status)))
-        .route("/cancel_task/{task_id}", only("POST", post(cancel_task)))
-        .route("/queue_status", only("GET", get(queue_status)))
-        .route("/rate_limit_status", only("GET", get(rate_limit_status)))
-        .route("/tasks", only("GET", get(tasks)))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, (method, path)| {
+            router.route(path, handler(method, path))
+        })
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(limit))
         .layer(map_response(no_store))
         .with_state(service)
+}
+
+/// Every route, as (method, path): the router is built from this list, and a test holds
+/// it, `template.yaml` and the OpenAPI document to the same routes.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/generate"),
+    ("GET", "/task_status/{task_id}"),
+    ("POST", "/cancel_task/{task_id}"),
+    ("GET", "/queue_status"),
+    ("GET", "/rate_limit_status"),
+    ("GET", "/tasks"),
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+];
+
+/// The handler of a route of [`ROUTES`], answering 405 to other methods.
+fn handler(method: &'static str, path: &str) -> MethodRouter<Service> {
+    let route = match (method, path) {
+        ("POST", "/generate") => post(generate),
+        ("GET", "/task_status/{task_id}") => get(task_status),
+        ("POST", "/cancel_task/{task_id}") => post(cancel_task),
+        ("GET", "/queue_status") => get(queue_status),
+        ("GET", "/rate_limit_status") => get(rate_limit_status),
+        ("GET", "/tasks") => get(tasks),
+        // Liveness answers any method, as before.
+        ("GET", "/health") => return any(health),
+        ("GET", "/openapi.json") => get(openapi_json),
+        _ => unreachable!("no handler for {method} {path}"),
+    };
+    only(method, route)
 }
 
 /// A route that answers 405 with `Allow: <allow>` to any other method.
@@ -97,7 +120,7 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 /// The request body, bounded by the layer's limit; too large is a JSON 413.
-struct Body(Bytes);
+pub struct Body(pub Bytes);
 
 impl FromRequest<Service> for Body {
     type Rejection = HttpError;
@@ -115,112 +138,4 @@ impl FromRequest<Service> for Body {
             ))),
         }
     }
-}
-
-/// A task id from the path; one that cannot be read is a task that does not exist.
-fn task_id(path: Result<Path<String>, PathRejection>) -> String {
-    path.map(|Path(id)| id).unwrap_or_default()
-}
-
-fn ok<T: serde::Serialize>(value: T) -> Response {
-    Json(value).into_response()
-}
-
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "service": "naiq", "version": naiq_core::VERSION}))
-}
-
-/// `Idempotency-Key`: a retried submit with the same key answers the first answer.
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-async fn generate(
-    State(service): State<Service>,
-    Caller(caller): Caller,
-    headers: http::HeaderMap,
-    Body(body): Body,
-) -> Result<Response, HttpError> {
-    let key = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) => Some(k),
-        Some(Err(_)) => {
-            return Err(HttpError::Api(naiq_core::api::ApiError::Invalid(
-                naiq_core::domain::ValidationError::invalid(
-                    "Idempotency-Key",
-                    "Idempotency-Key must be printable ASCII",
-                ),
-            )));
-        }
-    };
-    Ok(
-        match service.submit_idempotent(&caller, &body, key).await? {
-            Idempotent::Fresh(answer) => ok(answer),
-            Idempotent::Replayed(first) => {
-                let mut response = ok(first);
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                response
-            }
-        },
-    )
-}
-
-async fn task_status(
-    State(service): State<Service>,
-    Caller(caller): Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, HttpError> {
-    let status = service.task_status(&caller, &task_id(path)).await?;
-    let poll_after = status.poll_after_seconds;
-    let mut response = ok(status);
-    if let Some(seconds) = poll_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    Ok(response)
-}
-
-async fn cancel_task(
-    State(service): State<Service>,
-    Caller(caller): Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, HttpError> {
-    Ok(ok(service.cancel(&caller, &task_id(path)).await?))
-}
-
-async fn queue_status(
-    State(service): State<Service>,
-    Caller(caller): Caller,
-) -> Result<Response, HttpError> {
-    Ok(ok(service.queue_status(&caller).await?))
-}
-
-async fn tasks(
-    State(service): State<Service>,
-    Caller(caller): Caller,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Response, HttpError> {
-    let Ok(Query(mut q)) = query else {
-        return Err(HttpError::Api(naiq_core::api::ApiError::Invalid(
-            naiq_core::domain::ValidationError::malformed("the query string could not be read"),
-        )));
-    };
-    let query = TaskQuery {
-        status: q.remove("status"),
-        limit: q.remove("limit"),
-        cursor: q.remove("cursor"),
-        include_urls: q.remove("include_urls"),
-    };
-    Ok(ok(service.list_tasks(&caller, &query).await?))
-}
-
-async fn rate_limit_status(
-    State(service): State<Service>,
-    Caller(_): Caller,
-) -> Result<Response, HttpError> {
-    Ok(ok(json!({
-        "success": true,
-        "rate_limit_info": service.rate_limit_status().await?,
-    })))
 }

@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/rate_limit_status"),
     ("GET", "/tasks"),
     ("GET", "/health"),
+    ("GET", "/openapi.json"),
 ];
 
 /// API Gateway HTTP APIs give up on an integration after 30 s.

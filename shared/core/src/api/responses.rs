@@ -8,6 +8,7 @@ use crate::domain::{Cost, Status, TaskId};
 use crate::novelai::request::JsNumber;
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueInfo {
     pub position: u64,
     pub total_pending: u64,
@@ -18,6 +19,7 @@ pub struct QueueInfo {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLimitInfo {
     pub daily_limit: u64,
     pub requests_today: u64,
@@ -25,6 +27,7 @@ pub struct RateLimitInfo {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalTime {
     pub date: String,
     pub hour: u32,
@@ -34,6 +37,7 @@ pub struct LocalTime {
 /// `GET /rate_limit_status`'s `rate_limit_info`: the seed's fields plus the timezone, the
 /// next window and the next allowed start.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLimitStatus {
     pub daily_limit: u64,
     pub requests_today: u64,
@@ -44,6 +48,7 @@ pub struct RateLimitStatus {
     pub timezone: String,
     /// The windows as `[start, end]` hours, as the seed gave them (`[[6, 9], [12, 14]]`);
     /// an hour with minutes is a fraction (`6.5` for 06:30).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<f64>>))]
     pub allowed_windows: Vec<[JsNumber; 2]>,
     /// The windows as `HH:MM-HH:MM`.
     pub windows: Vec<String>,
@@ -56,7 +61,11 @@ pub struct RateLimitStatus {
     pub next_window_start: String,
     /// The earliest instant the next (non-test) upstream call may start.
     pub next_call_at: String,
+    /// The gap between two calls' starts, `[min, max]` seconds.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub interval_seconds: (f64, f64),
+    /// The wait after a failed call, `[min, max]` seconds.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub cooldown_seconds: (f64, f64),
     /// The server-side NovelAI account as the worker last read it (no secret in it), or
     /// null before the first read.
@@ -65,6 +74,7 @@ pub struct RateLimitStatus {
 
 /// The server-side account's state: what it is, what it has left.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountStatus {
     pub tier: u8,
     pub tier_name: &'static str,
@@ -76,6 +86,7 @@ pub struct AccountStatus {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct V5UsageStatus {
     pub percent: i64,
     pub is_negative: bool,
@@ -84,7 +95,16 @@ pub struct V5UsageStatus {
     pub free_v5_images: bool,
 }
 
+/// `GET /rate_limit_status`'s answer.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateLimitStatusResponse {
+    pub success: bool,
+    pub rate_limit_info: RateLimitStatus,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueStatus {
     pub total_pending: u64,
     /// The caller's own waiting tasks and their positions.
@@ -94,6 +114,7 @@ pub struct QueueStatus {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueStatusResponse {
     pub success: bool,
     pub queue_status: QueueStatus,
@@ -108,6 +129,7 @@ pub struct QueueStatusResponse {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelResponse {
     pub success: bool,
     pub task_id: TaskId,
@@ -116,6 +138,7 @@ pub struct CancelResponse {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitResponse {
     pub success: bool,
     pub task_id: TaskId,
@@ -139,6 +162,7 @@ pub struct SubmitResponse {
 
 /// `dry_run: true`: what would be sent, and what it would cost; nothing is queued.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunResponse {
     pub success: bool,
     pub dry_run: bool,
@@ -153,6 +177,7 @@ pub struct DryRunResponse {
 
 /// What `POST /generate` answers.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Submitted {
     Queued(Box<SubmitResponse>),
@@ -171,6 +196,7 @@ impl Submitted {
 
 /// `GET /tasks`: a page of the caller's tasks, newest first.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskList {
     pub success: bool,
     pub tasks: Vec<StatusResponse>,
@@ -179,6 +205,7 @@ pub struct TaskList {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusResponse {
     pub task_id: TaskId,
     pub status: Status,

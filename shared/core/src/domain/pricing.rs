@@ -48,6 +48,7 @@ const STEP_COEFFICIENT: f64 = 5.753298233447344e-7;
 
 /// The price of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cost {
     /// Anlas per image.
     pub per_image: u32,

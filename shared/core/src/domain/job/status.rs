@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A job's state. The names are those of the seed service (Celery's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Accepted and queued; not yet sent upstream.

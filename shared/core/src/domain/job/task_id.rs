@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A task id: a UUID in its hyphenated lower-case form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct TaskId(String);
 

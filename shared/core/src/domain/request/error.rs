@@ -3,6 +3,7 @@
 
 /// A value the request gave that naiq changed before sending it: `{field, given, sent}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     pub field: String,
     pub given: serde_json::Value,
