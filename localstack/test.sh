@@ -25,6 +25,9 @@ cargo build --workspace --all-targets
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "the local relay's tests (python3 -m unittest, loopback only)"
+python3 -m unittest discover -s "$here" -p 'test_*.py'
+
 if [[ -f "$here/.run/pids" ]]; then
     step "a local stack is running already: stop it first (localstack/down.sh)"
     exit 1
@@ -34,7 +37,7 @@ export NAIQ_WATCH_RELOAD=0 NAIQ_SCHEDULE_SECONDS=5 NAIQ_PREFIX=naiq-test NOVELAI
 # The stack under test: the fake NovelAI, open all day, short gaps, test requests allowed;
 # nothing else from this shell leaks in.
 unset PACING_TIMEZONE RATE_LIMIT_DAILY MAX_ATTEMPTS IMAGE_URL_TTL NOVELAI_TOKEN \
-    NOVELAI_API_URL NOVELAI_IMAGE_URL NOVELAI_SECRET_ID
+    NOVELAI_API_URL NOVELAI_IMAGE_URL NOVELAI_SECRET_ID WORKER_TIMEOUT_SECONDS
 export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.3 RATE_LIMIT_MAX_INTERVAL=0.6 \
     COOLDOWN_MIN=0.3 COOLDOWN_MAX=0.6 ALLOW_TEST_REQUESTS=true
 trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT

@@ -122,7 +122,10 @@ else
     export ALLOW_TEST_REQUESTS="${ALLOW_TEST_REQUESTS:-true}"
 fi
 
-# 5. The functions, and the relay that nudges and schedules the worker.
+# 5. The functions, and the relay that nudges and schedules the worker. cargo lambda watch
+# gives the worker no deadline, so it drains for WORKER_TIMEOUT_SECONDS, and the relay cuts
+# off any invoke still open a little after that (a hung or restarted function).
+export WORKER_TIMEOUT_SECONDS="${WORKER_TIMEOUT_SECONDS:-300}"
 export WORKER_FUNCTION_NAME=naiq-worker
 export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$RELAY_PORT"
 export AWS_LAMBDA_LOG_FORMAT="${AWS_LAMBDA_LOG_FORMAT:-JSON}"
@@ -133,7 +136,8 @@ api="http://127.0.0.1:$API_PORT/lambda-url/naiq-api"
 wait_for "the API" "$api/health" 240
 start relay python3 "$here/lambda_relay.py" --port "$RELAY_PORT" \
     --target "http://127.0.0.1:$API_PORT" --schedule-function naiq-worker \
-    --schedule-seconds "$NAIQ_SCHEDULE_SECONDS" --schedule-event "$root/events/schedule.json"
+    --schedule-seconds "$NAIQ_SCHEDULE_SECONDS" --schedule-event "$root/events/schedule.json" \
+    --worker-timeout "$WORKER_TIMEOUT_SECONDS"
 
 # 6. A key for local use (it may send test requests).
 api_key="$("$bin/naiq" keys create --name local --allow-test 2>/dev/null)"

@@ -12,27 +12,16 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Filter, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
 
-/// Targets held to INFO and above: their DEBUG and TRACE lines carry raw events, headers
-/// or wire contents.
-pub const QUIET_TARGETS: &[&str] = &[
-    // The runtime: "raw JSON event received from Lambda", response preludes.
-    "lambda_runtime",
-    "lambda_runtime_api_client",
-    "lambda_http",
-    // The AWS SDK's HTTP stack (requests and answers, Secrets Manager's included).
-    "aws_smithy_runtime",
-    "aws_smithy_runtime_api",
-    "aws_smithy_http",
-    "aws_smithy_http_client",
-    "aws_sdk_secretsmanager",
-    "aws_config",
-    // HTTP and TLS internals (NovelAI calls carry the bearer token).
-    "hyper",
-    "hyper_util",
-    "h2",
-    "reqwest",
-    "rustls",
-];
+/// Targets held to INFO and above, because their DEBUG and TRACE lines carry secrets:
+/// - `lambda_` (lambda_runtime, lambda_http, lambda_runtime_api_client): each raw event,
+///   with its `Authorization` header and its body;
+/// - `aws_` (every AWS crate): the SDK's requests and answers (Secrets Manager's hold the
+///   NovelAI credentials) and SigV4's canonical requests (the role's session token);
+/// - `hyper`, `h2`, `reqwest`, `rustls`: HTTP and TLS internals (a NovelAI call carries
+///   the bearer token).
+///
+/// Each is a prefix of the event targets it holds, as tracing's own target filters match.
+pub const QUIET_TARGETS: &[&str] = &["lambda_", "aws_", "hyper", "h2", "reqwest", "rustls"];
 
 /// The filter the functions log through: `spec` (a level or `RUST_LOG` directives), with
 /// [`QUIET_TARGETS`] held to INFO on top of it.
@@ -121,6 +110,11 @@ mod tests {
                 target: "aws_smithy_runtime::client::orchestrator",
                 "response body {{\"SecretString\": \"pst-SECRET-TOKEN\"}}"
             );
+            tracing::trace!(
+                target: "aws_sigv4::http_request::sign",
+                canonical_request = "x-amz-security-token:SESSION-SECRET",
+                "signing request"
+            );
             tracing::info!(target: "lambda_runtime::runtime", "runtime info kept");
             tracing::trace!(target: "naiq_worker", "naiq trace kept");
             tracing::debug!(target: "naiq_core::worker", "naiq debug kept");
@@ -139,7 +133,13 @@ mod tests {
         ] {
             for json in [true, false] {
                 let out = logged(spec, json);
-                for secret in ["SECRET-KEY", "hunter2", "SECRET-TOKEN", "raw JSON event"] {
+                for secret in [
+                    "SECRET-KEY",
+                    "hunter2",
+                    "SECRET-TOKEN",
+                    "SESSION-SECRET",
+                    "raw JSON event",
+                ] {
                     assert!(!out.contains(secret), "{spec} json={json}: {out}");
                 }
                 for kept in ["runtime info kept", "naiq trace kept", "naiq debug kept"] {
