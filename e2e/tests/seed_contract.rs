@@ -97,7 +97,13 @@ async fn every_documented_field_has_the_seeds_name_and_type() {
     }
 }
 
-async fn post_with_key(s: &Stack, key: &str, body: &Value) -> (u16, Value, Option<String>) {
+/// `POST /generate` with an Idempotency-Key: the status, the body and one header's value.
+async fn post_with_key(
+    s: &Stack,
+    key: &str,
+    body: &Value,
+    header: &str,
+) -> (u16, Value, Option<String>) {
     let resp = s
         .http
         .post(format!("{}/generate", s.api))
@@ -109,11 +115,11 @@ async fn post_with_key(s: &Stack, key: &str, body: &Value) -> (u16, Value, Optio
         .await
         .unwrap();
     let status = resp.status().as_u16();
-    let replayed = resp
+    let value = resp
         .headers()
-        .get("idempotent-replayed")
+        .get(header)
         .map(|v| v.to_str().unwrap().to_string());
-    (status, resp.json().await.unwrap(), replayed)
+    (status, resp.json().await.unwrap(), value)
 }
 
 #[tokio::test]
@@ -122,9 +128,9 @@ async fn an_idempotency_key_makes_a_retried_submit_safe() {
     let s = Stack::from_env();
     let key = format!("e2e-{}", std::process::id());
     let body = json!({"prompt": "e2e idempotent", "model": "nai-v3", "priority": "low"});
-    let (status, first, replayed) = post_with_key(&s, &key, &body).await;
+    let (status, first, replayed) = post_with_key(&s, &key, &body, "idempotent-replayed").await;
     assert_eq!((status, replayed), (200, None), "{first}");
-    let (status, again, replayed) = post_with_key(&s, &key, &body).await;
+    let (status, again, replayed) = post_with_key(&s, &key, &body, "idempotent-replayed").await;
     assert_eq!(
         (status, replayed.as_deref()),
         (200, Some("true")),
@@ -134,7 +140,13 @@ async fn an_idempotency_key_makes_a_retried_submit_safe() {
         again["task_id"], first["task_id"],
         "the same task, queued once"
     );
-    let (status, other, _) = post_with_key(&s, &key, &json!({"prompt": "another body"})).await;
+    let (status, other, _) = post_with_key(
+        &s,
+        &key,
+        &json!({"prompt": "another body"}),
+        "idempotent-replayed",
+    )
+    .await;
     assert_eq!(
         (status, other["code"].as_str()),
         (422, Some("idempotency_key_reused"))
@@ -172,24 +184,11 @@ async fn concurrent_retries_with_one_key_queue_one_job() {
 }
 
 async fn futures_join(s: &Stack, key: &str, body: &Value) -> Vec<(u16, Value, Option<String>)> {
-    let send = || async {
-        let resp = s
-            .http
-            .post(format!("{}/generate", s.api))
-            .bearer_auth(&s.key)
-            .header("idempotency-key", key)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        (status, resp.json::<Value>().await.unwrap(), retry_after)
-    };
-    let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
+    let (a, b, c, d) = tokio::join!(
+        post_with_key(s, key, body, "retry-after"),
+        post_with_key(s, key, body, "retry-after"),
+        post_with_key(s, key, body, "retry-after"),
+        post_with_key(s, key, body, "retry-after")
+    );
     vec![a, b, c, d]
 }
