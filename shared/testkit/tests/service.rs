@@ -1304,3 +1304,131 @@ async fn a_queued_job_is_answered_200_even_when_a_later_read_fails() {
         "and it is queued"
     );
 }
+
+/// A jobs table that cannot write one job (an item grown too large, say): every write of
+/// that task id fails.
+struct OneJobUnwritable {
+    inner: Arc<MemoryJobStore>,
+    poison: std::sync::Mutex<Option<naiq_core::domain::TaskId>>,
+}
+
+#[async_trait::async_trait]
+impl naiq_core::ports::JobStore for OneJobUnwritable {
+    async fn insert(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<()> {
+        self.inner.insert(job).await
+    }
+    async fn get(
+        &self,
+        id: &naiq_core::domain::TaskId,
+    ) -> naiq_core::ports::PortResult<Option<naiq_core::domain::Job>> {
+        self.inner.get(id).await
+    }
+    async fn replace(
+        &self,
+        job: &naiq_core::domain::Job,
+        expected: Status,
+    ) -> naiq_core::ports::PortResult<()> {
+        if self.poison.lock().unwrap().as_ref() == Some(job.task_id()) {
+            return Err(naiq_core::ports::PortError::backend(
+                "DynamoDB",
+                "item size has exceeded the maximum allowed size (injected)",
+            ));
+        }
+        self.inner.replace(job, expected).await
+    }
+    async fn queue_position(
+        &self,
+        job: &naiq_core::domain::Job,
+    ) -> naiq_core::ports::PortResult<naiq_core::ports::QueuePosition> {
+        self.inner.queue_position(job).await
+    }
+    async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
+        self.inner.total_pending().await
+    }
+    async fn active_for_owner(
+        &self,
+        owner: &str,
+    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
+        self.inner.active_for_owner(owner).await
+    }
+    async fn list_for_owner(
+        &self,
+        owner: &str,
+        status: Option<Status>,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> naiq_core::ports::PortResult<naiq_core::ports::JobPage> {
+        self.inner
+            .list_for_owner(owner, status, limit, cursor)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn one_job_that_cannot_be_written_stops_neither_the_drain_nor_the_sweep() {
+    use naiq_core::ports::JobQueue;
+    let s = stack().await;
+    let jobs = Arc::new(OneJobUnwritable {
+        inner: s.jobs.clone(),
+        poison: std::sync::Mutex::new(None),
+    });
+    let worker = Worker::new(
+        WorkerPorts {
+            jobs: jobs.clone(),
+            queue: s.queue.clone(),
+            images: s.images.clone(),
+            secrets: Arc::new(MemorySecretStore::with(Credentials::Token {
+                token: "pst-server".into(),
+            })),
+            lease: s.state.clone(),
+            pacing: s.state.clone(),
+            call_stats: s.state.clone(),
+            account: s.state.clone(),
+            upstream: s.upstream.clone(),
+        },
+        s.clock.clone(),
+        s.clock.clone(),
+        11,
+        Settings::default(),
+        "poison-worker",
+    );
+    // A dead letter whose job cannot be written, and one that can.
+    let dead_poison = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+    let dead_fine = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+    for _ in 0..naiq_core::ports::MAX_RECEIVE_COUNT {
+        for _ in 0..2 {
+            let d = s
+                .queue
+                .receive(&naiq_core::domain::Lane::ALL)
+                .await
+                .unwrap()
+                .unwrap();
+            s.queue.release(&d).await.unwrap();
+        }
+    }
+    *jobs.poison.lock().unwrap() = Some(dead_poison.task_id.clone());
+    // And a live job behind them.
+    let live = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+    let report = worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .expect("the drain goes on");
+    assert_eq!((report.succeeded, report.errors), (1, 1), "{report:?}");
+    let status = |id: &naiq_core::domain::TaskId| {
+        let api = &s.api;
+        let alice = &s.alice;
+        let id = id.as_str().to_string();
+        async move { api.task_status(alice, &id).await.unwrap().status }
+    };
+    assert_eq!(status(&dead_fine.task_id).await, Status::Failure, "swept");
+    assert_eq!(
+        status(&live.task_id).await,
+        Status::Success,
+        "and the queue drained"
+    );
+    assert_eq!(
+        status(&dead_poison.task_id).await,
+        Status::Pending,
+        "left for a later sweep"
+    );
+}

@@ -8,11 +8,28 @@ use crate::ports::{MAX_RECEIVE_COUNT, PortError};
 impl Worker {
     /// Marks the jobs whose messages reached the dead-letter queue as failed, with the
     /// reason, so nothing accepted is silently lost.
+    ///
+    /// One message whose job cannot be read or written is logged with its task id and
+    /// left for a later sweep; the others go on (a poisoned message never stops the sweep).
     pub(super) async fn sweep_dead_letters(
         &self,
         report: &mut DrainReport,
     ) -> Result<(), PortError> {
         while let Some(delivery) = self.ports.queue.receive_dead_letter().await? {
+            if let Err(e) = self.sweep_one(&delivery, report).await {
+                tracing::error!(task_id = %delivery.message.task_id, error = %e, "could not settle a dead letter; it stays for the next sweep");
+                report.errors += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sweep_one(
+        &self,
+        delivery: &crate::ports::Delivery,
+        report: &mut DrainReport,
+    ) -> Result<(), PortError> {
+        {
             let task_id = &delivery.message.task_id;
             if let Some(mut job) = self.ports.jobs.get(task_id).await?
                 && !job.status().is_terminal()
@@ -38,7 +55,7 @@ impl Worker {
                     Err(e) => return Err(e),
                 }
             }
-            self.ports.queue.ack(&delivery).await?;
+            self.ports.queue.ack(delivery).await?;
         }
         Ok(())
     }

@@ -81,6 +81,9 @@ pub struct DrainReport {
     /// Failed attempts that will be tried again (status `RETRY`).
     pub retried: u32,
     pub skipped: u32,
+    /// Messages a backend error kept from being handled; each is logged with its task id
+    /// and comes back after its visibility timeout. One never stops the drain.
+    pub errors: u32,
 }
 
 pub(crate) enum Outcome {
@@ -126,6 +129,7 @@ impl Worker {
             failed: 0,
             retried: 0,
             skipped: 0,
+            errors: 0,
         };
         // The lease outlives the invocation a little, so a crashed worker's lease frees itself.
         let lease_until = deadline + Duration::seconds(30);
@@ -140,12 +144,13 @@ impl Worker {
         }
         self.refresh_account(false).await;
         // Dead letters are swept before and after: a message moves there when a receive
-        // finds it past the limit.
-        let result = match self.sweep_dead_letters(&mut report).await {
-            Ok(()) => match self.drain_leased(deadline, &mut report).await {
-                Ok(()) => self.sweep_dead_letters(&mut report).await,
-                Err(e) => Err(e),
-            },
+        // finds it past the limit. A sweep that cannot even receive is logged; the drain
+        // goes on without it.
+        if let Err(e) = self.sweep_dead_letters(&mut report).await {
+            tracing::error!(error = %e, "the dead-letter sweep failed; draining anyway");
+        }
+        let result = match self.drain_leased(deadline, &mut report).await {
+            Ok(()) => self.sweep_dead_letters(&mut report).await,
             Err(e) => Err(e),
         };
         if let Err(e) = self
@@ -182,12 +187,18 @@ impl Worker {
             if !lanes.is_empty() {
                 if let Some(delivery) = self.ports.queue.receive(lanes).await? {
                     let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
-                    match self.step(&delivery).instrument(span).await? {
-                        Outcome::Succeeded => report.succeeded += 1,
-                        Outcome::Failed => report.failed += 1,
-                        Outcome::Retried => report.retried += 1,
-                        Outcome::Skipped => report.skipped += 1,
-                        Outcome::Released => {}
+                    match self.step(&delivery).instrument(span).await {
+                        Ok(Outcome::Succeeded) => report.succeeded += 1,
+                        Ok(Outcome::Failed) => report.failed += 1,
+                        Ok(Outcome::Retried) => report.retried += 1,
+                        Ok(Outcome::Skipped) => report.skipped += 1,
+                        Ok(Outcome::Released) => {}
+                        Err(e) => {
+                            // This job's trouble is not the others': log it and go on; its
+                            // message comes back after its visibility timeout.
+                            tracing::error!(task_id = %delivery.message.task_id, error = %e, "could not handle the job; it stays queued");
+                            report.errors += 1;
+                        }
                     }
                     continue;
                 }
