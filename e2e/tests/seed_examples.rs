@@ -100,6 +100,19 @@ async fn every_family_the_website_offers_succeeds_through_the_stack() {
             "{model}: straight_alpha on V5 only"
         );
     }
+    // WebP when a job asks for it: stored and served as WebP.
+    let done = run(
+        &s,
+        &json!({"prompt": "e2e webp", "model": "nai-v5", "image_format": "webp",
+                "width": 512, "height": 768}),
+    )
+    .await;
+    let url = done["image_url"].as_str().unwrap();
+    assert!(url.contains(".webp"), "{url}");
+    let resp = s.http.get(url).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/webp");
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP");
     // Without a model: the website's default, V5 Curated.
     let done = run(&s, &json!({"prompt": "e2e default model"})).await;
     assert_eq!(done["model"], "nai-diffusion-5-curated");

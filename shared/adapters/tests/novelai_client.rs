@@ -88,11 +88,21 @@ async fn the_client_reads_every_family_and_classifies_refusals() {
         for img in &images {
             assert_eq!((img.width, img.height), (832, 1216), "{model}");
             assert_eq!(
-                naiq_core::novelai::archive::check_png(&img.png).unwrap(),
+                naiq_core::novelai::archive::check_png(&img.bytes).unwrap(),
                 (832, 1216)
             );
         }
     }
+    // WebP when asked: the client reads it as WebP.
+    let webp = request(
+        json!({"prompt": "x", "model": "nai-v5", "image_format": "webp",
+                              "width": 512, "height": 768}),
+    );
+    let images = client.generate(&token("pst-good"), &webp).await.unwrap();
+    assert_eq!(
+        (images[0].format, images[0].width, images[0].height),
+        (naiq_core::domain::request::ImageFormat::Webp, 512, 768)
+    );
     let err = client
         .generate(&token("pst-wrong"), &small("nai-v3", 1))
         .await

@@ -2,10 +2,11 @@
 //! and the worker (results).
 
 use crate::domain::TaskId;
+use crate::domain::request::ImageFormat;
 
-/// Object key of a result image.
-pub fn image_key(task_id: &TaskId, index: usize) -> String {
-    format!("images/{task_id}/{index}.png")
+/// Object key of a result image; its extension is the image's format.
+pub fn image_key(task_id: &TaskId, index: usize, format: ImageFormat) -> String {
+    format!("images/{task_id}/{index}.{}", format.as_str())
 }
 
 /// Object key of an image-to-image input.

@@ -1432,3 +1432,34 @@ async fn one_job_that_cannot_be_written_stops_neither_the_drain_nor_the_sweep() 
         "left for a later sweep"
     );
 }
+
+#[tokio::test]
+async fn a_webp_job_stores_webp_objects_named_for_their_format() {
+    let s = stack().await;
+    let sub = s
+        .api
+        .submit(
+            &s.alice,
+            br#"{"prompt": "x", "model": "nai-v5", "image_format": "webp"}"#,
+        )
+        .await
+        .unwrap()
+        .queued();
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    let done = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(done.status, Status::Success);
+    let key = format!("images/{}/0.webp", sub.task_id);
+    let bytes = s.images.get_sync(&key).expect("stored as .webp");
+    assert!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP");
+    assert_eq!(
+        naiq_core::novelai::archive::check_webp(&bytes).unwrap(),
+        (832, 1216)
+    );
+}

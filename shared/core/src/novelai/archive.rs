@@ -1,50 +1,77 @@
-//! Reading the zip NovelAI answers with (`image_0.png`, `image_1.png`, …).
+//! Reading the zip NovelAI answers with (`image_0.png`, `image_1.png`, …, or
+//! `image_0.webp`, … when WebP was asked for).
 
 use std::io::{Cursor, Read};
 
+use crate::domain::request::ImageFormat;
 use crate::ports::{GeneratedImage, UpstreamError};
 
 /// Largest uncompressed entry accepted (a 1920×1088 RGBA PNG is well under this).
 const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The index and format of an entry named `image_<i>.png` or `image_<i>.webp`.
+fn entry_of(name: &str) -> Option<(u32, ImageFormat)> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let format = match ext {
+        "png" => ImageFormat::Png,
+        "webp" => ImageFormat::Webp,
+        _ => return None,
+    };
+    Some((stem.strip_prefix("image_")?.parse().ok()?, format))
+}
 
 /// Decodes and checks every image of a result zip, in sample order.
 pub fn decode_images(zip_bytes: &[u8]) -> Result<Vec<GeneratedImage>, UpstreamError> {
     let bad = |m: String| UpstreamError::BadResponse(m);
     let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes))
         .map_err(|e| bad(format!("not a zip archive: {e}")))?;
-    let mut names: Vec<String> = archive
+    let mut entries: Vec<(u32, ImageFormat, String)> = archive
         .file_names()
         .filter_map(Result::ok)
-        .map(|n| n.to_string())
+        .filter_map(|n| entry_of(&n).map(|(i, f)| (i, f, n.to_string())))
         .collect();
     // image_10.png sorts after image_9.png.
-    names.sort_by_key(|n| {
-        n.trim_start_matches("image_")
-            .trim_end_matches(".png")
-            .parse::<u32>()
-            .unwrap_or(u32::MAX)
-    });
+    entries.sort_by_key(|(i, _, _)| *i);
     let mut images = Vec::new();
-    for name in names.iter().filter(|n| n.ends_with(".png")) {
+    for (_, format, name) in &entries {
         let mut entry = archive
             .by_name(name)
             .map_err(|e| bad(format!("{name}: {e}")))?;
         if entry.size() > MAX_ENTRY_BYTES {
             return Err(bad(format!("{name} is too large")));
         }
-        let mut png = Vec::with_capacity(entry.size() as usize);
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
         entry
             .by_ref()
             .take(MAX_ENTRY_BYTES)
-            .read_to_end(&mut png)
+            .read_to_end(&mut bytes)
             .map_err(|e| bad(format!("{name}: {e}")))?;
-        let (width, height) = check_png(&png).map_err(|e| bad(format!("{name}: {e}")))?;
-        images.push(GeneratedImage { png, width, height });
+        let checked = match format {
+            ImageFormat::Png => check_png(&bytes),
+            ImageFormat::Webp => check_webp(&bytes),
+        };
+        let (width, height) = checked.map_err(|e| bad(format!("{name}: {e}")))?;
+        images.push(GeneratedImage {
+            bytes,
+            format: *format,
+            width,
+            height,
+        });
     }
     if images.is_empty() {
-        return Err(bad("the archive holds no PNG image".into()));
+        return Err(bad("the archive holds no PNG or WebP image".into()));
     }
     Ok(images)
+}
+
+/// Decodes a WebP fully (so truncation or corruption is caught) and returns its size.
+pub fn check_webp(bytes: &[u8]) -> Result<(u32, u32), String> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::WebP);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_ENTRY_BYTES);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| format!("not a WebP: {e}"))?;
+    Ok((img.width(), img.height()))
 }
 
 /// Decodes a PNG fully (so truncation or corruption is caught) and returns its size.
@@ -59,4 +86,58 @@ pub fn check_png(bytes: &[u8]) -> Result<(u32, u32), String> {
         .next_frame(&mut buf)
         .map_err(|e| format!("corrupt PNG: {e}"))?;
     Ok((info.width, info.height))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for (name, bytes) in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+
+    fn encoded(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+        let img = image::RgbaImage::from_pixel(w, h, image::Rgba([10, 20, 30, 255]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), format).unwrap();
+        out
+    }
+
+    #[test]
+    fn png_and_webp_entries_are_read_in_sample_order_with_their_format() {
+        let zip = zip_of(&[
+            ("image_10.webp", encoded(64, 128, image::ImageFormat::WebP)),
+            ("image_9.png", encoded(64, 64, image::ImageFormat::Png)),
+            ("notes.txt", b"ignored".to_vec()),
+        ]);
+        let images = decode_images(&zip).unwrap();
+        let got: Vec<(ImageFormat, u32, u32)> = images
+            .iter()
+            .map(|i| (i.format, i.width, i.height))
+            .collect();
+        assert_eq!(
+            got,
+            [(ImageFormat::Png, 64, 64), (ImageFormat::Webp, 64, 128)]
+        );
+    }
+
+    #[test]
+    fn a_broken_webp_or_an_empty_archive_is_a_bad_response() {
+        let mut webp = encoded(64, 64, image::ImageFormat::WebP);
+        webp.truncate(webp.len() / 2);
+        let err = decode_images(&zip_of(&[("image_0.webp", webp)])).unwrap_err();
+        assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("image_0.webp")));
+        let err = decode_images(&zip_of(&[("readme.md", b"x".to_vec())])).unwrap_err();
+        assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("no PNG or WebP")));
+    }
 }

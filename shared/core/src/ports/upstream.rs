@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
+use crate::domain::request::ImageFormat;
 use crate::novelai::ImageRequest;
 
 /// A NovelAI generation failure, classified for retry decisions.
@@ -46,10 +47,11 @@ impl UpstreamError {
     }
 }
 
-/// One image NovelAI returned.
+/// One image NovelAI returned, in the format the request asked for.
 #[derive(Clone, PartialEq, Eq)]
 pub struct GeneratedImage {
-    pub png: Vec<u8>,
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
     pub width: u32,
     pub height: u32,
 }
@@ -58,10 +60,11 @@ impl std::fmt::Debug for GeneratedImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "GeneratedImage({}x{}, {} bytes)",
+            "GeneratedImage({}x{} {}, {} bytes)",
             self.width,
             self.height,
-            self.png.len()
+            self.format.as_str(),
+            self.bytes.len()
         )
     }
 }

@@ -128,8 +128,12 @@ impl Worker {
             Ok(images) => {
                 let mut keys = Vec::with_capacity(images.len());
                 for (i, image) in images.into_iter().enumerate() {
-                    let key = image_key(job.task_id(), i);
-                    self.ports.images.put(&key, image.png, "image/png").await?;
+                    let key = image_key(job.task_id(), i, image.format);
+                    let content_type = image.format.content_type();
+                    self.ports
+                        .images
+                        .put(&key, image.bytes, content_type)
+                        .await?;
                     keys.push(key);
                 }
                 let count = keys.len();

@@ -13,6 +13,7 @@ use naiq_core::ports::{Clock, GeneratedImage, Upstream, UpstreamError};
 
 use super::lock;
 use crate::png_of;
+use naiq_core::domain::request::ImageFormat;
 
 /// A NovelAI stand-in: answers with real PNGs of the requested size, or with the failures
 /// queued by the test; records every body it was sent.
@@ -91,9 +92,14 @@ impl Upstream for MemoryUpstream {
                 let p = &request.parameters;
                 let (w, h) = (p.width, p.height);
                 let n = p.n_samples as usize;
+                let format = match p.image_format {
+                    "webp" => ImageFormat::Webp,
+                    _ => ImageFormat::Png,
+                };
                 Ok((0..n)
                     .map(|_| GeneratedImage {
-                        png: png_of(w, h),
+                        bytes: image_of(w, h, format),
+                        format,
                         width: w,
                         height: h,
                     })
@@ -107,5 +113,23 @@ impl Upstream for MemoryUpstream {
     async fn subscription(&self, _credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
         self.subscription_calls.fetch_add(1, Ordering::SeqCst);
         Ok(lock(&self.account).clone())
+    }
+}
+
+/// A small real image of the size and format asked for.
+fn image_of(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    match format {
+        ImageFormat::Png => png_of(width, height),
+        ImageFormat::Webp => {
+            let img =
+                image::RgbaImage::from_pixel(width, height, image::Rgba([128, 128, 128, 255]));
+            let mut out = Vec::new();
+            img.write_to(
+                &mut std::io::Cursor::new(&mut out),
+                image::ImageFormat::WebP,
+            )
+            .expect("webp encodes");
+            out
+        }
     }
 }
