@@ -1,5 +1,8 @@
 //! `naiq`: the operator's command line. It uses the same environment as the functions
-//! (`KEYS_TABLE`, `NOVELAI_SECRET_ID`, `AWS_ENDPOINT_URL` for the local emulator, …).
+//! (`KEYS_TABLE`, `NOVELAI_SECRET_ID`, `AWS_ENDPOINT_URL` for the local emulator, …), and is
+//! also a client of the API (`naiq generate`, `tasks`, `status`, `cancel`, `download`).
+
+mod client;
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -45,6 +48,8 @@ enum Command {
         #[command(subcommand)]
         command: LocalCommand,
     },
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -121,8 +126,11 @@ fn read_secret(prompt: &str) -> Result<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> Result<std::process::ExitCode> {
     let cli = Cli::parse();
+    if let Command::Client(command) = cli.command {
+        return client::run(command).await;
+    }
     let clients = AwsClients::from_env().await;
     match cli.command {
         Command::Keys {
@@ -236,6 +244,7 @@ async fn main() -> Result<()> {
                 }
             }
         }
+        Command::Client(_) => unreachable!("client commands are run above"),
         Command::Local {
             command: LocalCommand::Provision { prefix },
         } => {
@@ -246,5 +255,5 @@ async fn main() -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }
