@@ -3,6 +3,7 @@
 //! also a client of the API (`naiq generate`, `tasks`, `status`, `cancel`, `download`).
 
 mod client;
+mod ops;
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -42,6 +43,11 @@ enum Command {
     Credentials {
         #[command(subcommand)]
         command: CredentialsCommand,
+    },
+    /// The deployment's health at a glance.
+    Ops {
+        #[command(subcommand)]
+        command: OpsCommand,
     },
     /// The local stack.
     Local {
@@ -89,6 +95,17 @@ enum CredentialsCommand {
         /// Use the email exactly as typed (by default it is lower-cased, as the web client does).
         #[arg(long)]
         raw_email: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpsCommand {
+    /// Today's calls against the limit, the windows and the next slot, waiting jobs per
+    /// lane, the last day's failures by code, dead letters, and the NovelAI account.
+    Status {
+        /// Prints the figures as JSON instead of the screen.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -245,6 +262,16 @@ async fn main() -> Result<std::process::ExitCode> {
             }
         }
         Command::Client(_) => unreachable!("client commands are run above"),
+        Command::Ops {
+            command: OpsCommand::Status { json },
+        } => {
+            let status = ops::status(&clients).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print!("{}", ops::render(&status));
+            }
+        }
         Command::Local {
             command: LocalCommand::Provision { prefix },
         } => {
