@@ -1251,6 +1251,13 @@ impl naiq_core::ports::JobStore for PositionsFail {
     async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
         self.0.total_pending().await
     }
+    async fn waiting_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
+        self.0.waiting_before(before, limit).await
+    }
     async fn active_for_owner(
         &self,
         owner: &str,
@@ -1344,6 +1351,13 @@ impl naiq_core::ports::JobStore for OneJobUnwritable {
     }
     async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
         self.inner.total_pending().await
+    }
+    async fn waiting_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
+        self.inner.waiting_before(before, limit).await
     }
     async fn active_for_owner(
         &self,
