@@ -508,3 +508,47 @@ async fn a_heartbeat_keeps_a_long_call_hidden_and_stops_with_it() {
     assert!(s.clock.now() > before, "the beats waited on the sleeper");
     assert!(s.queue.is_empty());
 }
+
+#[tokio::test]
+async fn a_dead_letter_whose_attempt_was_answered_finishes_from_the_answer() {
+    let p = plain();
+    let images = Arc::new(FlakyImages {
+        inner: p.images.clone(),
+        prefix: "images/",
+        failures: AtomicU32::new(u32::MAX),
+    });
+    let s = stack_over(
+        images.clone(),
+        p.jobs.clone(),
+        p.upstream.clone(),
+        Settings::default(),
+    )
+    .await;
+    let sub = s.submit().await;
+    // Every delivery stores nothing but the answer; the next receive moves the message
+    // to the dead letters.
+    for _ in 0..MAX_RECEIVE_COUNT {
+        s.drain().await;
+        s.queue.expire_in_flight();
+    }
+    let task_id = TaskId::parse(sub.task_id.as_str()).unwrap();
+    assert_eq!(
+        p.jobs.get(&task_id).await.unwrap().unwrap().status(),
+        Status::Started
+    );
+    images.failures.store(0, Ordering::SeqCst);
+    let report = s.drain().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(
+        (st.status, st.attempts),
+        (Status::Success, 1),
+        "not dead_letter"
+    );
+    assert_eq!(p.upstream.call_count(), 1);
+    assert!(s.queue.is_empty());
+}

@@ -206,6 +206,21 @@ mod tests {
     }
 
     #[test]
+    fn attempt_errors_round_trip_and_old_items_have_none() {
+        let mut j = job();
+        j.start(j.created_at()).unwrap();
+        j.start(j.created_at()).unwrap();
+        j.retry(JobError::new("upstream_busy", "429"), j.created_at())
+            .unwrap();
+        assert_eq!(j.attempt_errors().len(), 2);
+        let item = job_to_item(&j);
+        assert_eq!(item_to_job(&item).unwrap(), j);
+        let mut old = item.clone();
+        old.remove("attempt_errors");
+        assert!(item_to_job(&old).unwrap().attempt_errors().is_empty());
+    }
+
+    #[test]
     fn items_stored_before_masks_load_without_one() {
         let j = job();
         let item = job_to_item(&j);
