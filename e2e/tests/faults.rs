@@ -81,6 +81,24 @@ async fn injected_faults_end_in_the_documented_status() {
         assert_eq!(done["status"], status, "{kind}: {done}");
         assert_eq!(done["error_code"].as_str(), code, "{kind}: {done}");
         assert_eq!(done["attempts"], attempts, "{kind}: {done}");
+        // Each failed attempt is shown with its own error, numbered from 1.
+        let failed_attempts = if status == "SUCCESS" {
+            attempts - 1
+        } else {
+            attempts
+        };
+        let errors = done["attempt_errors"].as_array().expect("attempt_errors");
+        assert_eq!(errors.len() as u64, failed_attempts, "{kind}: {done}");
+        for (n, e) in errors.iter().enumerate() {
+            assert_eq!(e["attempt"], n as u64 + 1, "{kind}: {done}");
+            assert!(
+                e["code"].is_string() && e["at"].is_string(),
+                "{kind}: {done}"
+            );
+        }
+        if let (Some(code), Some(last)) = (code, errors.last()) {
+            assert_eq!(last["code"], code, "{kind}: {done}");
+        }
         if status == "SUCCESS" {
             assert!(done["image_url"].is_string(), "{kind}: {done}");
         } else {

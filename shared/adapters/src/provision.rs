@@ -18,8 +18,12 @@ use crate::aws::sqs::LaneQueues;
 use crate::aws::{AwsClients, describe};
 use crate::resources::Resources;
 
-/// SQS visibility timeout of the lane queues: longer than the worker's time limit (900 s).
-pub const VISIBILITY_TIMEOUT: u32 = 960;
+/// SQS visibility timeout of the lane queues: short, since the worker's heartbeat keeps a
+/// running job's message hidden (`naiq_core::worker::heartbeat`).
+pub const VISIBILITY_TIMEOUT: u32 = naiq_core::worker::heartbeat::VISIBILITY_TIMEOUT_SECONDS;
+
+/// How long every queue keeps a message; the reaper fails jobs that waited longer.
+pub use naiq_core::ports::MESSAGE_RETENTION_SECONDS;
 
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {resource} failed: {message}")]
@@ -178,7 +182,10 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         .create_queue()
         .queue_name(&dlq_name)
         .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            MESSAGE_RETENTION_SECONDS.to_string(),
+        )
         .send()
         .await
         .map_err(fail(&dlq_name))?;
@@ -210,7 +217,10 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
                 QueueAttributeName::VisibilityTimeout,
                 VISIBILITY_TIMEOUT.to_string(),
             )
-            .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+            .attributes(
+                QueueAttributeName::MessageRetentionPeriod,
+                MESSAGE_RETENTION_SECONDS.to_string(),
+            )
             .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
             .attributes(QueueAttributeName::RedrivePolicy, &redrive)
             .send()

@@ -114,3 +114,17 @@ async fn sqs_dead_letters() {
     let (c, r) = emulator().await;
     contract::dead_letters(&SqsQueue::new(c.sqs, r.queues)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_job_waiting_before() {
+    let (c, r) = emulator().await;
+    contract::job_waiting_before(&DynamoJobStore::new(c.dynamodb, r.jobs_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_heartbeat_and_backlog() {
+    let (c, r) = emulator().await;
+    contract::heartbeat_and_backlog(&SqsQueue::new(c.sqs, r.queues)).await;
+}

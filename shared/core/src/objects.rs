@@ -18,3 +18,18 @@ pub fn input_key(task_id: &TaskId) -> String {
 pub fn mask_key(task_id: &TaskId) -> String {
     format!("inputs/{task_id}-mask")
 }
+
+/// Where every object of an upstream answer is kept, one per attempt (see
+/// `worker::answer`); the bucket's lifecycle rule for this prefix expires them.
+pub const ANSWER_PREFIX: &str = "answers/";
+
+/// Days an answer object is kept: long enough for a crashed job's message to come back
+/// and finish from it (minutes; a day outside the windows at worst), short enough that the
+/// duplicate of the images costs nothing. `template.yaml`'s rule for [`ANSWER_PREFIX`]
+/// says the same (a test checks).
+pub const ANSWER_RETENTION_DAYS: u32 = 3;
+
+/// Object key of the answer of one attempt (1 for the first).
+pub fn answer_key(task_id: &TaskId, attempt: u32) -> String {
+    format!("{ANSWER_PREFIX}{task_id}/{attempt}")
+}

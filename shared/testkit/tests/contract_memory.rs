@@ -62,3 +62,13 @@ async fn memory_account_cache() {
 async fn memory_dead_letters() {
     contract::dead_letters(&MemoryQueue::default()).await;
 }
+
+#[tokio::test]
+async fn memory_job_waiting_before() {
+    contract::job_waiting_before(&MemoryJobStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_heartbeat_and_backlog() {
+    contract::heartbeat_and_backlog(&MemoryQueue::default()).await;
+}

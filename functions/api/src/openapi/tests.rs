@@ -150,3 +150,30 @@ async fn the_document_is_openapi_3_1_and_served_without_a_key() {
         assert_eq!(op.get("security").is_some(), public, "{method} {path}");
     }
 }
+
+#[test]
+fn the_task_status_documents_each_attempts_error() {
+    let doc = document_json();
+    let status = &doc["components"]["schemas"]["StatusResponse"];
+    assert_eq!(
+        status["properties"]["attempts"]["type"], "integer",
+        "{status}"
+    );
+    let list = &status["properties"]["attempt_errors"];
+    assert_eq!(list["type"], "array", "{list}");
+    assert!(
+        status["required"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("attempt_errors")),
+        "{status}"
+    );
+    let item = &doc["components"]["schemas"]["AttemptErrorInfo"];
+    let fields: BTreeSet<&str> = item["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, BTreeSet::from(["attempt", "at", "code", "message"]));
+}

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 use super::describe;
 use naiq_core::domain::Lane;
@@ -163,6 +163,50 @@ impl JobQueue for SqsQueue {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn keep_hidden(&self, delivery: &Delivery, seconds: u32) -> PortResult<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(self.queues.url(delivery.lane))
+            .receipt_handle(&delivery.receipt)
+            .visibility_timeout(seconds as i32)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn backlog(&self) -> PortResult<u64> {
+        let mut total = 0u64;
+        for lane in Lane::ALL {
+            let out = self
+                .client
+                .get_queue_attributes()
+                .queue_url(self.queues.url(lane))
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .send()
+                .await
+                .map_err(backend)?;
+            let attributes = out.attributes.unwrap_or_default();
+            for name in [
+                QueueAttributeName::ApproximateNumberOfMessages,
+                QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            ] {
+                // A count SQS leaves out is no evidence of an empty queue.
+                let count = attributes
+                    .get(&name)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        PortError::Corrupt(format!("SQS gave no {} for a lane", name.as_str()))
+                    })?;
+                total += count;
+            }
+        }
+        Ok(total)
     }
 
     async fn release(&self, delivery: &Delivery) -> PortResult<()> {

@@ -228,7 +228,24 @@ pub struct StatusResponse {
     pub n_samples: u32,
     pub cost: Cost,
     pub attempts: u32,
+    /// The error of each failed attempt, oldest first (at most eight): every attempt made
+    /// is counted in `attempts`, and each that failed is here.
+    pub attempt_errors: Vec<AttemptErrorInfo>,
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+}
+
+/// One failed attempt, as `task_status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttemptErrorInfo {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// A stable code: `upstream_busy`, `upstream_error`, `upstream_unreachable`,
+    /// `interrupted` (the worker stopped during the attempt), …
+    pub code: String,
+    pub message: String,
+    /// RFC 3339.
+    pub at: String,
 }

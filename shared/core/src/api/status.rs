@@ -77,6 +77,16 @@ impl ApiService {
                 .cost()
                 .unwrap_or_else(|| anlas_cost(job.params(), false)),
             attempts: job.attempts(),
+            attempt_errors: job
+                .attempt_errors()
+                .iter()
+                .map(|e| super::responses::AttemptErrorInfo {
+                    attempt: e.attempt,
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                    at: rfc3339(e.at),
+                })
+                .collect(),
             created_at: rfc3339(job.created_at()),
             started_at: job.started_at().map(rfc3339),
             finished_at: job.finished_at().map(rfc3339),

@@ -14,6 +14,6 @@ pub mod sizes;
 
 pub use apikey::{ApiKey, ApiKeyRecord};
 pub use credentials::Credentials;
-pub use job::{IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
+pub use job::{AttemptError, IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
 pub use pricing::Cost;
 pub use request::{GenerationParams, SubmitRequest, ValidationError};

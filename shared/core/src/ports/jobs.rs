@@ -1,6 +1,7 @@
 //! The jobs table.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::PortResult;
@@ -35,6 +36,9 @@ pub trait JobStore: Send + Sync {
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition>;
     /// The number of waiting jobs.
     async fn total_pending(&self) -> PortResult<u64>;
+    /// Up to `limit` waiting jobs submitted before `before`, in queue order (lane, then
+    /// age): the reaper's candidates.
+    async fn waiting_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Job>>;
     /// An owner's jobs that are not finished (waiting or started), oldest first.
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>>;
     /// An owner's jobs, newest first, at most `limit`, only of `status` when given, from

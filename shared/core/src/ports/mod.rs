@@ -25,7 +25,7 @@ pub use keys::KeyStore;
 pub use lease::LeaseStore;
 pub use nudge::WorkerNudge;
 pub use pacing::PacingStore;
-pub use queue::{Delivery, JobQueue, MAX_RECEIVE_COUNT, QueueMessage};
+pub use queue::{Delivery, JobQueue, MAX_RECEIVE_COUNT, MESSAGE_RETENTION_SECONDS, QueueMessage};
 pub use secrets::SecretStore;
 pub use time::{Clock, Sleeper};
 pub use upstream::{GeneratedImage, Upstream, UpstreamError};

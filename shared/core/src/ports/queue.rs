@@ -10,6 +10,11 @@ use crate::domain::{Credentials, Lane, TaskId};
 /// Every retry of a job is one receive, so `MAX_ATTEMPTS` stays well below it.
 pub const MAX_RECEIVE_COUNT: u32 = 10;
 
+/// How long the lane queues keep a message (SQS's longest, 14 days). The reaper fails a
+/// job that waited longer (`worker::reaper`); `template.yaml` and provisioning use this
+/// (a test checks).
+pub const MESSAGE_RETENTION_SECONDS: u32 = 1_209_600;
+
 /// The body of a queue message: which job, and per-request credentials if the client sent
 /// any (the queue is encrypted; they are never written anywhere else).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,4 +50,11 @@ pub trait JobQueue: Send + Sync {
     async fn ack(&self, delivery: &Delivery) -> PortResult<()>;
     /// Makes the message visible again at once (it is not done).
     async fn release(&self, delivery: &Delivery) -> PortResult<()>;
+    /// Keeps a received message hidden for `seconds` from now: the heartbeat of a job that
+    /// is running. The queues' own visibility timeout is short, so a crashed worker's
+    /// message comes back in minutes while a live worker keeps its own.
+    async fn keep_hidden(&self, delivery: &Delivery, seconds: u32) -> PortResult<()>;
+    /// How many messages the lane queues hold: visible, in flight and delayed (SQS counts
+    /// them approximately; a message sent in the last minute may be missing).
+    async fn backlog(&self) -> PortResult<u64>;
 }

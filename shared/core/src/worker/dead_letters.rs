@@ -1,7 +1,8 @@
 //! The dead-letter sweep: a job whose queue message failed too many deliveries is marked
-//! failed with the reason, so nothing accepted is silently lost.
+//! failed with the reason, so nothing accepted is silently lost; one whose attempt was
+//! answered (the answer is stored) is finished from it instead.
 
-use super::{DrainReport, Worker};
+use super::{DrainReport, Outcome, Worker};
 use crate::domain::JobError;
 use crate::ports::{MAX_RECEIVE_COUNT, PortError};
 
@@ -34,6 +35,14 @@ impl Worker {
             if let Some(mut job) = self.ports.jobs.get(task_id).await?
                 && !job.status().is_terminal()
             {
+                if let Some(images) = self.load_answer(&job).await? {
+                    // Paid for and stored: finish it from its answer rather than fail it.
+                    if let Outcome::Succeeded = self.finish_succeeded(job, images, delivery).await?
+                    {
+                        report.succeeded += 1;
+                    }
+                    return Ok(());
+                }
                 let expected = job.status();
                 job.fail(
                     JobError::new(

@@ -7,7 +7,10 @@
 //! quota (each receive counts toward the dead-letter queue's limit).
 
 mod account;
+pub mod answer;
 mod dead_letters;
+pub mod heartbeat;
+pub mod reaper;
 mod run;
 
 use std::sync::{Arc, Mutex};
@@ -84,6 +87,8 @@ pub struct DrainReport {
     /// Messages a backend error kept from being handled; each is logged with its task id
     /// and comes back after its visibility timeout. One never stops the drain.
     pub errors: u32,
+    /// Of the failed, waiting jobs the reaper found without a queue message.
+    pub reaped: u32,
 }
 
 pub(crate) enum Outcome {
@@ -114,6 +119,12 @@ impl Worker {
         }
     }
 
+    /// Until when the drain lease is taken from `from`: [`heartbeat::LEASE_SECONDS`], and
+    /// never much past the invocation's end.
+    fn lease_until(&self, from: DateTime<Utc>, deadline: DateTime<Utc>) -> DateTime<Utc> {
+        (from + Duration::seconds(heartbeat::LEASE_SECONDS)).min(deadline + Duration::seconds(30))
+    }
+
     /// Time one job may take: the upstream timeout plus room to store the images.
     fn job_budget(&self) -> Duration {
         Duration::seconds(self.settings.job_budget_seconds() as i64)
@@ -130,9 +141,11 @@ impl Worker {
             retried: 0,
             skipped: 0,
             errors: 0,
+            reaped: 0,
         };
-        // The lease outlives the invocation a little, so a crashed worker's lease frees itself.
-        let lease_until = deadline + Duration::seconds(30);
+        // The lease is short and renewed while the worker lives (`heartbeat`), so a crashed
+        // worker's lease frees itself in minutes.
+        let lease_until = self.lease_until(self.clock.now(), deadline);
         if !self
             .ports
             .lease
@@ -153,6 +166,8 @@ impl Worker {
             Ok(()) => self.sweep_dead_letters(&mut report).await,
             Err(e) => Err(e),
         };
+        // Still under the drain lease: no job of this worker is in flight now.
+        self.reap(&mut report).await;
         if let Err(e) = self
             .ports
             .lease
@@ -174,6 +189,10 @@ impl Worker {
             let now = self.clock.now();
             if now + self.job_budget() > deadline {
                 report.stopped = StopReason::OutOfTime;
+                return Ok(());
+            }
+            if !self.renew_lease(self.lease_until(now, deadline)).await {
+                report.stopped = StopReason::LeaseHeld;
                 return Ok(());
             }
             let (state, _) = self.ports.pacing.load_pacing().await?;
@@ -211,7 +230,11 @@ impl Worker {
             let Decision::Wait { until, reason } = normal else {
                 unreachable!("a free normal slot drains every lane above")
             };
-            if self.ports.jobs.total_pending().await? == 0 {
+            // Nothing waits, and no message is left either (a message can belong to a
+            // job found `STARTED`, which a crashed worker left: it is finished from its
+            // stored answer, or retried).
+            if self.ports.jobs.total_pending().await? == 0 && self.ports.queue.backlog().await? == 0
+            {
                 report.stopped = StopReason::QueueEmpty;
                 return Ok(());
             }
@@ -228,6 +251,7 @@ impl Worker {
                 until
             };
             tracing::debug!(reason = reason.as_str(), until = %until, "waiting for the next slot");
+            self.renew_lease(self.lease_until(wake, deadline)).await;
             self.sleeper.sleep_until(wake).await;
         }
     }

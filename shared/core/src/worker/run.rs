@@ -1,6 +1,9 @@
 //! One job: reserve its slot with a conditional write of the pacing state, mark it
-//! started, call NovelAI, store the images, mark it done; or record the failure, start the
-//! cooldown and retry it while attempts are left.
+//! started, call NovelAI (with a heartbeat on its message), store the answer, then the
+//! images, mark it done (`answer`); or record the failure, start the cooldown and retry it
+//! while attempts are left. A redelivered job whose attempt was answered finishes from the
+//! stored answer; one found `STARTED` without an answer was interrupted, and that attempt
+//! counts.
 
 use base64::Engine as _;
 
@@ -8,7 +11,6 @@ use super::{Outcome, Worker};
 use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
 use crate::novelai::{body, scrub};
-use crate::objects::image_key;
 use crate::ports::{Delivery, PortError, UpstreamError};
 
 impl Worker {
@@ -25,6 +27,14 @@ impl Worker {
             tracing::info!(task_id = %task_id, status = %job.status(), "job already finished or cancelled; skipping");
             self.ports.queue.ack(delivery).await?;
             return Ok(Outcome::Skipped);
+        }
+        if let Some(images) = self.load_answer(&job).await? {
+            // A worker stopped after NovelAI answered: finish from the stored answer, with
+            // no new call and no new slot.
+            tracing::info!(task_id = %task_id, attempt = job.attempts(), "the attempt's answer is stored; finishing from it");
+            return self
+                .with_heartbeat(delivery, self.finish_succeeded(job, images, delivery))
+                .await;
         }
         let is_test = job.lane() == Lane::Test;
         loop {
@@ -59,13 +69,7 @@ impl Worker {
         let expected = job.status();
         if expected == Status::Started && job.attempts() >= self.settings.max_attempts {
             // Redelivered after a crash mid-call, with no attempts left.
-            return self
-                .finish_failed(
-                    job,
-                    JobError::new("interrupted", "the worker stopped during the last attempt"),
-                    delivery,
-                )
-                .await;
+            return self.finish_failed(job, Job::interrupted(), delivery).await;
         }
         if let Err(e) = job.start(self.clock.now()) {
             tracing::info!(task_id = %task_id, error = %e, "job cannot start; skipping");
@@ -119,31 +123,26 @@ impl Worker {
         };
         let request = body::build(job.params(), image_b64.as_deref(), mask_b64.as_deref());
         let started = std::time::Instant::now();
-        let result = self.ports.upstream.generate(&credentials, &request).await;
+        let result = self
+            .with_heartbeat(
+                delivery,
+                self.ports.upstream.generate(&credentials, &request),
+            )
+            .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         if let Err(e) = self.ports.call_stats.record_call_duration(elapsed_ms).await {
             tracing::warn!(task_id = %task_id, error = %e, "could not record the call's duration");
         }
         match result {
             Ok(images) => {
-                let mut keys = Vec::with_capacity(images.len());
-                for (i, image) in images.into_iter().enumerate() {
-                    let key = image_key(job.task_id(), i, image.format);
-                    let content_type = image.format.content_type();
-                    self.ports
-                        .images
-                        .put(&key, image.bytes, content_type)
-                        .await?;
-                    keys.push(key);
-                }
-                let count = keys.len();
-                // Images are stored before the job is marked done.
-                job.succeed(keys, self.clock.now())
-                    .expect("a started job can succeed");
-                self.ports.jobs.replace(&job, Status::Started).await?;
-                self.ports.queue.ack(delivery).await?;
-                tracing::info!(task_id = %task_id, images = count, upstream_ms = elapsed_ms, "job succeeded");
-                Ok(Outcome::Succeeded)
+                tracing::info!(task_id = %task_id, images = images.len(), upstream_ms = elapsed_ms, "NovelAI answered");
+                // The answer first, in one write: from here on, nothing can make this
+                // attempt be paid again.
+                self.with_heartbeat(delivery, async {
+                    self.save_answer(&job, &images).await;
+                    self.finish_succeeded(job, images, delivery).await
+                })
+                .await
             }
             Err(e) => {
                 // Whatever the upstream said is scrubbed before it is logged or stored.
@@ -156,7 +155,8 @@ impl Worker {
                 self.start_cooldown().await?;
                 let error = JobError::new(e.code(), text);
                 if e.is_retryable() && job.attempts() < self.settings.max_attempts {
-                    job.retry(error).expect("a started job can be retried");
+                    job.retry(error, self.clock.now())
+                        .expect("a started job can be retried");
                     self.ports.jobs.replace(&job, Status::Started).await?;
                     // Back in its lane, at its old place; the cooldown paces the retry.
                     self.ports.queue.release(delivery).await?;

@@ -194,3 +194,54 @@ pub async fn job_listing(store: &dyn JobStore) {
         Err(PortError::BadCursor)
     ));
 }
+
+/// The reaper's candidates: waiting jobs (`PENDING`, `RETRY`) submitted before an instant,
+/// in queue order, at most as many as asked for.
+pub async fn job_waiting_before(store: &dyn JobStore) {
+    let t0 = job(1, Lane::Normal, 0).created_at();
+    let started = {
+        let mut j = job(1, Lane::Normal, 0);
+        store.insert(&j).await.unwrap();
+        j.start(t0).unwrap();
+        store.replace(&j, Status::Pending).await.unwrap();
+        j
+    };
+    let low = job(2, Lane::Low, 10);
+    let normal_old = job(3, Lane::Normal, 20);
+    let mut retrying = job(4, Lane::Normal, 30);
+    let high_late = job(5, Lane::High, 40);
+    let test_late = job(6, Lane::Test, 50);
+    for j in [&low, &normal_old, &retrying, &high_late, &test_late] {
+        store.insert(j).await.unwrap();
+    }
+    retrying.start(t0).unwrap();
+    store.replace(&retrying, Status::Pending).await.unwrap();
+    retrying
+        .retry(naiq_core::domain::JobError::new("upstream_busy", "429"), t0)
+        .unwrap();
+    store.replace(&retrying, Status::Started).await.unwrap();
+
+    let ids =
+        |jobs: Vec<Job>| -> Vec<TaskId> { jobs.iter().map(|j| j.task_id().clone()).collect() };
+    let before = t0 + Duration::milliseconds(35);
+    assert_eq!(
+        ids(store.waiting_before(before, 10).await.unwrap()),
+        vec![
+            normal_old.task_id().clone(),
+            retrying.task_id().clone(),
+            low.task_id().clone()
+        ],
+        "waiting jobs before the instant, in queue order; not the started one"
+    );
+    let found = store.waiting_before(before, 2).await.unwrap();
+    assert_eq!(found.len(), 2, "at most the limit");
+    assert_eq!(found[1], retrying, "whole jobs, as stored");
+    assert!(store.waiting_before(t0, 10).await.unwrap().is_empty());
+    assert!(
+        !ids(store
+            .waiting_before(t0 + Duration::seconds(1), 10)
+            .await
+            .unwrap())
+        .contains(started.task_id())
+    );
+}

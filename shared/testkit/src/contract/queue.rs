@@ -101,3 +101,37 @@ pub async fn dead_letters(queue: &dyn JobQueue) {
     queue.ack(&dead).await.unwrap();
     assert!(queue.receive_dead_letter().await.unwrap().is_none());
 }
+
+/// The heartbeat keeps a received message hidden; the backlog counts every message of
+/// the lanes, visible or in flight.
+pub async fn heartbeat_and_backlog(queue: &dyn JobQueue) {
+    let msg = |n: u8| QueueMessage {
+        task_id: TaskId::from_random_bytes([n; 16]),
+        credentials: None,
+    };
+    assert_eq!(queue.backlog().await.unwrap(), 0);
+    queue.send(Lane::Normal, &msg(1)).await.unwrap();
+    queue.send(Lane::Low, &msg(2)).await.unwrap();
+    assert_eq!(queue.backlog().await.unwrap(), 2);
+    let d = queue
+        .receive(&[Lane::Normal])
+        .await
+        .unwrap()
+        .expect("received");
+    assert_eq!(queue.backlog().await.unwrap(), 2, "in flight still counts");
+    queue.keep_hidden(&d, 120).await.unwrap();
+    queue.keep_hidden(&d, 120).await.unwrap();
+    assert!(
+        queue.receive(&[Lane::Normal]).await.unwrap().is_none(),
+        "still hidden after the heartbeat"
+    );
+    queue.ack(&d).await.unwrap();
+    assert_eq!(queue.backlog().await.unwrap(), 1);
+    assert!(
+        queue.keep_hidden(&d, 120).await.is_err(),
+        "a handled message has no visibility to extend"
+    );
+    let d = queue.receive(&Lane::ALL).await.unwrap().expect("low");
+    queue.ack(&d).await.unwrap();
+    assert_eq!(queue.backlog().await.unwrap(), 0);
+}

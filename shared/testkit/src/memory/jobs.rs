@@ -72,6 +72,21 @@ impl JobStore for MemoryJobStore {
             .count() as u64)
     }
 
+    async fn waiting_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Job>> {
+        let mut found: Vec<Job> = lock(&self.jobs)
+            .values()
+            .filter(|j| j.status().is_waiting() && j.created_at() < before)
+            .cloned()
+            .collect();
+        found.sort_by_key(Job::queue_order);
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
         let mut jobs: Vec<Job> = lock(&self.jobs)
             .values()

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use naiq_core::domain::Lane;
-use naiq_core::ports::{Delivery, JobQueue, MAX_RECEIVE_COUNT, PortResult, QueueMessage};
+use naiq_core::ports::{
+    Delivery, JobQueue, MAX_RECEIVE_COUNT, PortError, PortResult, QueueMessage,
+};
 
 use super::lock;
 
@@ -23,6 +25,8 @@ struct QueueState {
     lanes: BTreeMap<Lane, VecDeque<(QueueMessage, u32)>>,
     in_flight: HashMap<String, (Lane, QueueMessage, u32)>,
     dead: VecDeque<QueueMessage>,
+    /// Every `keep_hidden` call: the receipt and the seconds asked for.
+    kept_hidden: Vec<(String, u32)>,
 }
 
 impl MemoryQueue {
@@ -35,6 +39,35 @@ impl MemoryQueue {
 
     pub fn is_empty(&self) -> bool {
         Lane::ALL.iter().all(|l| self.len(*l) == 0)
+    }
+
+    /// What a crashed worker leaves behind once the visibility timeout runs out: every
+    /// message in flight is visible again, at the front of its lane, its receives counted.
+    pub fn expire_in_flight(&self) {
+        let mut s = lock(&self.inner);
+        let in_flight: Vec<_> = s.in_flight.drain().collect();
+        for (_, (lane, message, count)) in in_flight {
+            s.lanes
+                .entry(lane)
+                .or_default()
+                .push_front((message, count));
+        }
+    }
+
+    /// Deletes every message of every lane (as SQS does when the retention runs out).
+    pub fn lose_all(&self) {
+        let mut s = lock(&self.inner);
+        s.lanes.clear();
+        s.in_flight.clear();
+    }
+
+    /// Every heartbeat so far: the seconds each `keep_hidden` asked for.
+    pub fn kept_hidden(&self) -> Vec<u32> {
+        lock(&self.inner)
+            .kept_hidden
+            .iter()
+            .map(|(_, s)| *s)
+            .collect()
     }
 }
 
@@ -99,6 +132,24 @@ impl JobQueue for MemoryQueue {
     async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
         lock(&self.inner).in_flight.remove(&delivery.receipt);
         Ok(())
+    }
+
+    async fn keep_hidden(&self, delivery: &Delivery, seconds: u32) -> PortResult<()> {
+        let mut s = lock(&self.inner);
+        if !s.in_flight.contains_key(&delivery.receipt) {
+            // SQS refuses a receipt whose message is gone or visible again.
+            return Err(PortError::backend(
+                "queue",
+                format!("receipt {} is not in flight", delivery.receipt),
+            ));
+        }
+        s.kept_hidden.push((delivery.receipt.clone(), seconds));
+        Ok(())
+    }
+
+    async fn backlog(&self) -> PortResult<u64> {
+        let s = lock(&self.inner);
+        Ok((s.lanes.values().map(VecDeque::len).sum::<usize>() + s.in_flight.len()) as u64)
     }
 
     async fn release(&self, delivery: &Delivery) -> PortResult<()> {

@@ -50,6 +50,12 @@ pub fn job_to_item(job: &Job) -> Item {
         item.insert("error_code".into(), s(&e.code));
         item.insert("error_message".into(), s(&e.message));
     }
+    if !job.attempt_errors.is_empty() {
+        item.insert(
+            "attempt_errors".into(),
+            s(serde_json::to_string(&job.attempt_errors).expect("attempt errors serialise")),
+        );
+    }
     if !job.status.is_terminal() {
         item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
     }
@@ -94,6 +100,12 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
         error: match (opt_s(item, "error_code"), opt_s(item, "error_message")) {
             (Some(code), message) => Some(JobError::new(code, message.unwrap_or_default())),
             _ => None,
+        },
+        // Items written before attempts were kept have none.
+        attempt_errors: match opt_s(item, "attempt_errors") {
+            Some(v) => serde_json::from_str(v)
+                .map_err(|e| PortError::Corrupt(format!("attempt_errors: {e}")))?,
+            None => Vec::new(),
         },
     }))
 }
@@ -179,9 +191,33 @@ mod tests {
             opus_free: false,
         });
         r.error = Some(JobError::new("x".repeat(64), "é".repeat(10_000)));
+        r.attempt_errors = (1..=naiq_core::domain::job::MAX_ATTEMPT_ERRORS as u32)
+            .map(|a| {
+                naiq_core::domain::AttemptError::new(
+                    a,
+                    &JobError::new("x".repeat(64), "é".repeat(10_000)),
+                    r.created_at,
+                )
+            })
+            .collect();
         let item = job_to_item(&Job::restore(r));
         let size = item_bytes(&item);
         assert!(size <= MAX_ITEM_BYTES, "{size} > {MAX_ITEM_BYTES}");
+    }
+
+    #[test]
+    fn attempt_errors_round_trip_and_old_items_have_none() {
+        let mut j = job();
+        j.start(j.created_at()).unwrap();
+        j.start(j.created_at()).unwrap();
+        j.retry(JobError::new("upstream_busy", "429"), j.created_at())
+            .unwrap();
+        assert_eq!(j.attempt_errors().len(), 2);
+        let item = job_to_item(&j);
+        assert_eq!(item_to_job(&item).unwrap(), j);
+        let mut old = item.clone();
+        old.remove("attempt_errors");
+        assert!(item_to_job(&old).unwrap().attempt_errors().is_empty());
     }
 
     #[test]

@@ -121,6 +121,58 @@ impl JobStore for DynamoJobStore {
         self.count_waiting(None).await
     }
 
+    async fn waiting_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Job>> {
+        // The queue index keeps only keys: read the keys lane by lane (its order is
+        // `rank#created_ms#id`), then each job itself, consistently.
+        let cutoff = before.timestamp_millis().max(0);
+        let mut jobs = Vec::new();
+        for lane in naiq_core::domain::Lane::ALL {
+            let mut start: Option<Item> = None;
+            loop {
+                if jobs.len() >= limit {
+                    return Ok(jobs);
+                }
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(schema::QUEUE_INDEX)
+                    .key_condition_expression("#q = :q AND #o BETWEEN :lo AND :hi")
+                    .expression_attribute_names("#q", schema::QUEUE_INDEX_HASH)
+                    .expression_attribute_names("#o", schema::QUEUE_INDEX_RANGE)
+                    .expression_attribute_values(":q", s(schema::QUEUE_WAITING))
+                    .expression_attribute_values(":lo", s(format!("{}#", lane.rank())))
+                    .expression_attribute_values(":hi", s(format!("{}#{cutoff:013}", lane.rank())))
+                    .limit((limit - jobs.len()).min(100) as i32)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for key in out.items() {
+                    let task_id = TaskId::parse(get_s(key, schema::JOBS_KEY)?)
+                        .ok_or_else(|| PortError::Corrupt("task_id".into()))?;
+                    // The index lags the table: keep only what is still waiting.
+                    if let Some(job) = self.get(&task_id).await?
+                        && job.status().is_waiting()
+                        && job.created_at() < before
+                        && jobs.len() < limit
+                    {
+                        jobs.push(job);
+                    }
+                }
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
         let mut jobs = Vec::new();
         let mut start: Option<Item> = None;

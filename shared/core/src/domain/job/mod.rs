@@ -10,6 +10,7 @@
 //!    └──revoke──▶ REVOKED ◀──revoke── RETRY
 //! ```
 
+mod attempts;
 mod lane;
 mod status;
 mod task_id;
@@ -17,6 +18,7 @@ mod task_id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use attempts::{AttemptError, MAX_ATTEMPT_ERRORS, MAX_ATTEMPT_MESSAGE_BYTES};
 pub use lane::Lane;
 pub use status::Status;
 pub use task_id::TaskId;
@@ -80,6 +82,7 @@ pub struct JobRecord {
     pub mask_key: Option<String>,
     pub error: Option<JobError>,
     pub cost: Option<Cost>,
+    pub attempt_errors: Vec<AttemptError>,
 }
 
 /// One generation job as stored in the jobs table. It never holds a credential.
@@ -105,7 +108,13 @@ pub struct Job {
     error: Option<JobError>,
     /// The Anlas cost worked out at submit.
     cost: Option<Cost>,
+    /// The error of each failed attempt, oldest first (at most [`MAX_ATTEMPT_ERRORS`]).
+    attempt_errors: Vec<AttemptError>,
 }
+
+/// The code of an attempt the worker stopped during (a crash, a timeout of the function):
+/// it counts, since NovelAI may have been paid for it.
+pub const INTERRUPTED: &str = "interrupted";
 
 impl Job {
     /// A new waiting job.
@@ -131,6 +140,7 @@ impl Job {
             mask_key: None,
             error: None,
             cost: None,
+            attempt_errors: Vec::new(),
         }
     }
 
@@ -151,6 +161,7 @@ impl Job {
             mask_key: r.mask_key,
             error: r.error,
             cost: r.cost,
+            attempt_errors: r.attempt_errors,
         }
     }
 
@@ -171,6 +182,7 @@ impl Job {
             mask_key: self.mask_key.clone(),
             error: self.error.clone(),
             cost: self.cost,
+            attempt_errors: self.attempt_errors.clone(),
         }
     }
 
@@ -216,6 +228,17 @@ impl Job {
     pub fn cost(&self) -> Option<Cost> {
         self.cost
     }
+    /// The error of each failed attempt, oldest first.
+    pub fn attempt_errors(&self) -> &[AttemptError] {
+        &self.attempt_errors
+    }
+
+    fn record_attempt_error(&mut self, error: &JobError, now: DateTime<Utc>) {
+        attempts::push(
+            &mut self.attempt_errors,
+            AttemptError::new(self.attempts, error, now),
+        );
+    }
 
     /// Records where the submitted inputs were stored (before the job is first written).
     pub fn attach_inputs(&mut self, image_key: Option<String>, mask_key: Option<String>) {
@@ -247,10 +270,14 @@ impl Job {
     }
 
     /// Marks the job as sent upstream: a new attempt. Allowed while it waits, and for a
-    /// job found `STARTED` again (its message came back after the worker stopped mid-call).
+    /// job found `STARTED` again (its message came back after the worker stopped mid-call):
+    /// then the attempt in flight is recorded as [`INTERRUPTED`].
     pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         if self.status.is_terminal() {
             return Err(self.refuse("started"));
+        }
+        if self.status == Status::Started && self.attempts > 0 {
+            self.record_attempt_error(&Self::interrupted(), now);
         }
         self.status = Status::Started;
         self.attempts += 1;
@@ -261,11 +288,21 @@ impl Job {
         Ok(())
     }
 
-    /// The attempt in flight failed in a way worth retrying: back to waiting, with its error.
-    pub fn retry(&mut self, error: JobError) -> Result<(), IllegalTransition> {
+    /// The error of an attempt the worker stopped during.
+    pub fn interrupted() -> JobError {
+        JobError::new(
+            INTERRUPTED,
+            "the worker stopped during this attempt (NovelAI may have been called)",
+        )
+    }
+
+    /// The attempt in flight failed in a way worth retrying: back to waiting, with its error
+    /// (also kept in the attempt errors).
+    pub fn retry(&mut self, error: JobError, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         if self.status != Status::Started {
             return Err(self.refuse("retried"));
         }
+        self.record_attempt_error(&error, now);
         self.status = Status::Retry;
         self.error = Some(error);
         Ok(())
@@ -287,10 +324,14 @@ impl Job {
         Ok(())
     }
 
-    /// The job failed for good (from any unfinished state).
+    /// The job failed for good (from any unfinished state). From `STARTED`, the error is
+    /// also the attempt's.
     pub fn fail(&mut self, error: JobError, now: DateTime<Utc>) -> Result<(), IllegalTransition> {
         if self.status.is_terminal() {
             return Err(self.refuse("failed"));
+        }
+        if self.status == Status::Started {
+            self.record_attempt_error(&error, now);
         }
         self.status = Status::Failure;
         self.error = Some(error);
@@ -337,7 +378,8 @@ mod tests {
         assert_eq!(j.status(), Status::Pending);
         j.start(now()).unwrap();
         assert_eq!((j.status(), j.attempts()), (Status::Started, 1));
-        j.retry(JobError::new("upstream_busy", "429")).unwrap();
+        j.retry(JobError::new("upstream_busy", "429"), now())
+            .unwrap();
         assert_eq!(j.status(), Status::Retry);
         assert_eq!(j.error().unwrap().code, "upstream_busy");
         j.start(now()).unwrap();
@@ -351,7 +393,10 @@ mod tests {
     fn illegal_moves_are_refused_and_change_nothing() {
         let mut j = job();
         assert!(j.succeed(vec![], now()).is_err(), "not started");
-        assert!(j.retry(JobError::new("x", "y")).is_err(), "not started");
+        assert!(
+            j.retry(JobError::new("x", "y"), now()).is_err(),
+            "not started"
+        );
         j.start(now()).unwrap();
         let started = j.clone();
         assert_eq!(
@@ -384,6 +429,35 @@ mod tests {
         j.start(now()).unwrap();
         j.start(now()).unwrap();
         assert_eq!((j.status(), j.attempts()), (Status::Started, 2));
+        let codes: Vec<_> = j
+            .attempt_errors()
+            .iter()
+            .map(|e| (e.attempt, e.code.as_str()))
+            .collect();
+        assert_eq!(codes, [(1, INTERRUPTED)], "the interrupted attempt is kept");
+    }
+
+    #[test]
+    fn every_failed_attempt_is_kept_newest_last_and_bounded() {
+        let mut j = job();
+        for n in 1..=MAX_ATTEMPT_ERRORS as u32 + 2 {
+            j.start(now()).unwrap();
+            j.retry(JobError::new("upstream_error", format!("500 #{n}")), now())
+                .unwrap();
+        }
+        j.start(now()).unwrap();
+        j.fail(JobError::new("upstream_invalid_request", "400"), now())
+            .unwrap();
+        let kept = j.attempt_errors();
+        assert_eq!(kept.len(), MAX_ATTEMPT_ERRORS);
+        assert_eq!(kept.last().unwrap().attempt, j.attempts());
+        assert_eq!(kept.last().unwrap().code, "upstream_invalid_request");
+        assert_eq!(
+            kept[0].attempt,
+            j.attempts() + 1 - MAX_ATTEMPT_ERRORS as u32
+        );
+        let long = AttemptError::new(1, &JobError::new("x", "é".repeat(900)), now());
+        assert!(long.message.len() <= MAX_ATTEMPT_MESSAGE_BYTES);
     }
 
     #[test]

@@ -1,0 +1,250 @@
+//! An attempt is paid at most once: the moment NovelAI answers, the whole answer is made
+//! durable with one write (one object per attempt, [`answer_key`]), before anything else
+//! can fail. The images and the job are written after it, each retried in place; a worker
+//! that dies between them leaves the answer, and the redelivered job finishes from it
+//! without a new call and without a new slot.
+//!
+//! The object is a small container of its own: a first line naming the format, a line of
+//! JSON listing each image's format, size and byte length, then the images' bytes one
+//! after another.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use super::{Outcome, Worker};
+use crate::domain::request::ImageFormat;
+use crate::domain::{Job, Status};
+use crate::objects::{answer_key, image_key};
+use crate::ports::{Delivery, GeneratedImage, PortError, PortResult};
+
+const MAGIC: &[u8] = b"naiq-answer 1\n";
+
+/// The content type the answer objects are stored with.
+const CONTENT_TYPE: &str = "application/octet-stream";
+
+/// How long to wait before each retry of a write that failed (three retries, 7 s in all:
+/// a job's budget leaves room, and the answer is already safe if the worker dies).
+const WRITE_BACKOFF_SECONDS: [i64; 3] = [1, 2, 4];
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    images: Vec<Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+    bytes: usize,
+}
+
+/// The bytes of the answer object holding `images`.
+pub fn encode(images: &[GeneratedImage]) -> Vec<u8> {
+    let header = Header {
+        images: images
+            .iter()
+            .map(|i| Entry {
+                format: i.format,
+                width: i.width,
+                height: i.height,
+                bytes: i.bytes.len(),
+            })
+            .collect(),
+    };
+    let header = serde_json::to_vec(&header).expect("a header serialises");
+    let total: usize = images.iter().map(|i| i.bytes.len()).sum();
+    let mut out = Vec::with_capacity(MAGIC.len() + header.len() + 1 + total);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&header);
+    out.push(b'\n');
+    for image in images {
+        out.extend_from_slice(&image.bytes);
+    }
+    out
+}
+
+/// The images an answer object holds; `Corrupt` when it is not one this module wrote
+/// (a truncated object has fewer bytes than its header lists).
+pub fn decode(bytes: &[u8]) -> PortResult<Vec<GeneratedImage>> {
+    let corrupt = |why: &str| PortError::Corrupt(format!("answer object: {why}"));
+    let rest = bytes
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| corrupt("not an answer"))?;
+    let end = rest
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| corrupt("no header"))?;
+    let header: Header =
+        serde_json::from_slice(&rest[..end]).map_err(|e| corrupt(&e.to_string()))?;
+    let mut body = &rest[end + 1..];
+    let listed: usize = header.images.iter().map(|e| e.bytes).sum();
+    if listed != body.len() || header.images.is_empty() {
+        return Err(corrupt("its length does not match its header"));
+    }
+    Ok(header
+        .images
+        .into_iter()
+        .map(|e| {
+            let (image, tail) = body.split_at(e.bytes);
+            body = tail;
+            GeneratedImage {
+                bytes: image.to_vec(),
+                format: e.format,
+                width: e.width,
+                height: e.height,
+            }
+        })
+        .collect())
+}
+
+impl Worker {
+    /// Retries a write in place: three more times with a growing pause. A conflict is an
+    /// answer, not a failure, and is returned at once.
+    pub(super) async fn persist<T, F, Fut>(
+        &self,
+        what: &str,
+        job: &Job,
+        mut write: F,
+    ) -> PortResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = PortResult<T>>,
+    {
+        let mut pauses = WRITE_BACKOFF_SECONDS.iter();
+        loop {
+            match write().await {
+                Ok(v) => return Ok(v),
+                Err(e @ PortError::Conflict(_)) => return Err(e),
+                Err(e) => match pauses.next() {
+                    Some(s) => {
+                        tracing::warn!(task_id = %job.task_id(), error = %e, retry_in_s = s, "{what} failed; retrying");
+                        self.sleeper
+                            .sleep_until(self.clock.now() + Duration::seconds(*s))
+                            .await;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Makes the answer of the job's current attempt durable. If even the retries fail,
+    /// the worker goes on: the images are still in hand, and storing them with the job is
+    /// as good an outcome.
+    pub(super) async fn save_answer(&self, job: &Job, images: &[GeneratedImage]) {
+        let key = answer_key(job.task_id(), job.attempts());
+        let bytes = encode(images);
+        let saved = self
+            .persist("storing the answer", job, || {
+                self.ports.images.put(&key, bytes.clone(), CONTENT_TYPE)
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::error!(task_id = %job.task_id(), attempt = job.attempts(), error = %e, "could not store the answer; storing its images directly");
+        }
+    }
+
+    /// The stored answer of the job's current attempt, if the worker that made it stopped
+    /// before the job was marked done.
+    pub(super) async fn load_answer(&self, job: &Job) -> PortResult<Option<Vec<GeneratedImage>>> {
+        if job.status() != Status::Started || job.attempts() == 0 {
+            return Ok(None);
+        }
+        let key = answer_key(job.task_id(), job.attempts());
+        match self.ports.images.get(&key).await? {
+            None => Ok(None),
+            Some(bytes) => match decode(&bytes) {
+                Ok(images) => Ok(Some(images)),
+                Err(e) => {
+                    // Half-written objects cannot exist (a put is atomic); treat an
+                    // unreadable one as no answer, and say so.
+                    tracing::error!(task_id = %job.task_id(), key = %key, error = %e, "unreadable answer object; the attempt counts as interrupted");
+                    Ok(None)
+                }
+            },
+        }
+    }
+
+    /// Stores the images, marks the job done and acknowledges the message, each write
+    /// retried in place. An error here leaves the message to come back: the answer is
+    /// stored, so the job then finishes from it.
+    pub(super) async fn finish_succeeded(
+        &self,
+        mut job: Job,
+        images: Vec<GeneratedImage>,
+        delivery: &Delivery,
+    ) -> PortResult<Outcome> {
+        let task_id = job.task_id().clone();
+        let mut keys = Vec::with_capacity(images.len());
+        for (i, image) in images.into_iter().enumerate() {
+            let key = image_key(&task_id, i, image.format);
+            let content_type = image.format.content_type();
+            self.persist("storing an image", &job, || {
+                self.ports
+                    .images
+                    .put(&key, image.bytes.clone(), content_type)
+            })
+            .await?;
+            keys.push(key);
+        }
+        let count = keys.len();
+        // Images are stored before the job is marked done.
+        job.succeed(keys, self.clock.now())
+            .expect("a started job can succeed");
+        match self
+            .persist("marking the job done", &job, || {
+                self.ports.jobs.replace(&job, Status::Started)
+            })
+            .await
+        {
+            Ok(()) => {}
+            Err(PortError::Conflict(_)) => {
+                // Finished (or failed) meanwhile by someone else: nothing more to do.
+                tracing::info!(task_id = %task_id, "job changed before it was marked done; leaving it");
+            }
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = self
+            .persist("acknowledging the message", &job, || {
+                self.ports.queue.ack(delivery)
+            })
+            .await
+        {
+            // The job is done: a redelivery finds it finished and skips it.
+            tracing::warn!(task_id = %task_id, error = %e, "could not delete the message of a finished job");
+        }
+        tracing::info!(task_id = %task_id, images = count, attempt = job.attempts(), "job succeeded");
+        Ok(Outcome::Succeeded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(n: u8, format: ImageFormat) -> GeneratedImage {
+        GeneratedImage {
+            bytes: vec![n; 10 + n as usize],
+            format,
+            width: 64 * u32::from(n),
+            height: 64,
+        }
+    }
+
+    #[test]
+    fn an_answer_round_trips_with_formats_and_sizes() {
+        let images = vec![image(1, ImageFormat::Png), image(2, ImageFormat::Webp)];
+        assert_eq!(decode(&encode(&images)).unwrap(), images);
+    }
+
+    #[test]
+    fn a_truncated_or_foreign_object_is_refused() {
+        let bytes = encode(&[image(3, ImageFormat::Png)]);
+        assert!(decode(&bytes[..bytes.len() - 1]).is_err());
+        assert!(decode(b"\x89PNG\r\n").is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! A worker and an API over the in-memory adapters, with the image store, the jobs table
+//! and the upstream given by the test (so a test can wrap them to inject faults).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use naiq_core::api::{ApiPorts, ApiService, SubmitResponse, Submitted};
+use naiq_core::config::Settings;
+use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials};
+use naiq_core::ports::{Clock, ImageStore, JobStore, KeyStore, Sleeper, Upstream};
+use naiq_core::worker::{DrainReport, Worker, WorkerPorts};
+use naiq_testkit::ManualClock;
+use naiq_testkit::memory::*;
+
+pub struct Stack {
+    pub api: ApiService,
+    pub worker: Worker,
+    pub ports: WorkerPorts,
+    pub settings: Settings,
+    pub clock: Arc<ManualClock>,
+    pub queue: Arc<MemoryQueue>,
+    pub state: Arc<MemoryStateStore>,
+    pub alice: ApiKeyRecord,
+}
+
+/// The ports a test may replace; the rest are fresh memory adapters.
+pub struct Given {
+    pub images: Arc<dyn ImageStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub upstream: Arc<dyn Upstream>,
+    pub settings: Settings,
+}
+
+pub fn clock() -> Arc<ManualClock> {
+    // 12:30 in Singapore: inside the default windows.
+    Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 26, 4, 30, 0).unwrap(),
+    ))
+}
+
+pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
+    let queue = Arc::new(MemoryQueue::default());
+    let keys = Arc::new(MemoryKeyStore::default());
+    let state = Arc::new(MemoryStateStore::default());
+    let alice = ApiKeyRecord::new(&ApiKey::from_random_bytes([1; 32]), "alice", clock.now());
+    keys.insert(&alice).await.unwrap();
+    let api = ApiService::new(
+        ApiPorts {
+            jobs: given.jobs.clone(),
+            queue: queue.clone(),
+            images: given.images.clone(),
+            keys,
+            pacing: state.clone(),
+            call_stats: state.clone(),
+            account: state.clone(),
+            idempotency: Arc::new(MemoryIdempotencyStore::default()),
+            nudge: Arc::new(MemoryNudge::default()),
+        },
+        clock.clone(),
+        7,
+        given.settings.clone(),
+    );
+    let ports = WorkerPorts {
+        jobs: given.jobs,
+        queue: queue.clone(),
+        images: given.images,
+        secrets: Arc::new(MemorySecretStore::with(Credentials::Token {
+            token: "pst-server".into(),
+        })),
+        lease: state.clone(),
+        pacing: state.clone(),
+        call_stats: state.clone(),
+        account: state.clone(),
+        upstream: given.upstream,
+    };
+    let worker = Worker::new(
+        ports.clone(),
+        clock.clone(),
+        clock.clone(),
+        11,
+        given.settings.clone(),
+        "test-worker",
+    );
+    Stack {
+        api,
+        worker,
+        ports,
+        settings: given.settings,
+        clock,
+        queue,
+        state,
+        alice,
+    }
+}
+
+impl Stack {
+    /// Another worker invocation over the same ports, waiting on `sleeper`.
+    pub fn worker(&self, holder: &str, sleeper: Arc<dyn Sleeper>) -> Worker {
+        Worker::new(
+            self.ports.clone(),
+            self.clock.clone(),
+            sleeper,
+            13,
+            self.settings.clone(),
+            holder,
+        )
+    }
+
+    pub async fn submit(&self) -> SubmitResponse {
+        let body = br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#;
+        match self.api.submit(&self.alice, body).await.unwrap() {
+            Submitted::Queued(r) => *r,
+            Submitted::DryRun(_) => panic!("a dry run"),
+        }
+    }
+
+    pub async fn drain(&self) -> DrainReport {
+        self.worker
+            .drain(self.clock.now() + Duration::seconds(900))
+            .await
+            .unwrap()
+    }
+
+    /// NovelAI calls counted by the pacing state today (each reserved slot is one).
+    pub async fn slots_taken(&self) -> u64 {
+        use naiq_core::ports::PacingStore;
+        self.state.load_pacing().await.unwrap().0.day_count
+    }
+}
