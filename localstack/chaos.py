@@ -245,7 +245,7 @@ def main():
         plan.append((at, n, token, lane))
     plan.sort()
     # Kills at random points of the fault phase, at least 20 s apart.
-    modes = ["random", "mid_call", "after_answer"]
+    modes = ["random", "after_answer", "mid_call"]
     kill_times = sorted(t0 + 5 + i * (fault_seconds - 10) / max(1, args.kills)
                         + rng.uniform(0, 8) for i in range(args.kills))
     kills, jobs, failures = [], [], []
@@ -297,7 +297,9 @@ def main():
                 coming_back = None
         elif kill_times and now >= kill_times[0] and pending_kill is None:
             kill_times.pop(0)
-            pending_kill = {"mode": rng.choice(modes), "since": now}
+            # The aimed points first (they need calls to aim at), then at random.
+            mode = modes[len(kills) % 2 + 1] if len(kills) < 2 else rng.choice(modes)
+            pending_kill = {"mode": mode, "since": now}
         if pending_kill is not None and worker_pid(watch[0]):
             mode = pending_kill["mode"]
             entries = stack.fake_log() or []

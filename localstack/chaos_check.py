@@ -172,7 +172,10 @@ def check(run, events):
     cfg = settings(run)
     calls = calls_of(run)
     jobs = run["jobs"]
-    by_token = {j["token"]: j for j in jobs}
+    # One token per submit; a submit retried after a failure may have left a job of its own.
+    by_token = {}
+    for j in jobs:
+        by_token.setdefault(j["token"], []).append(j)
     kills = list(run.get("kills") or [])
     if run.get("final_kill"):
         kills.append(run["final_kill"])
@@ -183,27 +186,28 @@ def check(run, events):
     def violation(kind, text):
         violations.append((kind, text))
 
-    # Calls per job; unmapped calls.
-    per_job = {}
+    # Calls per submit (its token); unmapped calls.
+    per_token = {}
     for c in calls:
-        job = by_token.get(c["token"])
-        if job is None:
+        if c["token"] not in by_token:
             violation("call_without_job",
                       f"a generation at {c['received']:.3f} carries no known job token "
                       f"({c['tokens']} tokens)")
             continue
-        per_job.setdefault(job["token"], []).append(c)
+        per_token.setdefault(c["token"], []).append(c)
 
     def kills_between(a, b):
         return [k for k in kills if a <= k["at"] <= b]
 
-    for j in jobs:
-        final = j.get("final") or {}
-        mine = per_job.get(j["token"], [])
-        attempts = int(final.get("attempts") or 0)
+    for token, mine_jobs in by_token.items():
+        mine = per_token.get(token, [])
+        finals = [j.get("final") or {} for j in mine_jobs]
+        attempts = sum(int(f.get("attempts") or 0) for f in finals)
+        ids = ", ".join(j["task_id"] for j in mine_jobs)
+        j = mine_jobs[0]
         if len(mine) > attempts:
             violation("call_without_attempt",
-                      f"task {j['task_id']} ({j['lane']}, {j['auth_type']} credentials): "
+                      f"task {ids} ({j['lane']}, {j['auth_type']} credentials): "
                       f"{len(mine)} generations at the fake, {attempts} attempts recorded; "
                       f"statuses {[c['status'] for c in mine]}, faults {[c['fault'] for c in mine]}")
         paid = [c for c in mine if is_paid(c)]
@@ -215,12 +219,13 @@ def check(run, events):
                 f"after the first answer" for k in between) or "no kill in between"
             at = ", ".join("%.2fs" % (c["received"] - run["started_at"]) for c in paid)
             violation("paid_twice",
-                      f"task {j['task_id']} ({j['lane']}): {len(paid)} generations answered with "
-                      f"images (at {at} into the run), final status {final.get('status')}, "
-                      f"attempts {attempts}; {evidence}")
-        if final.get("status") == "SUCCESS" and not paid:
-            violation("success_without_answer",
-                      f"task {j['task_id']} is SUCCESS but the fake never answered it with images")
+                      f"task {ids} ({j['lane']}): {len(paid)} generations answered with "
+                      f"images (at {at} into the run), final status "
+                      f"{[f.get('status') for f in finals]}, attempts {attempts}; {evidence}")
+        for jj, f in zip(mine_jobs, finals):
+            if f.get("status") == "SUCCESS" and not paid:
+                violation("success_without_answer",
+                          f"task {jj['task_id']} is SUCCESS but the fake never answered it with images")
 
     # The daily limit, at the fake and in naiq's count.
     per_day = Counter(local_day(c["received"], cfg["timezone"]) for c in calls)
@@ -247,7 +252,7 @@ def check(run, events):
         after = [t for t in kill_times if t >= c["received"]]
         return min([end] + after[:1])
 
-    lane_of = {j["token"]: j["lane"] for j in jobs}
+    lane_of = {t: js[0]["lane"] for t, js in by_token.items()}
     for c in calls:
         if c["status"] == 429 and not c["fault"]:
             violation("two_in_flight",

@@ -88,6 +88,19 @@ class CheckerTest(unittest.TestCase):
         found, violations, _ = kinds(run)
         self.assertEqual(found, ["call_without_attempt", "call_without_job"], violations)
 
+    def test_a_retried_submit_with_a_job_of_its_own_shares_the_calls(self):
+        run = clean_run()
+        orphan = job(1, "normal", "FAILURE", attempts=0)
+        orphan["task_id"] = "task-1-first-try"
+        run["jobs"].append(orphan)
+        self.assertEqual(kinds(run)[0], [])
+        # both queued and both paid: the submit was bought twice
+        orphan["final"].update(status="SUCCESS", attempts=1)
+        run["fake_requests"].append(gen(run["jobs"][0]["token"], T0 + 3.0))
+        found, violations, _ = kinds(run)
+        self.assertEqual(found, ["paid_twice"], violations)
+        self.assertIn("task-1-first-try", violations[0][1])
+
     def test_short_gaps_are_found_but_test_jobs_may_skip_them(self):
         run = clean_run()
         # 0.2 s after the start of a successful call
