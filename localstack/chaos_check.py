@@ -257,11 +257,13 @@ def check(run, events):
         if c["status"] == 429 and not c["fault"]:
             violation("two_in_flight",
                       f"the fake's concurrency lock refused a generation at {c['received']:.3f}")
+    open_until = None
     for p, c in zip(calls, calls[1:]):
-        if c["received"] < end_of(p) - TOLERANCE:
+        open_until = max(open_until or 0, end_of(p))
+        if c["received"] < open_until - TOLERANCE:
             violation("two_in_flight",
-                      f"a generation started {end_of(p) - c['received']:.3f}s before the one "
-                      f"before it ended")
+                      f"a generation started {open_until - c['received']:.3f}s before an "
+                      f"earlier one ended")
         if lane_of.get(c["token"]) == "test":
             continue
         gap = c["received"] - p["received"]
@@ -279,6 +281,12 @@ def check(run, events):
             violation("gap", f"calls {gap:.3f}s apart (start to start), minimum "
                              f"{cfg['interval_min']}s (previous status {p['status']}, fault "
                              f"{p['fault']})")
+
+    for k in run.get("kills") or []:
+        if k.get("back_after_s") is None:
+            violation("worker_not_back",
+                      f"no new worker process after the kill -9 ({k['mode']}) at "
+                      f"{k['at'] - run['started_at']:.1f}s into the run")
 
     # Interruptions that can leave a lane's message in flight (hidden for the visibility
     # timeout), each tied to the lanes it can hold: a backend error logged with a task's id

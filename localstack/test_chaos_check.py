@@ -75,7 +75,7 @@ class CheckerTest(unittest.TestCase):
         run = clean_run()
         run["jobs"][0]["final"]["attempts"] = 2
         run["fake_requests"].append(gen(run["jobs"][0]["token"], T0 + 3.0))
-        run["kills"] = [{"at": T0 + 1.3, "mode": "after_answer", "pid": 1}]
+        run["kills"] = [{"at": T0 + 1.3, "mode": "after_answer", "pid": 1, "back_after_s": 3}]
         found, violations, _ = kinds(run)
         self.assertEqual(found, ["paid_twice"], violations)
         self.assertIn("after_answer", violations[0][1])
@@ -124,7 +124,7 @@ class CheckerTest(unittest.TestCase):
         run["jobs"] = run["jobs"][:2]
         found, _, _ = kinds(run)
         self.assertEqual(found, ["gap", "two_in_flight"])
-        run["kills"] = [{"at": T0 + 2.0, "mode": "mid_call", "pid": 1}]
+        run["kills"] = [{"at": T0 + 2.0, "mode": "mid_call", "pid": 1, "back_after_s": 3}]
         run["fake_requests"][2] = gen(run["jobs"][1]["token"], T0 + 2.3, status=500, fault="500")
         self.assertEqual(kinds(run)[0], [])
 
@@ -147,6 +147,17 @@ class CheckerTest(unittest.TestCase):
         run["rate_limit"]["rate_limit_info"]["requests_today"] = 3
         self.assertEqual(kinds(run)[0], ["call_uncounted"])
 
+    def test_a_worker_that_does_not_come_back_is_found(self):
+        run = clean_run()
+        run["kills"] = [{"at": T0 + 9, "mode": "random", "pid": 1, "back_after_s": None}]
+        self.assertEqual(kinds(run)[0], ["worker_not_back"])
+
+    def test_a_long_call_overlapping_three_later_ones_is_found_for_each(self):
+        run = clean_run()
+        run["fake_requests"][0] = gen(run["jobs"][0]["token"], T0 + 1.0, length=1.6)
+        found, violations, _ = kinds(run)
+        self.assertEqual([k for k, _ in violations].count("two_in_flight"), 3, violations)
+
     def test_credentials_in_a_log_line_are_found(self):
         events = [("watch.log", 7, '{"fields": {"message": "token pst-fake-local-abcdef"}}\n', None, 60),
                   ("watch.log", 8, "nothing here\n", None, 73)]
@@ -163,7 +174,7 @@ class CheckerTest(unittest.TestCase):
         # its lane is held by a message in flight after a kill: valid
         held = copy.deepcopy(run)
         held["lanes"]["low"]["not_visible"] = 1
-        held["kills"] = [{"at": T0 + 8, "mode": "random", "pid": 1}]
+        held["kills"] = [{"at": T0 + 8, "mode": "random", "pid": 1, "back_after_s": 1}]
         found, _, table = kinds(held)
         self.assertEqual(found, [])
         self.assertEqual(sum(table["waiting, by reason"].values()), 1)
@@ -180,7 +191,8 @@ class CheckerTest(unittest.TestCase):
         # a kill while another lane's job was in hand does not hold this lane
         other = copy.deepcopy(run)
         other["lanes"]["low"]["not_visible"] = 1
-        other["kills"] = [{"at": T0 + 8, "mode": "mid_call", "pid": 1, "log_offset": 100}]
+        other["kills"] = [{"at": T0 + 8, "mode": "mid_call", "pid": 1, "log_offset": 100,
+                           "back_after_s": 1}]
         events = [("watch.log", 1, "", {"level": "INFO",
                                         "fields": {"task_id": "task-1", "message": "sending to NovelAI"}}, 90)]
         self.assertEqual(kinds(other, events)[0], ["job_waiting"])
