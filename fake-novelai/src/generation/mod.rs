@@ -54,7 +54,10 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
     // A random fault is drawn once per generation; a queued one waits its turn behind it.
     let drawn = state.random_faults().draw();
     if drawn == Some(FaultKind::Unauthorized) || state.faults().take(true).is_some() {
-        state.log().faulted(entry, FaultKind::Unauthorized.name()).await;
+        state
+            .log()
+            .faulted(entry, FaultKind::Unauthorized.name())
+            .await;
         return unauthorized();
     }
     let Some(account) = bearer(headers).and_then(|t| state.accounts().by_token(t)) else {

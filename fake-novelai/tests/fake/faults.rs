@@ -177,8 +177,14 @@ async fn random_faults_come_at_the_rate_from_the_kinds_given_and_are_logged() {
     for _ in 0..20 {
         statuses.push(generate(&fake, GOOD, &b).await.status);
     }
-    assert!(statuses.iter().all(|s| [500, 402].contains(s)), "{statuses:?}");
-    assert!(statuses.contains(&500) && statuses.contains(&402), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [500, 402].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&500) && statuses.contains(&402),
+        "{statuses:?}"
+    );
     let logged = log(&fake).await;
     for (entry, status) in logged.iter().zip(&statuses) {
         assert_eq!(entry["fault"], status.to_string(), "{entry}");
@@ -200,7 +206,8 @@ async fn random_faults_come_at_the_rate_from_the_kinds_given_and_are_logged() {
         let fake = &fake;
         let b = &b;
         async move {
-            let body = format!(r#"{{"fault_rate": 0.5, "fault_kinds": ["500"], "fault_seed": {seed}}}"#);
+            let body =
+                format!(r#"{{"fault_rate": 0.5, "fault_kinds": ["500"], "fault_seed": {seed}}}"#);
             common::send(fake, reqwest::Method::PUT, "/_fake/config", &body).await;
             let mut seen = Vec::new();
             for _ in 0..40 {

@@ -61,7 +61,10 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         None => Arc::new(NoNudge),
     };
     let state = Arc::new(Faulty::new(
-        Arc::new(DynamoStateStore::new(clients.dynamodb.clone(), &r.state_table)),
+        Arc::new(DynamoStateStore::new(
+            clients.dynamodb.clone(),
+            &r.state_table,
+        )),
         Service::DynamoDb,
         faults.clone(),
     ));
@@ -100,7 +103,10 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
     let s = &config.settings;
     let faults = config.injector(Function::Worker);
     let state = Arc::new(Faulty::new(
-        Arc::new(DynamoStateStore::new(clients.dynamodb.clone(), &r.state_table)),
+        Arc::new(DynamoStateStore::new(
+            clients.dynamodb.clone(),
+            &r.state_table,
+        )),
         Service::DynamoDb,
         faults.clone(),
     ));

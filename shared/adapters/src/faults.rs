@@ -112,14 +112,20 @@ pub fn is_loopback_endpoint(url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host.split(':').next().unwrap_or(""),
     };
-    host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl FaultPlan {
     /// The plan from `NAIQ_FAULTS`: none when it is unset or empty; an error naming the
     /// variable when it is malformed, or set while `AWS_ENDPOINT_URL` is not a loopback
     /// emulator.
-    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
         let Some(spec) = lookup(VARIABLE).filter(|s| !s.trim().is_empty()) else {
             return Ok(None);
         };
@@ -145,7 +151,9 @@ impl FaultPlan {
                     .parse::<f64>()
                     .ok()
                     .filter(|p| (0.0..=1.0).contains(p))
-                    .ok_or_else(|| format!("{key} must be a probability from 0 to 1, got {value:?}"))
+                    .ok_or_else(|| {
+                        format!("{key} must be a probability from 0 to 1, got {value:?}")
+                    })
             };
             let whole = || -> Result<u64, String> {
                 value
@@ -174,7 +182,9 @@ impl FaultPlan {
                         "all" => None,
                         "api" => Some(Function::Api),
                         "worker" => Some(Function::Worker),
-                        _ => return Err(format!("scope must be worker, api or all, got {value:?}")),
+                        _ => {
+                            return Err(format!("scope must be worker, api or all, got {value:?}"));
+                        }
                     }
                 }
                 _ => {
@@ -222,7 +232,8 @@ impl Injected {
     pub fn error(self, service: Service, timeout_ms: u64) -> PortError {
         let message = match self {
             Injected::Throttle => {
-                "service error: ThrottlingException: Rate exceeded (injected by NAIQ_FAULTS)".to_string()
+                "service error: ThrottlingException: Rate exceeded (injected by NAIQ_FAULTS)"
+                    .to_string()
             }
             Injected::TimeoutBefore | Injected::TimeoutAfter => format!(
                 "dispatch failure: timeout: the operation did not complete within {timeout_ms} ms (injected by NAIQ_FAULTS)"

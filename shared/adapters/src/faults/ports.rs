@@ -122,8 +122,11 @@ impl<S: JobQueue + ?Sized> JobQueue for Faulty<S> {
         self.call("queue.receive", self.inner.receive(lanes)).await
     }
     async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
-        self.call("queue.receive_dead_letter", self.inner.receive_dead_letter())
-            .await
+        self.call(
+            "queue.receive_dead_letter",
+            self.inner.receive_dead_letter(),
+        )
+        .await
     }
     async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
         self.call("queue.ack", self.inner.ack(delivery)).await
@@ -204,11 +207,8 @@ impl<S: LeaseStore + ?Sized> LeaseStore for Faulty<S> {
 #[async_trait]
 impl<S: CallStats + ?Sized> CallStats for Faulty<S> {
     async fn record_call_duration(&self, millis: u64) -> PortResult<()> {
-        self.call(
-            "call_stats.record",
-            self.inner.record_call_duration(millis),
-        )
-        .await
+        self.call("call_stats.record", self.inner.record_call_duration(millis))
+            .await
     }
     async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
         self.call("call_stats.mean", self.inner.mean_call_seconds())

@@ -39,7 +39,10 @@ fn a_spec_parses_with_defaults_for_what_it_leaves_out() {
     );
     assert_eq!(FaultPlan::parse("").unwrap(), FaultPlan::default());
     assert_eq!(FaultPlan::parse("scope=all").unwrap().scope, None);
-    assert_eq!(FaultPlan::parse("scope=api").unwrap().scope, Some(Function::Api));
+    assert_eq!(
+        FaultPlan::parse("scope=api").unwrap().scope,
+        Some(Function::Api)
+    );
 }
 
 #[test]
@@ -80,7 +83,11 @@ fn the_layer_is_off_unless_set_and_refused_off_a_loopback_emulator() {
         assert_eq!(err.variable, VARIABLE, "{endpoint:?}");
         assert!(err.message.contains("test-only"), "{err}");
     }
-    for endpoint in ["http://127.0.0.1:4566", "http://localhost:4566/", "http://[::1]:4566"] {
+    for endpoint in [
+        "http://127.0.0.1:4566",
+        "http://localhost:4566/",
+        "http://[::1]:4566",
+    ] {
         let on = FaultPlan::from_lookup(&lookup(&[
             (VARIABLE, "dynamodb=0.1"),
             ("AWS_ENDPOINT_URL", endpoint),
@@ -110,17 +117,30 @@ fn plan(p: f64) -> FaultPlan {
 #[test]
 fn draws_follow_the_probability_are_seeded_and_stop_at_until() {
     let injector = Injector::new(&plan(0.2), Function::Worker).unwrap();
-    let draws: Vec<_> = (0..10_000).map(|_| injector.draw(Service::DynamoDb, 0)).collect();
+    let draws: Vec<_> = (0..10_000)
+        .map(|_| injector.draw(Service::DynamoDb, 0))
+        .collect();
     let hits = draws.iter().filter(|d| d.is_some()).count();
-    assert!((1_700..=2_300).contains(&hits), "{hits} of 10000 at p = 0.2");
-    for kind in [Injected::Throttle, Injected::TimeoutBefore, Injected::TimeoutAfter] {
+    assert!(
+        (1_700..=2_300).contains(&hits),
+        "{hits} of 10000 at p = 0.2"
+    );
+    for kind in [
+        Injected::Throttle,
+        Injected::TimeoutBefore,
+        Injected::TimeoutAfter,
+    ] {
         assert!(draws.contains(&Some(kind)), "{kind:?} never drawn");
     }
     let again = Injector::new(&plan(0.2), Function::Worker).unwrap();
-    let replay: Vec<_> = (0..10_000).map(|_| again.draw(Service::DynamoDb, 0)).collect();
+    let replay: Vec<_> = (0..10_000)
+        .map(|_| again.draw(Service::DynamoDb, 0))
+        .collect();
     assert_eq!(draws, replay, "the same seed draws the same faults");
     let api = Injector::new(&plan(0.2), Function::Api).unwrap();
-    let other: Vec<_> = (0..10_000).map(|_| api.draw(Service::DynamoDb, 0)).collect();
+    let other: Vec<_> = (0..10_000)
+        .map(|_| api.draw(Service::DynamoDb, 0))
+        .collect();
     assert_ne!(draws, other, "each function draws its own");
 
     let never = Injector::new(&plan(0.0), Function::Worker).unwrap();
@@ -150,10 +170,22 @@ fn the_scope_picks_the_functions_that_inject() {
 
 #[test]
 fn injected_errors_are_the_backend_errors_of_the_service() {
-    for service in [Service::DynamoDb, Service::Sqs, Service::S3, Service::Secrets] {
-        for kind in [Injected::Throttle, Injected::TimeoutBefore, Injected::TimeoutAfter] {
+    for service in [
+        Service::DynamoDb,
+        Service::Sqs,
+        Service::S3,
+        Service::Secrets,
+    ] {
+        for kind in [
+            Injected::Throttle,
+            Injected::TimeoutBefore,
+            Injected::TimeoutAfter,
+        ] {
             match kind.error(service, 800) {
-                PortError::Backend { service: s, message } => {
+                PortError::Backend {
+                    service: s,
+                    message,
+                } => {
                     assert_eq!(s, service.name());
                     assert!(message.contains("NAIQ_FAULTS"), "{message}");
                 }
@@ -171,7 +203,11 @@ async fn without_faults_every_adapter_passes_its_contract() {
     contract::job_queue(&queue).await;
     let images = Faulty::new(Arc::new(MemoryImageStore::default()), Service::S3, None);
     contract::image_store(&images).await;
-    let secrets = Faulty::new(Arc::new(MemorySecretStore::default()), Service::Secrets, None);
+    let secrets = Faulty::new(
+        Arc::new(MemorySecretStore::default()),
+        Service::Secrets,
+        None,
+    );
     contract::secret_store(&secrets).await;
     let keys = Faulty::new(Arc::new(MemoryKeyStore::default()), Service::DynamoDb, None);
     contract::key_store(&keys).await;
@@ -181,7 +217,11 @@ async fn without_faults_every_adapter_passes_its_contract() {
         None,
     );
     contract::idempotency_store(&idem).await;
-    let state = Faulty::new(Arc::new(MemoryStateStore::default()), Service::DynamoDb, None);
+    let state = Faulty::new(
+        Arc::new(MemoryStateStore::default()),
+        Service::DynamoDb,
+        None,
+    );
     contract::pacing_store(&state).await;
     contract::lease_store(&state).await;
     contract::call_stats(&state).await;
