@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of naiq on a fresh machine: formatting and lints, the unit and contract
 # tests, the AWS adapter tests on the emulator, the end-to-end tests over HTTP through
-# `cargo lambda watch`, the API fuzzed from its OpenAPI document, and the template's
-# linters. It starts the local stack on free ports (localstack/up.sh --detach) and stops
-# it when done, whatever happens.
+# `cargo lambda watch`, the API fuzzed from its OpenAPI document, the chaos run
+# (localstack/chaos.sh, on a stack of its own) and the template's linters. It starts the
+# local stack on free ports (localstack/up.sh --detach) and stops it when done, whatever
+# happens.
 #
 #   localstack/test.sh
 set -euo pipefail
@@ -52,6 +53,10 @@ cargo test --workspace -- --include-ignored
 
 step "the API against its OpenAPI document (localstack/fuzz-api.sh: openapi-spec-validator, schemathesis)"
 "$here/fuzz-api.sh"
+
+step "stopping the stack; the chaos run on a stack of its own (localstack/chaos.sh)"
+"$here/down.sh" >/dev/null 2>&1
+"$here/chaos.sh"
 
 step "linting template.yaml (cfn-lint, sam validate --lint)"
 "$here/lint-template.sh"

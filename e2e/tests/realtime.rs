@@ -93,6 +93,7 @@ async fn three_workers_five_calls_a_day_never_overlapping() {
     let config = Config {
         resources,
         settings: settings.clone(),
+        faults: None,
     };
     naiq_adapters::aws::secrets::SecretsManagerStore::new(
         clients.secrets.clone(),

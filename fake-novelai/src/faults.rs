@@ -3,7 +3,10 @@
 //!
 //! A queued "401" answers the next generation whatever its token and body; every other
 //! kind answers the next generation that passes the token and body checks, and none takes
-//! the concurrency lock.
+//! the concurrency lock. Faults can also come at random ([`random`]). The request log notes
+//! the kind of each fault answered (`fault`).
+
+pub mod random;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

@@ -23,6 +23,10 @@ pub struct Recorded {
     /// other calls and on generations refused before the charge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anlas_charged: Option<u64>,
+    /// The injected fault a generation was answered with (queued or random: `"500"`,
+    /// `"hang"`, …); absent when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
 }
 
 /// A logged request, to finish it.
@@ -60,6 +64,7 @@ impl RequestLog {
                 status: 0,
                 body,
                 anlas_charged: None,
+                fault: None,
             },
         ));
         Entry(id)
@@ -79,6 +84,14 @@ impl RequestLog {
         let mut inner = self.inner.lock().await;
         if let Some((_, e)) = inner.list.iter_mut().rev().find(|(id, _)| *id == entry.0) {
             e.anlas_charged = Some(anlas);
+        }
+    }
+
+    /// Notes the injected fault a generation is answered with.
+    pub async fn faulted(&self, entry: Entry, kind: &'static str) {
+        let mut inner = self.inner.lock().await;
+        if let Some((_, e)) = inner.list.iter_mut().rev().find(|(id, _)| *id == entry.0) {
+            e.fault = Some(kind);
         }
     }
 

@@ -20,6 +20,7 @@ use crate::accounts::Accounts;
 use crate::answer::error;
 use crate::config::Config;
 use crate::faults::FaultQueue;
+use crate::faults::random::RandomFaults;
 use crate::generation::{self, Locks};
 use crate::request_log::{RequestLog, redacted_body};
 use crate::{cors, hosts, login, subscription, user_data};
@@ -40,6 +41,7 @@ struct Inner {
     accounts: Accounts,
     log: RequestLog,
     faults: FaultQueue,
+    random_faults: RandomFaults,
     locks: Locks,
     latency_ms: AtomicU64,
     /// An `f64`'s bits.
@@ -58,6 +60,7 @@ impl FakeState {
             accounts: Accounts::new(config),
             log: RequestLog::default(),
             faults: FaultQueue::default(),
+            random_faults: RandomFaults::default(),
             locks: Locks::default(),
             latency_ms: AtomicU64::new(latency_ms),
             medium_step_factor: AtomicU64::new(config.medium_step_factor.to_bits()),
@@ -77,6 +80,10 @@ impl FakeState {
 
     pub(crate) fn faults(&self) -> &FaultQueue {
         &self.0.faults
+    }
+
+    pub(crate) fn random_faults(&self) -> &RandomFaults {
+        &self.0.random_faults
     }
 
     pub(crate) fn locks(&self) -> &Locks {

@@ -6,8 +6,11 @@
 //! - `GET /_fake/faults`: the queued faults, next first (`[{kind, count}]`); `POST
 //!   {"kind": K, "count": N}` queues N more (N ≥ 1, default 1) and answers the queue;
 //!   `DELETE` empties it (204).
-//! - `PUT /_fake/config {"latency_ms": N, "medium_step_factor": F}` (either or both):
-//!   sets the latency and V5 Full Medium's step factor (0–10), answers what it set.
+//! - `PUT /_fake/config {"latency_ms": N, "medium_step_factor": F, "fault_rate": R,
+//!   "fault_kinds": [K…], "fault_seed": S}` (any of them): sets the latency, V5 Full
+//!   Medium's step factor (0–10), and the random faults ([`crate::faults::random`]: each
+//!   generation fails with probability R, 0–1, with one of the kinds K, all by default,
+//!   drawn from seed S); answers what it set.
 //! - `GET /_fake/accounts`, `PUT /_fake/accounts`: every account's tier, Anlas and usage
 //!   gauge, and setting them ([`accounts`]).
 //! - `GET /_fake/health`: `ok`.
@@ -85,8 +88,7 @@ pub fn valid_medium_step_factor(factor: f64) -> bool {
 }
 
 /// The message of a bad `PUT /_fake/config`.
-pub const CONFIG_USAGE: &str =
-    "expected {\"latency_ms\": N} and/or {\"medium_step_factor\": F} (F from 0 to 10)";
+pub const CONFIG_USAGE: &str = "expected {\"latency_ms\": N} and/or {\"medium_step_factor\": F} (F from 0 to 10), {\"fault_rate\": R} (R from 0 to 1), {\"fault_kinds\": [K, ...]} (at least one fault kind), {\"fault_seed\": S}";
 
 async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -97,8 +99,34 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let factor = fields
         .get("medium_step_factor")
         .map(|f| f.as_f64().filter(|f| valid_medium_step_factor(*f)));
-    let known = usize::from(latency.is_some()) + usize::from(factor.is_some());
-    if known != fields.len() || latency == Some(None) || factor == Some(None) {
+    let rate = fields
+        .get("fault_rate")
+        .map(|r| r.as_f64().filter(|r| (0.0..=1.0).contains(r)));
+    let kinds = fields.get("fault_kinds").map(|k| {
+        let names = k.as_array()?;
+        let kinds: Option<Vec<FaultKind>> = names
+            .iter()
+            .map(|n| n.as_str().and_then(FaultKind::from_name))
+            .collect();
+        kinds.filter(|k| !k.is_empty())
+    });
+    let seed = fields.get("fault_seed").map(Value::as_u64);
+    let known = [
+        latency.is_some(),
+        factor.is_some(),
+        rate.is_some(),
+        kinds.is_some(),
+        seed.is_some(),
+    ]
+    .into_iter()
+    .filter(|k| *k)
+    .count();
+    let invalid = latency == Some(None)
+        || factor == Some(None)
+        || rate == Some(None)
+        || matches!(kinds, Some(None))
+        || seed == Some(None);
+    if known != fields.len() || invalid {
         return error(StatusCode::BAD_REQUEST, CONFIG_USAGE);
     }
     let mut set = Map::new();
@@ -110,5 +138,17 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
         state.set_medium_step_factor(f);
         set.insert("medium_step_factor".into(), f.into());
     }
+    let (rate, kinds, seed) = (rate.flatten(), kinds.flatten(), seed.flatten());
+    if let Some(r) = rate {
+        set.insert("fault_rate".into(), r.into());
+    }
+    if let Some(k) = &kinds {
+        let names: Vec<Value> = k.iter().map(|k| k.name().into()).collect();
+        set.insert("fault_kinds".into(), names.into());
+    }
+    if let Some(s) = seed {
+        set.insert("fault_seed".into(), s.into());
+    }
+    state.random_faults().configure(rate, kinds, seed);
     axum::Json(Value::Object(set)).into_response()
 }

@@ -1,8 +1,8 @@
 //! `POST /ai/generate-image`: NovelAI's image generation.
 //!
-//! In order: a queued "401" fault; the bearer token (401); the body (400, or 500 for what
+//! In order: a queued or randomly drawn "401" fault; the bearer token (401); the body (400, or 500 for what
 //! NovelAI breaks on), its price included (400 when one image costs over 140 Anlas); any
-//! other queued fault; the account's concurrency lock (429 "Concurrent generation is
+//! other drawn or queued fault; the account's concurrency lock (429 "Concurrent generation is
 //! locked": one generation per account at a time); the charge (402 "Not enough Anlas",
 //! charging nothing, when the balance is short; see [`crate::billing`]); the latency;
 //! then 200 with one image per sample at the requested size, PNG or (with
@@ -51,7 +51,13 @@ pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: B
 }
 
 async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Response {
-    if state.faults().take(true).is_some() {
+    // A random fault is drawn once per generation; a queued one waits its turn behind it.
+    let drawn = state.random_faults().draw();
+    if drawn == Some(FaultKind::Unauthorized) || state.faults().take(true).is_some() {
+        state
+            .log()
+            .faulted(entry, FaultKind::Unauthorized.name())
+            .await;
         return unauthorized();
     }
     let Some(account) = bearer(headers).and_then(|t| state.accounts().by_token(t)) else {
@@ -69,7 +75,8 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
         ))
         .response();
     }
-    if let Some(kind) = state.faults().take(false) {
+    if let Some(kind) = drawn.or_else(|| state.faults().take(false)) {
+        state.log().faulted(entry, kind.name()).await;
         return faults::answer(kind, &generation.prompt, state.stopping()).await;
     }
     let Some(_held) = state.locks().try_hold(account) else {

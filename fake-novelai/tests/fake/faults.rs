@@ -159,3 +159,76 @@ async fn queued_faults_are_answered_in_order_and_can_be_cleared() {
     assert_eq!(queued(&fake).await, json!([]));
     assert_eq!(generate(&fake, GOOD, &b).await.status, 200);
 }
+
+#[tokio::test]
+async fn random_faults_come_at_the_rate_from_the_kinds_given_and_are_logged() {
+    let fake = start(0).await;
+    let b = small();
+    let put = |body: &'static str| common::send(&fake, reqwest::Method::PUT, "/_fake/config", body);
+    let set = put(r#"{"fault_rate": 1, "fault_kinds": ["500", "402"], "fault_seed": 3}"#).await;
+    assert_eq!(
+        (set.status, set.json()),
+        (
+            200,
+            json!({"fault_rate": 1.0, "fault_kinds": ["500", "402"], "fault_seed": 3})
+        )
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(generate(&fake, GOOD, &b).await.status);
+    }
+    assert!(
+        statuses.iter().all(|s| [500, 402].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&500) && statuses.contains(&402),
+        "{statuses:?}"
+    );
+    let logged = log(&fake).await;
+    for (entry, status) in logged.iter().zip(&statuses) {
+        assert_eq!(entry["fault"], status.to_string(), "{entry}");
+    }
+    // A random 401 answers whatever the token.
+    put(r#"{"fault_kinds": ["401"]}"#).await;
+    assert_eq!(generate(&fake, GOOD, &b).await.status, 401);
+    // Off again: images, and no fault logged.
+    put(r#"{"fault_rate": 0}"#).await;
+    assert_eq!(images(&generate(&fake, GOOD, &b).await).len(), 1);
+    let last = log(&fake).await.pop().unwrap();
+    assert!(last.get("fault").is_none(), "{last}");
+    // A queued fault is logged with its kind too.
+    inject(&fake, "corrupt_zip", 1).await;
+    assert_eq!(generate(&fake, GOOD, &b).await.status, 200);
+    assert_eq!(log(&fake).await.pop().unwrap()["fault"], "corrupt_zip");
+    // Half the time at 0.5, with the same seed the same sequence.
+    let run = |seed: u64| {
+        let fake = &fake;
+        let b = &b;
+        async move {
+            let body =
+                format!(r#"{{"fault_rate": 0.5, "fault_kinds": ["500"], "fault_seed": {seed}}}"#);
+            common::send(fake, reqwest::Method::PUT, "/_fake/config", &body).await;
+            let mut seen = Vec::new();
+            for _ in 0..40 {
+                seen.push(generate(fake, GOOD, b).await.status);
+            }
+            seen
+        }
+    };
+    let (first, again) = (run(11).await, run(11).await);
+    assert_eq!(first, again);
+    let failed = first.iter().filter(|s| **s == 500).count();
+    assert!((8..=32).contains(&failed), "{failed} of 40");
+    for bad in [
+        r#"{"fault_rate": 1.5}"#,
+        r#"{"fault_rate": "0.5"}"#,
+        r#"{"fault_kinds": []}"#,
+        r#"{"fault_kinds": ["418"]}"#,
+        r#"{"fault_kinds": "500"}"#,
+        r#"{"fault_seed": -1}"#,
+        r#"{"fault_rate": 0.1, "faults": 2}"#,
+    ] {
+        assert_eq!(put(bad).await.status, 400, "{bad}");
+    }
+}

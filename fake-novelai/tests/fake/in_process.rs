@@ -8,7 +8,7 @@ use fake_novelai::{FakeState, router};
 use tower::ServiceExt as _;
 
 use crate::bodies::small;
-use crate::common::{self, GOOD, config, inject, start};
+use crate::common::{self, GOOD, config, inject, log, start};
 
 #[tokio::test]
 async fn the_router_answers_in_process() {
@@ -91,7 +91,16 @@ async fn stop_ends_a_hanging_generation_and_waits_for_the_server() {
             .await
             .map(|r| r.status().as_u16())
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stopped once the generation is hanging (its log entry names the fault), however
+    // slow the machine.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log(&fake).await.iter().any(|e| e["fault"] == "hang") {
+        assert!(
+            Instant::now() < deadline,
+            "the generation never started hanging"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let started = Instant::now();
     fake.stop().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -15,6 +15,7 @@ use crate::aws::lambda::{LambdaNudge, NoNudge};
 use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
+use crate::faults::{FaultPlan, Faulty, Function, Injector, Service};
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
 
@@ -23,6 +24,9 @@ use crate::resources::Resources;
 pub struct Config {
     pub resources: Resources,
     pub settings: Settings,
+    /// The test-only fault layer (`NAIQ_FAULTS`, see [`crate::faults`]); `None` in
+    /// production.
+    pub faults: Option<FaultPlan>,
 }
 
 impl Config {
@@ -35,26 +39,56 @@ impl Config {
         Ok(Self {
             resources: Resources::from_lookup(lookup)?,
             settings: Settings::from_lookup(lookup)?,
+            faults: FaultPlan::from_lookup(lookup)?,
         })
+    }
+
+    /// The fault injector of `function`'s ports, when the fault layer is on for it.
+    fn injector(&self, function: Function) -> Option<Arc<Injector>> {
+        let plan = self.faults.as_ref()?;
+        let injector = Arc::new(Injector::new(plan, function)?);
+        tracing::warn!(plan = ?plan, "NAIQ_FAULTS is set: the AWS ports fail at random (test-only)");
+        Some(injector)
     }
 }
 
 /// The ports of the API function.
 pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
     let r = &config.resources;
+    let faults = config.injector(Function::Api);
     let nudge: Arc<dyn WorkerNudge> = match &r.worker_function {
         Some(f) => Arc::new(LambdaNudge::new(clients.lambda.clone(), f)),
         None => Arc::new(NoNudge),
     };
-    let state = Arc::new(DynamoStateStore::new(
-        clients.dynamodb.clone(),
-        &r.state_table,
+    let state = Arc::new(Faulty::new(
+        Arc::new(DynamoStateStore::new(
+            clients.dynamodb.clone(),
+            &r.state_table,
+        )),
+        Service::DynamoDb,
+        faults.clone(),
     ));
     ApiPorts {
-        jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
-        queue: Arc::new(SqsQueue::new(clients.sqs.clone(), r.queues.clone())),
-        images: Arc::new(S3ImageStore::new(clients.s3.clone(), &r.images_bucket)),
-        keys: Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
+        jobs: Arc::new(Faulty::new(
+            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
+            Service::DynamoDb,
+            faults.clone(),
+        )),
+        queue: Arc::new(Faulty::new(
+            Arc::new(SqsQueue::new(clients.sqs.clone(), r.queues.clone())),
+            Service::Sqs,
+            faults.clone(),
+        )),
+        images: Arc::new(Faulty::new(
+            Arc::new(S3ImageStore::new(clients.s3.clone(), &r.images_bucket)),
+            Service::S3,
+            faults.clone(),
+        )),
+        keys: Arc::new(Faulty::new(
+            Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
+            Service::DynamoDb,
+            faults.clone(),
+        )),
         pacing: state.clone(),
         call_stats: state.clone(),
         account: state.clone(),
@@ -67,17 +101,38 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
 pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
     let r = &config.resources;
     let s = &config.settings;
-    let state = Arc::new(DynamoStateStore::new(
-        clients.dynamodb.clone(),
-        &r.state_table,
+    let faults = config.injector(Function::Worker);
+    let state = Arc::new(Faulty::new(
+        Arc::new(DynamoStateStore::new(
+            clients.dynamodb.clone(),
+            &r.state_table,
+        )),
+        Service::DynamoDb,
+        faults.clone(),
     ));
     WorkerPorts {
-        jobs: Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
-        queue: Arc::new(SqsQueue::new(clients.sqs.clone(), r.queues.clone())),
-        images: Arc::new(S3ImageStore::new(clients.s3.clone(), &r.images_bucket)),
-        secrets: Arc::new(SecretsManagerStore::new(
-            clients.secrets.clone(),
-            &r.secret_id,
+        jobs: Arc::new(Faulty::new(
+            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
+            Service::DynamoDb,
+            faults.clone(),
+        )),
+        queue: Arc::new(Faulty::new(
+            Arc::new(SqsQueue::new(clients.sqs.clone(), r.queues.clone())),
+            Service::Sqs,
+            faults.clone(),
+        )),
+        images: Arc::new(Faulty::new(
+            Arc::new(S3ImageStore::new(clients.s3.clone(), &r.images_bucket)),
+            Service::S3,
+            faults.clone(),
+        )),
+        secrets: Arc::new(Faulty::new(
+            Arc::new(SecretsManagerStore::new(
+                clients.secrets.clone(),
+                &r.secret_id,
+            )),
+            Service::Secrets,
+            faults,
         )),
         lease: state.clone(),
         pacing: state.clone(),

@@ -7,10 +7,13 @@
 //! - `runtime`: the system clock, the tokio sleeper and the OS seed;
 //! - `logging`: the functions' log subscriber, which never writes what the runtime and the
 //!   HTTP stacks log of raw events and wire traffic;
-//! - `compose`: each function's ports, wired from the environment.
+//! - `compose`: each function's ports, wired from the environment;
+//! - `faults`: a test-only layer that fails the AWS ports at random (off unless
+//!   `NAIQ_FAULTS` is set, and only against a loopback emulator).
 
 pub mod aws;
 pub mod compose;
+pub mod faults;
 pub mod logging;
 pub mod novelai;
 pub mod provision;
