@@ -32,11 +32,12 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
         .table_name(table)
         .key(schema::JOBS_KEY, s(counters_key(job.lane())))
         .expression_attribute_names("#lw", WAITING)
-        .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"))
-        .expression_attribute_names("#t", format!("{KEY_TURN}{owner}"));
+        .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"));
+    let turn_name = format!("{KEY_TURN}{owner}");
     let b = match change {
         TurnChange::Enters => b
             .update_expression("ADD #lw :one, #w :one SET #t = if_not_exists(#t, :fresh)")
+            .expression_attribute_names("#t", turn_name)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(
                 ":fresh",
@@ -52,6 +53,7 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
                 "ADD #lw :minus, #w :minus \
                  SET #t = if_not_exists(#turn, :zero) + :one, #turn = if_not_exists(#turn, :zero) + :one",
             )
+            .expression_attribute_names("#t", turn_name)
             .expression_attribute_names("#turn", TURN)
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":zero", n(0))
