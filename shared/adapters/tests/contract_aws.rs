@@ -47,6 +47,20 @@ async fn sqs_job_queue() {
 
 #[tokio::test]
 #[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_queue_counters() {
+    let (c, r) = emulator().await;
+    contract::queue_counters(&DynamoJobStore::new(c.dynamodb, r.jobs_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_job_queue_groups() {
+    let (c, r) = emulator().await;
+    contract::job_queue_groups(&SqsQueue::new(c.sqs, r.queues)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
 async fn s3_image_store() {
     let (c, r) = emulator().await;
     contract::image_store(&S3ImageStore::new(c.s3, r.images_bucket)).await;

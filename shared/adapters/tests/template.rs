@@ -1163,9 +1163,17 @@ fn each_function_has_least_privilege() {
     let mut scratch = Problems::new("");
     let have = grants(&t, &mut scratch, &api);
     let api_problems = scratch.list;
+    // Jobs and their lane counters: one transaction of a put and an update; the counters
+    // of every lane in one batch read.
     need(
         &api,
-        &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+        ],
         &[&jobs],
         &have,
     );
@@ -1196,6 +1204,7 @@ fn each_function_has_least_privilege() {
         &[&jobs, &state],
         &have,
     );
+    need(&worker, &["dynamodb:BatchGetItem"], &[&jobs], &have);
     need(&worker, &["dynamodb:Query"], &[&jobs_index], &have);
     need(
         &worker,

@@ -14,6 +14,16 @@ async fn memory_job_queue() {
 }
 
 #[tokio::test]
+async fn memory_queue_counters() {
+    contract::queue_counters(&MemoryJobStore::default()).await;
+}
+
+#[tokio::test]
+async fn memory_job_queue_groups() {
+    contract::job_queue_groups(&MemoryQueue::default()).await;
+}
+
+#[tokio::test]
 async fn memory_image_store() {
     contract::image_store(&MemoryImageStore::default()).await;
 }

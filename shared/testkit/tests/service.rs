@@ -1259,6 +1259,14 @@ impl naiq_core::ports::JobStore for PositionsFail {
     ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
         self.0.waiting_before(before, limit).await
     }
+    async fn queue_snapshot(
+        &self,
+    ) -> naiq_core::ports::PortResult<naiq_core::domain::turns::QueueSnapshot> {
+        Err(naiq_core::ports::PortError::backend(
+            "DynamoDB",
+            "throttled (injected)",
+        ))
+    }
     async fn active_for_owner(
         &self,
         owner: &str,
@@ -1359,6 +1367,11 @@ impl naiq_core::ports::JobStore for OneJobUnwritable {
         limit: usize,
     ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
         self.inner.waiting_before(before, limit).await
+    }
+    async fn queue_snapshot(
+        &self,
+    ) -> naiq_core::ports::PortResult<naiq_core::domain::turns::QueueSnapshot> {
+        self.inner.queue_snapshot().await
     }
     async fn active_for_owner(
         &self,
@@ -1476,5 +1489,113 @@ async fn a_webp_job_stores_webp_objects_named_for_their_format() {
     assert_eq!(
         naiq_core::novelai::archive::check_webp(&bytes).unwrap(),
         (832, 1216)
+    );
+}
+
+#[tokio::test]
+async fn keys_take_turns_inside_a_lane_and_their_positions_say_so() {
+    let s = stack().await;
+    let mut a_ids = Vec::new();
+    for _ in 0..30 {
+        let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+        a_ids.push(sub.task_id);
+        s.clock.advance(Duration::milliseconds(5));
+    }
+    let b = s.api.submit(&s.bob, &seed_body()).await.unwrap().queued();
+    let info = b.queue_info.as_ref().unwrap();
+    assert_eq!(
+        (info.position, info.total_pending),
+        (2, 31),
+        "behind alice's first job only, not her 30"
+    );
+    let q = s.api.queue_status(&s.alice).await.unwrap();
+    let pos = &q.queue_status.queue_positions;
+    assert_eq!(pos[a_ids[0].as_str()], 1);
+    assert_eq!(pos[a_ids[1].as_str()], 3, "after bob's turn");
+    assert_eq!(pos[a_ids[29].as_str()], 31);
+    let st = s
+        .api
+        .task_status(&s.alice, a_ids[29].as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.queue_info.unwrap().position, 31, "task_status agrees");
+
+    // A cancelled job stops counting: the ones behind it move up.
+    s.api.cancel(&s.alice, a_ids[1].as_str()).await.unwrap();
+    let q = s.api.queue_status(&s.alice).await.unwrap();
+    assert_eq!(q.queue_status.total_pending, 30);
+    assert_eq!(q.queue_status.queue_positions[a_ids[2].as_str()], 3);
+    assert_eq!(q.queue_status.queue_positions[a_ids[29].as_str()], 30);
+
+    // The worker runs alice's first, then bob's, then the rest of alice's.
+    for _ in 0..30 {
+        let report = s
+            .worker
+            .drain(s.clock.now() + Duration::seconds(900))
+            .await
+            .unwrap();
+        if report.stopped == StopReason::QueueEmpty {
+            break;
+        }
+        if let Some(next) = report.next_start {
+            s.clock.set(next);
+        }
+    }
+    let started = |id: &naiq_core::domain::TaskId| {
+        let jobs = s.jobs.clone();
+        let id = id.clone();
+        async move {
+            let job = naiq_core::ports::JobStore::get(&*jobs, &id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(job.status().is_terminal(), "{:?}", job.status());
+            job.started_at()
+        }
+    };
+    let b_start = started(&b.task_id).await.expect("bob's job ran");
+    let mut before_b = Vec::new();
+    for (i, id) in a_ids.iter().enumerate() {
+        if let Some(t) = started(id).await
+            && t < b_start
+        {
+            before_b.push(i);
+        }
+    }
+    assert_eq!(before_b, vec![0], "only alice's first went before bob's");
+    assert!(s.queue.is_empty());
+    assert_eq!(s.upstream.call_count(), 30, "29 of alice's and bob's one");
+}
+
+#[tokio::test]
+async fn a_key_that_had_its_turn_goes_behind_a_key_that_did_not() {
+    let s = stack().await;
+    let submit = |who: ApiKeyRecord| {
+        let api = &s.api;
+        async move { api.submit(&who, &seed_body()).await.unwrap().queued() }
+    };
+    let a1 = submit(s.alice.clone()).await;
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    // Alice had a turn; bob never did: bob's job goes before alice's next.
+    let a2 = submit(s.alice.clone()).await;
+    s.clock.advance(Duration::milliseconds(5));
+    let b1 = submit(s.bob.clone()).await;
+    assert_eq!(b1.queue_info.as_ref().unwrap().position, 1);
+    let st = s
+        .api
+        .task_status(&s.alice, a2.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(st.queue_info.unwrap().position, 2);
+    assert_eq!(
+        s.api
+            .task_status(&s.alice, a1.task_id.as_str())
+            .await
+            .unwrap()
+            .status,
+        Status::Success
     );
 }

@@ -1,5 +1,6 @@
-//! SQS adapter: one FIFO queue per lane, a single message group per lane so each lane is
-//! strictly first in, first out.
+//! SQS adapter: one FIFO queue per lane, one message group per key (owner) inside it, so
+//! each key's jobs are first in, first out and a key with a message in flight delivers no
+//! other (the worker holds every key's head and picks whose turn it is).
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -9,8 +10,24 @@ use super::describe;
 use naiq_core::domain::Lane;
 use naiq_core::ports::*;
 
-/// The message group every message of a lane belongs to.
+/// The message group of a message without an owner (queued before fair turns).
 pub const MESSAGE_GROUP: &str = "jobs";
+
+/// The message group of a message: its owner's id when SQS accepts it as one (1–128
+/// printable ASCII characters; key ids are 16 hex digits), a digest of it otherwise.
+pub fn message_group(message: &QueueMessage) -> String {
+    let Some(owner) = message.owner.as_deref() else {
+        return MESSAGE_GROUP.to_string();
+    };
+    let valid = (1..=128).contains(&owner.len()) && owner.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        owner.to_string()
+    } else {
+        use blake2::Digest as _;
+        let digest = blake2::Blake2b256::digest(owner.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
 
 /// Queue URLs, one per lane.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +113,7 @@ impl JobQueue for SqsQueue {
             .send_message()
             .queue_url(self.queues.url(lane))
             .message_body(body)
-            .message_group_id(MESSAGE_GROUP)
+            .message_group_id(message_group(message))
             // A retried submit of the same task is delivered once.
             .message_deduplication_id(message.task_id.as_str())
             .send()
@@ -139,6 +156,7 @@ impl JobQueue for SqsQueue {
         let message = serde_json::from_str::<QueueMessage>(&raw.body).unwrap_or(QueueMessage {
             task_id: naiq_core::domain::TaskId::from_random_bytes([0; 16]),
             credentials: None,
+            owner: None,
         });
         Ok(Some(Delivery {
             lane: Lane::Low,

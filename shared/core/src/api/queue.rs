@@ -5,32 +5,46 @@ use super::responses::{
     AccountStatus, LocalTime, QueueStatus, QueueStatusResponse, RateLimitStatus, V5UsageStatus,
 };
 use super::{ApiError, ApiService, rfc3339};
-use crate::domain::{ApiKeyRecord, Status};
+use crate::domain::{ApiKeyRecord, Lane, Status};
 use crate::novelai::request::JsNumber;
 
 impl ApiService {
     /// `GET /queue_status`: totals, and the positions of the caller's own waiting tasks.
+    /// One read of the queue counters, then arithmetic per job: a job's own jobs ahead are
+    /// counted in the list of the caller's jobs already read.
     pub async fn queue_status(
         &self,
         caller: &ApiKeyRecord,
     ) -> Result<QueueStatusResponse, ApiError> {
         let mine = self.ports.jobs.active_for_owner(&caller.key_id).await?;
-        let mut positions = std::collections::BTreeMap::new();
+        let snapshot = self.ports.jobs.queue_snapshot().await?;
+        let mut waiting: Vec<(Lane, String, &str)> = Vec::new();
         let mut active = Vec::new();
         for job in &mine {
             if job.status().is_waiting() {
-                let pos = self.ports.jobs.queue_position(job).await?;
-                positions.insert(job.task_id().to_string(), pos.position);
+                waiting.push((job.lane(), job.queue_order(), job.task_id().as_str()));
             } else if job.status() == Status::Started {
                 active.push(job.task_id().to_string());
             }
+        }
+        // Lane, then age: each job's own jobs ahead are those before it in its lane.
+        waiting.sort();
+        let mut positions = std::collections::BTreeMap::new();
+        let mut own_ahead = 0u64;
+        for (i, (lane, _, task_id)) in waiting.iter().enumerate() {
+            if i > 0 && waiting[i - 1].0 != *lane {
+                own_ahead = 0;
+            }
+            let pos = snapshot.position(*lane, &caller.key_id, own_ahead);
+            positions.insert(task_id.to_string(), pos.position);
+            own_ahead += 1;
         }
         let now = self.clock.now();
         let local = now.with_timezone(&self.settings.pacing.timezone);
         Ok(QueueStatusResponse {
             success: true,
             queue_status: QueueStatus {
-                total_pending: self.ports.jobs.total_pending().await?,
+                total_pending: snapshot.total_pending(),
                 queue_positions: positions,
                 last_updated: now.timestamp_millis() as f64 / 1000.0,
             },

@@ -92,6 +92,7 @@ impl ApiService {
         let message = QueueMessage {
             task_id: task_id.clone(),
             credentials: req.credentials.take(),
+            owner: Some(job.owner().to_string()),
         };
         if let Err(e) = self.ports.queue.send(job.lane(), &message).await {
             tracing::error!(task_id = %task_id, error = %e, "could not queue the job");

@@ -1,5 +1,5 @@
 //! The domain, pure: jobs and their transitions, API keys, credentials, the model tables,
-//! request validation, pacing (windows, slots, the estimate) and pricing. No SDK, no I/O;
+//! request validation, pacing (windows, slots, the estimate), pricing and fair turns. No SDK, no I/O;
 //! time is passed in, randomness comes from the caller's RNG.
 
 pub mod account;
@@ -11,6 +11,7 @@ pub mod pacing;
 pub mod pricing;
 pub mod request;
 pub mod sizes;
+pub mod turns;
 
 pub use apikey::{ApiKey, ApiKeyRecord};
 pub use credentials::Credentials;

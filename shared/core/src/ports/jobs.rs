@@ -2,19 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::PortResult;
+pub use crate::domain::turns::QueuePosition;
+use crate::domain::turns::QueueSnapshot;
 use crate::domain::{Job, Status, TaskId};
-
-/// Where a waiting job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueuePosition {
-    /// 1 = next to start.
-    pub position: u64,
-    /// All waiting jobs.
-    pub total_pending: u64,
-}
 
 /// One page of an owner's jobs, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,18 +19,28 @@ pub struct JobPage {
 /// The jobs table.
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Writes a new job; `Conflict` if the task id exists.
+    /// Writes a new job; `Conflict` if the task id exists. A waiting job is counted in
+    /// the queue counters in the same atomic write.
     async fn insert(&self, job: &Job) -> PortResult<()>;
     async fn get(&self, task_id: &TaskId) -> PortResult<Option<Job>>;
     /// Replaces the job only if its stored status is still `expected`; `Conflict` otherwise.
+    /// A move into or out of waiting updates the queue counters in the same atomic write
+    /// (a start is the owner's turn in the lane).
     async fn replace(&self, job: &Job, expected: Status) -> PortResult<()>;
-    /// The position of a waiting job among all waiting jobs (lane, then age).
+    /// The position of a waiting job among all waiting jobs: lanes in order, fair turns
+    /// between keys inside a lane (`domain::turns`), an owner's own jobs by age. A bounded
+    /// number of reads whatever the queue length: the counters, and the owner's own
+    /// waiting jobs ahead in the lane.
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition>;
-    /// The number of waiting jobs.
+    /// The number of waiting jobs (from the counters).
     async fn total_pending(&self) -> PortResult<u64>;
     /// Up to `limit` waiting jobs submitted before `before`, in queue order (lane, then
     /// age): the reaper's candidates.
     async fn waiting_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Job>>;
+    /// The per-lane counters, kept with every job's state change in the same atomic
+    /// write: waiting jobs per lane, and per key its waiting jobs and last turn. Its size
+    /// depends on the number of keys, not of jobs.
+    async fn queue_snapshot(&self) -> PortResult<QueueSnapshot>;
     /// An owner's jobs that are not finished (waiting or started), oldest first.
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>>;
     /// An owner's jobs, newest first, at most `limit`, only of `status` when given, from

@@ -1,4 +1,8 @@
-//! The lane queues (FIFO within a lane) and their dead-letter queue.
+//! The lane queues and their dead-letter queue. Inside a lane, each key's messages form
+//! one FIFO group: while a message of a group is received and not yet acknowledged or
+//! released, no other message of that group is delivered, so receiving until the lane is
+//! empty yields the next job of every key that has one (the worker picks whose turn it
+//! is, `domain::turns`).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,17 @@ pub struct QueueMessage {
     pub task_id: TaskId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
+    /// The key (owner id) the job belongs to: its turn group inside the lane. A message
+    /// without one (queued before fair turns) belongs to one shared group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl QueueMessage {
+    /// The turn group of the message: its owner, or the shared group of old messages.
+    pub fn group(&self) -> &str {
+        self.owner.as_deref().unwrap_or("")
+    }
 }
 
 /// A received message, to be acknowledged once handled.
@@ -37,12 +52,13 @@ pub struct Delivery {
     pub dead_letter: bool,
 }
 
-/// The lane queues (FIFO within a lane).
+/// The lane queues (FIFO within a key's group in a lane).
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()>;
     /// The next message of the highest non-empty lane among `lanes` (in `Lane::ALL`
-    /// order), hidden from other receivers until it is acknowledged or released.
+    /// order) of a group with no message in flight, hidden from other receivers until it
+    /// is acknowledged or released.
     async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>>;
     /// The next message that failed [`MAX_RECEIVE_COUNT`] deliveries.
     async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>>;

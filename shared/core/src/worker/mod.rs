@@ -1,6 +1,7 @@
 //! The worker: drains the lane queues one job at a time (single flight), under a lease so
 //! two invocations never drain at once, and paced: each upstream call takes a slot reserved
-//! with one conditional write of the pacing state.
+//! with one conditional write of the pacing state. Inside a lane, keys take turns
+//! (`turns`).
 //!
 //! The worker decides whether a call may start *before* it receives a message, so messages
 //! are not received and put back while the worker waits for a window or for the day's
@@ -12,6 +13,7 @@ mod dead_letters;
 pub mod heartbeat;
 pub mod reaper;
 mod run;
+mod turns;
 
 use std::sync::{Arc, Mutex};
 
@@ -162,7 +164,10 @@ impl Worker {
         if let Err(e) = self.sweep_dead_letters(&mut report).await {
             tracing::error!(error = %e, "the dead-letter sweep failed; draining anyway");
         }
-        let result = match self.drain_leased(deadline, &mut report).await {
+        let mut held = turns::HeldHeads::default();
+        let drained = self.drain_leased(deadline, &mut report, &mut held).await;
+        self.release_held(&mut held).await;
+        let result = match drained {
             Ok(()) => self.sweep_dead_letters(&mut report).await,
             Err(e) => Err(e),
         };
@@ -183,6 +188,7 @@ impl Worker {
         &self,
         deadline: DateTime<Utc>,
         report: &mut DrainReport,
+        held: &mut turns::HeldHeads,
     ) -> Result<(), PortError> {
         let pacing = &self.settings.pacing;
         loop {
@@ -204,7 +210,7 @@ impl Worker {
                 _ => &[],
             };
             if !lanes.is_empty() {
-                if let Some(delivery) = self.ports.queue.receive(lanes).await? {
+                if let Some(delivery) = self.next_turn(lanes, held).await? {
                     let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
                     match self.step(&delivery).instrument(span).await {
                         Ok(Outcome::Succeeded) => report.succeeded += 1,

@@ -245,3 +245,90 @@ pub async fn job_waiting_before(store: &dyn JobStore) {
         .contains(started.task_id())
     );
 }
+
+/// The queue counters move with each job write: keys take turns inside a lane (a key that
+/// never had one goes first, in arrival order), a start is the key's turn, a cancelled
+/// job stops counting, a retried one counts again.
+pub async fn queue_counters(store: &dyn JobStore) {
+    use naiq_core::domain::turns::fresh_turn;
+    let a1 = job_of("key-a", 51, Lane::Normal, 0);
+    let a2 = job_of("key-a", 52, Lane::Normal, 10);
+    let a3 = job_of("key-a", 53, Lane::Normal, 20);
+    let b1 = job_of("key-b", 54, Lane::Normal, 30);
+    for j in [&a1, &a2, &a3, &b1] {
+        store.insert(j).await.unwrap();
+    }
+    let snap = store.queue_snapshot().await.unwrap();
+    let normal = snap.lane(Lane::Normal).expect("normal counted");
+    assert_eq!((normal.waiting, normal.turn), (4, 0));
+    assert_eq!(normal.keys["key-a"].waiting, 3);
+    assert_eq!(
+        normal.keys["key-a"].last_turn,
+        fresh_turn(a1.created_at().timestamp_millis())
+    );
+    assert_eq!(normal.keys["key-b"].waiting, 1);
+    assert_eq!(snap.total_pending(), 4);
+    let positions = |jobs: Vec<Job>| async move {
+        let mut out = Vec::new();
+        for j in jobs {
+            out.push(store.queue_position(&j).await.unwrap().position);
+        }
+        out
+    };
+    assert_eq!(
+        positions(vec![a1.clone(), b1.clone(), a2.clone(), a3.clone()]).await,
+        vec![1, 2, 3, 4],
+        "a came first: a, b, a, a"
+    );
+
+    let mut a1_started = a1.clone();
+    a1_started
+        .start(a1.created_at() + Duration::seconds(1))
+        .unwrap();
+    store.replace(&a1_started, Status::Pending).await.unwrap();
+    let snap = store.queue_snapshot().await.unwrap();
+    let normal = snap.lane(Lane::Normal).unwrap();
+    assert_eq!((normal.waiting, normal.turn), (3, 1));
+    assert_eq!(normal.keys["key-a"].last_turn, 1, "a's turn");
+    assert_eq!(
+        snap.next_turn(Lane::Normal, ["key-a", "key-b"]),
+        Some("key-b")
+    );
+    assert_eq!(
+        positions(vec![b1.clone(), a2.clone(), a3.clone()]).await,
+        vec![1, 2, 3],
+        "now b's turn"
+    );
+
+    let mut a2_cancelled = a2.clone();
+    a2_cancelled.revoke(a2.created_at()).unwrap();
+    store.replace(&a2_cancelled, Status::Pending).await.unwrap();
+    assert_eq!(store.total_pending().await.unwrap(), 2);
+    assert_eq!(positions(vec![b1.clone(), a3.clone()]).await, vec![1, 2]);
+
+    // a1's attempt failed and it waits again, at the head of a's jobs.
+    let mut a1_retry = a1_started.clone();
+    a1_retry
+        .retry(naiq_core::domain::JobError::new(
+            "upstream_5xx",
+            "try again",
+        ))
+        .unwrap();
+    store.replace(&a1_retry, Status::Started).await.unwrap();
+    let snap = store.queue_snapshot().await.unwrap();
+    let normal = snap.lane(Lane::Normal).unwrap();
+    assert_eq!((normal.waiting, normal.keys["key-a"].waiting), (3, 2));
+    assert_eq!(normal.turn, 1, "a retry is no new turn");
+    assert_eq!(
+        positions(vec![b1.clone(), a1_retry.clone(), a3.clone()]).await,
+        vec![1, 2, 3]
+    );
+    // Another lane's counters are apart; a higher lane's job goes first.
+    let high = job_of("key-b", 55, Lane::High, 40);
+    store.insert(&high).await.unwrap();
+    assert_eq!(
+        positions(vec![high.clone(), b1.clone(), a3.clone()]).await,
+        vec![1, 2, 4]
+    );
+    assert_eq!(store.total_pending().await.unwrap(), 4);
+}

@@ -1,9 +1,11 @@
-//! The jobs table in memory: a map, with the queue order computed on read.
+//! The jobs table in memory: a map, and the queue counters (`domain::turns`) changed under
+//! the same lock as each job, as the DynamoDB store changes them in one transaction.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use naiq_core::domain::turns::{QueueSnapshot, TurnChange};
 use naiq_core::domain::{Job, Status, TaskId};
 use naiq_core::ports::{JobPage, JobStore, PortError, PortResult, QueuePosition};
 
@@ -12,6 +14,19 @@ use super::lock;
 #[derive(Default)]
 pub struct MemoryJobStore {
     jobs: Mutex<HashMap<TaskId, Job>>,
+    counters: Mutex<QueueSnapshot>,
+}
+
+impl MemoryJobStore {
+    fn count(&self, before: Option<Status>, job: &Job) {
+        if let Some(change) = TurnChange::of(before, job.status()) {
+            lock(&self.counters)
+                .lanes
+                .entry(job.lane())
+                .or_default()
+                .apply(change, job.owner(), job.created_at().timestamp_millis());
+        }
+    }
 }
 
 #[async_trait]
@@ -25,6 +40,7 @@ impl JobStore for MemoryJobStore {
             )));
         }
         jobs.insert(job.task_id().clone(), job.clone());
+        self.count(None, job);
         Ok(())
     }
 
@@ -37,6 +53,7 @@ impl JobStore for MemoryJobStore {
         match jobs.get(job.task_id()) {
             Some(stored) if stored.status() == expected => {
                 jobs.insert(job.task_id().clone(), job.clone());
+                self.count(Some(expected), job);
                 Ok(())
             }
             Some(stored) => Err(PortError::Conflict(format!(
@@ -52,24 +69,21 @@ impl JobStore for MemoryJobStore {
     }
 
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        let jobs = lock(&self.jobs);
         let mine = job.queue_order();
-        let waiting: Vec<String> = jobs
+        let own_ahead = lock(&self.jobs)
             .values()
-            .filter(|j| j.status().is_waiting())
-            .map(Job::queue_order)
-            .collect();
-        Ok(QueuePosition {
-            position: waiting.iter().filter(|o| **o < mine).count() as u64 + 1,
-            total_pending: waiting.len() as u64,
-        })
+            .filter(|j| j.owner() == job.owner() && j.lane() == job.lane())
+            .filter(|j| j.status().is_waiting() && j.queue_order() < mine)
+            .count() as u64;
+        Ok(lock(&self.counters).position(job.lane(), job.owner(), own_ahead))
     }
 
     async fn total_pending(&self) -> PortResult<u64> {
-        Ok(lock(&self.jobs)
-            .values()
-            .filter(|j| j.status().is_waiting())
-            .count() as u64)
+        Ok(lock(&self.counters).total_pending())
+    }
+
+    async fn queue_snapshot(&self) -> PortResult<QueueSnapshot> {
+        Ok(lock(&self.counters).clone())
     }
 
     async fn waiting_before(

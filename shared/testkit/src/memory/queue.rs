@@ -1,6 +1,7 @@
-//! The lane queues in memory, with at-least-once delivery and a dead-letter queue.
+//! The lane queues in memory, with at-least-once delivery, one FIFO group per key inside
+//! a lane, and a dead-letter queue.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -85,25 +86,50 @@ impl JobQueue for MemoryQueue {
     async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
         let mut s = lock(&self.inner);
         for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
-            // FIFO: a lane with a message in flight is blocked, as one SQS message group is.
-            if s.in_flight.values().any(|(l, _, _)| *l == lane) {
+            // FIFO per group: a group with a message in flight is blocked, as in SQS.
+            let busy: HashSet<String> = s
+                .in_flight
+                .values()
+                .filter(|(l, _, _)| *l == lane)
+                .map(|(_, m, _)| m.group().to_string())
+                .collect();
+            let Some(queue) = s.lanes.get_mut(&lane) else {
                 continue;
+            };
+            let mut seen = HashSet::new();
+            let mut found = None;
+            let mut dead = Vec::new();
+            for (i, (message, count)) in queue.iter().enumerate() {
+                let group = message.group();
+                // Only a group's head can be delivered.
+                if busy.contains(group) || !seen.insert(group.to_string()) {
+                    continue;
+                }
+                if *count >= MAX_RECEIVE_COUNT {
+                    // The redrive policy: past the receive limit it moves to the dead
+                    // letters, and the group's next message becomes its head.
+                    dead.push(i);
+                    seen.remove(group);
+                    continue;
+                }
+                found = Some(i);
+                break;
             }
-            // The redrive policy: past the receive limit a message moves to the dead letters.
-            while s
-                .lanes
-                .get(&lane)
-                .and_then(|q| q.front())
-                .is_some_and(|(_, count)| *count >= MAX_RECEIVE_COUNT)
-            {
-                let (message, _) = s
-                    .lanes
-                    .get_mut(&lane)
-                    .and_then(VecDeque::pop_front)
-                    .expect("front");
-                s.dead.push_back(message);
+            let mut taken = None;
+            let mut moved = Vec::new();
+            // Remove from the back so earlier indexes stay valid.
+            let mut remove: Vec<usize> = dead.iter().copied().chain(found).collect();
+            remove.sort_unstable();
+            for i in remove.into_iter().rev() {
+                let item = queue.remove(i).expect("index in range");
+                if Some(i) == found {
+                    taken = Some(item);
+                } else {
+                    moved.push(item.0);
+                }
             }
-            if let Some((message, count)) = s.lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
+            s.dead.extend(moved.into_iter().rev());
+            if let Some((message, count)) = taken {
                 let receipt = format!("r{}", self.next_receipt.fetch_add(1, Ordering::Relaxed));
                 s.in_flight
                     .insert(receipt.clone(), (lane, message.clone(), count + 1));

@@ -59,9 +59,13 @@ pub fn job_to_item(job: &Job) -> Item {
     if !job.status.is_terminal() {
         item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
     }
-    // Only waiting jobs are in the (sparse) queue index.
+    // Only waiting jobs are in the (sparse) queue index, one partition per lane and owner
+    // (an owner's own jobs ahead are counted there).
     if job.status.is_waiting() {
-        item.insert(schema::QUEUE_INDEX_HASH.into(), s(schema::QUEUE_WAITING));
+        item.insert(
+            schema::QUEUE_INDEX_HASH.into(),
+            s(queue_partition(job.lane, &job.owner)),
+        );
         item.insert(schema::QUEUE_INDEX_RANGE.into(), s(order));
     }
     item
@@ -230,4 +234,9 @@ mod tests {
         assert!(!back.params().inpaint);
         assert_eq!(back, j);
     }
+}
+
+/// The queue index partition of an owner's waiting jobs in a lane.
+pub(super) fn queue_partition(lane: Lane, owner: &str) -> String {
+    format!("{}#{}#{owner}", schema::QUEUE_WAITING, lane.as_str())
 }

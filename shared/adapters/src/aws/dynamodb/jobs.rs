@@ -1,13 +1,17 @@
-//! The jobs table, with its sparse queue index (positions) and active index (an owner's
-//! unfinished jobs).
+//! The jobs table, with its sparse queue index (an owner's waiting jobs by lane and age),
+//! active index (an owner's unfinished jobs) and the queue counters (`turns`), written in
+//! the same transaction as the job.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::Select;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
+use naiq_core::domain::turns::{QueueSnapshot, TurnChange};
 use naiq_core::domain::{Job, Status, TaskId};
 use naiq_core::ports::*;
 
+use super::turns;
 use super::*;
 
 pub struct DynamoJobStore {
@@ -23,55 +27,107 @@ impl DynamoJobStore {
         }
     }
 
-    async fn count_waiting(&self, before: Option<&str>) -> PortResult<u64> {
-        let mut total = 0u64;
-        let mut start: Option<Item> = None;
+    /// Writes a job's item on `condition`, and with a change of its lane's counters in the
+    /// same transaction. A transaction that collides with another on the counters item is
+    /// tried again.
+    async fn put_counted(
+        &self,
+        job: &Job,
+        condition: Put,
+        change: Option<TurnChange>,
+    ) -> Result<(), WriteError> {
+        let Some(change) = change else {
+            return self.put_plain(condition).await;
+        };
+        let update = turns::counter_update(&self.table, job, change).map_err(WriteError::Other)?;
+        let mut attempt = 0u32;
         loop {
-            let mut q = self
+            let out = self
                 .client
-                .query()
-                .table_name(&self.table)
-                .index_name(schema::QUEUE_INDEX)
-                .select(Select::Count)
-                .expression_attribute_names("#q", schema::QUEUE_INDEX_HASH)
-                .expression_attribute_values(":q", s(schema::QUEUE_WAITING))
-                .set_exclusive_start_key(start.take());
-            q = match before {
-                Some(order) => q
-                    .key_condition_expression("#q = :q AND #o < :o")
-                    .expression_attribute_names("#o", schema::QUEUE_INDEX_RANGE)
-                    .expression_attribute_values(":o", s(order)),
-                None => q.key_condition_expression("#q = :q"),
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(condition.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(update.clone()).build())
+                .send()
+                .await;
+            let Err(e) = out else {
+                return Ok(());
             };
-            let out = q.send().await.map_err(backend)?;
-            total += out.count().max(0) as u64;
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(total),
+            let reasons: Vec<String> = e
+                .as_service_error()
+                .and_then(|se| match se {
+                    TransactWriteItemsError::TransactionCanceledException(c) => Some(
+                        c.cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().unwrap_or_default().to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            if reasons
+                .first()
+                .is_some_and(|c| c == "ConditionalCheckFailed")
+            {
+                return Err(WriteError::Condition);
             }
+            let conflict = reasons.iter().any(|c| c == "TransactionConflict");
+            if conflict && attempt < 5 {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+                continue;
+            }
+            return Err(WriteError::Other(backend(e)));
         }
     }
+
+    async fn put_plain(&self, put: Put) -> Result<(), WriteError> {
+        self.client
+            .put_item()
+            .table_name(put.table_name())
+            .set_item(Some(put.item().clone()))
+            .set_condition_expression(put.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(put.expression_attribute_names().cloned())
+            .set_expression_attribute_values(put.expression_attribute_values().cloned())
+            .send()
+            .await
+            .map_err(|e| {
+                if is_conditional_failure(&e) {
+                    WriteError::Condition
+                } else {
+                    WriteError::Other(backend(e))
+                }
+            })?;
+        Ok(())
+    }
+}
+
+/// Why a conditional write did not happen.
+enum WriteError {
+    Condition,
+    Other(PortError),
 }
 
 #[async_trait]
 impl JobStore for DynamoJobStore {
     async fn insert(&self, job: &Job) -> PortResult<()> {
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(job_to_item(job)))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", schema::JOBS_KEY)
-            .send()
+            .build()
+            .map_err(|e| PortError::backend("DynamoDB", format!("job put: {e}")))?;
+        match self
+            .put_counted(job, put, TurnChange::of(None, job.status()))
             .await
-            .map_err(|e| {
-                if is_conditional_failure(&e) {
-                    PortError::Conflict(format!("task {} exists", job.task_id()))
-                } else {
-                    backend(e)
-                }
-            })?;
-        Ok(())
+        {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition) => Err(PortError::Conflict(format!(
+                "task {} exists",
+                job.task_id()
+            ))),
+            Err(WriteError::Other(e)) => Err(e),
+        }
     }
 
     async fn get(&self, task_id: &TaskId) -> PortResult<Option<Job>> {
@@ -88,37 +144,43 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn replace(&self, job: &Job, expected: Status) -> PortResult<()> {
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(job_to_item(job)))
             .condition_expression("#st = :expected")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":expected", s(expected.as_str()))
-            .send()
+            .build()
+            .map_err(|e| PortError::backend("DynamoDB", format!("job put: {e}")))?;
+        match self
+            .put_counted(job, put, TurnChange::of(Some(expected), job.status()))
             .await
-            .map_err(|e| {
-                if is_conditional_failure(&e) {
-                    PortError::Conflict(format!("task {} is no longer {expected}", job.task_id()))
-                } else {
-                    backend(e)
-                }
-            })?;
-        Ok(())
+        {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition) => Err(PortError::Conflict(format!(
+                "task {} is no longer {expected}",
+                job.task_id()
+            ))),
+            Err(WriteError::Other(e)) => Err(e),
+        }
     }
 
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        let ahead = self.count_waiting(Some(&job.queue_order())).await?;
-        let total = self.count_waiting(None).await?;
-        Ok(QueuePosition {
-            position: ahead + 1,
-            // The index is eventually consistent: never report fewer than the position.
-            total_pending: total.max(ahead + 1),
-        })
+        let (snapshot, own_ahead) = tokio::try_join!(
+            turns::read_snapshot(&self.client, &self.table),
+            turns::own_ahead(&self.client, &self.table, job),
+        )?;
+        Ok(snapshot.position(job.lane(), job.owner(), own_ahead))
     }
 
     async fn total_pending(&self) -> PortResult<u64> {
-        self.count_waiting(None).await
+        Ok(turns::read_snapshot(&self.client, &self.table)
+            .await?
+            .total_pending())
+    }
+
+    async fn queue_snapshot(&self) -> PortResult<QueueSnapshot> {
+        turns::read_snapshot(&self.client, &self.table).await
     }
 
     async fn waiting_before(

@@ -10,6 +10,7 @@ mod idempotency;
 mod jobs;
 mod keys;
 mod state;
+mod turns;
 
 use std::collections::HashMap;
 
@@ -40,8 +41,12 @@ pub mod schema {
     pub const OWNER_INDEX: &str = "owner-index";
     pub const OWNER_INDEX_HASH: &str = "owner";
     pub const OWNER_INDEX_RANGE: &str = "created_at";
-    /// The one value of the queue index's hash key: only waiting jobs carry it.
+    /// The prefix of the queue index's hash key (`WAITING#<lane>#<owner>`): only waiting
+    /// jobs carry it.
     pub const QUEUE_WAITING: &str = "WAITING";
+    /// The jobs table's key of a lane's counters (`queue-counters#<lane>`); never a task
+    /// id, and in no index.
+    pub const COUNTERS_PREFIX: &str = "queue-counters#";
     pub const KEYS_KEY: &str = "key_hash";
     pub const STATE_KEY: &str = "name";
     /// Epoch seconds after which DynamoDB may delete a state item.

@@ -1,0 +1,161 @@
+//! The queue counters of the jobs table (`domain::turns`): one small item per lane, keyed
+//! `queue-counters#<lane>`, with `waiting` (the lane's waiting jobs), `turn` (the lane's
+//! turn counter) and per owner `w#<owner>` (its waiting jobs) and `t#<owner>` (its last
+//! turn). Every job write that moves a job into or out of waiting updates its lane's item in
+//! the same transaction, so the counters never drift from the jobs; a position reads the
+//! four items in one request, whatever the queue length.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select, Update};
+
+use naiq_core::domain::turns::{LaneTurns, QueueSnapshot, TurnChange, fresh_turn};
+use naiq_core::domain::{Job, Lane};
+use naiq_core::ports::{PortError, PortResult};
+
+use super::codec::queue_partition;
+use super::{Item, backend, n, s, schema};
+
+const WAITING: &str = "waiting";
+const TURN: &str = "turn";
+const KEY_WAITING: &str = "w#";
+const KEY_TURN: &str = "t#";
+
+/// The key of a lane's counters item.
+pub(super) fn counters_key(lane: Lane) -> String {
+    format!("{}{}", schema::COUNTERS_PREFIX, lane.as_str())
+}
+
+/// The update of `job`'s lane counters for one change, as a transaction item.
+pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> PortResult<Update> {
+    let owner = job.owner();
+    let b = Update::builder()
+        .table_name(table)
+        .key(schema::JOBS_KEY, s(counters_key(job.lane())))
+        .expression_attribute_names("#lw", WAITING)
+        .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"));
+    let turn_name = format!("{KEY_TURN}{owner}");
+    let b = match change {
+        TurnChange::Enters => b
+            .update_expression("ADD #lw :one, #w :one SET #t = if_not_exists(#t, :fresh)")
+            .expression_attribute_names("#t", turn_name)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(
+                ":fresh",
+                n(fresh_turn(job.created_at().timestamp_millis())),
+            ),
+        TurnChange::Leaves => b
+            .update_expression("ADD #lw :minus, #w :minus")
+            .expression_attribute_values(":minus", n(-1)),
+        // The owner's last turn and the lane's counter both become the counter plus one
+        // (operands are read before the update).
+        TurnChange::Starts => b
+            .update_expression(
+                "ADD #lw :minus, #w :minus \
+                 SET #t = if_not_exists(#turn, :zero) + :one, #turn = if_not_exists(#turn, :zero) + :one",
+            )
+            .expression_attribute_names("#t", turn_name)
+            .expression_attribute_names("#turn", TURN)
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1)),
+    };
+    b.build()
+        .map_err(|e| PortError::backend("DynamoDB", format!("counter update: {e}")))
+}
+
+fn num(v: &AttributeValue) -> i64 {
+    v.as_n().ok().and_then(|t| t.parse().ok()).unwrap_or(0)
+}
+
+/// One lane's counters from its item.
+fn lane_turns(item: &Item) -> LaneTurns {
+    let mut lane = LaneTurns {
+        waiting: item.get(WAITING).map_or(0, num).max(0) as u64,
+        turn: item.get(TURN).map_or(0, num),
+        ..LaneTurns::default()
+    };
+    for (name, value) in item {
+        if let Some(owner) = name.strip_prefix(KEY_WAITING) {
+            lane.keys.entry(owner.to_string()).or_default().waiting = num(value).max(0) as u64;
+        } else if let Some(owner) = name.strip_prefix(KEY_TURN) {
+            lane.keys.entry(owner.to_string()).or_default().last_turn = num(value);
+        }
+    }
+    lane
+}
+
+/// Every lane's counters, in one (strongly consistent) batch read.
+pub(super) async fn read_snapshot(client: &Client, table: &str) -> PortResult<QueueSnapshot> {
+    let mut keys = KeysAndAttributes::builder().consistent_read(true);
+    for lane in Lane::ALL {
+        let mut key = Item::new();
+        key.insert(schema::JOBS_KEY.into(), s(counters_key(lane)));
+        keys = keys.keys(key);
+    }
+    let mut request = Some(
+        keys.build()
+            .map_err(|e| PortError::backend("DynamoDB", format!("counter read: {e}")))?,
+    );
+    let mut snapshot = QueueSnapshot::default();
+    // A batch read may hand some keys back unprocessed (throttling): read those again.
+    for _ in 0..5 {
+        let Some(req) = request.take() else {
+            break;
+        };
+        let out = client
+            .batch_get_item()
+            .request_items(table, req)
+            .send()
+            .await
+            .map_err(backend)?;
+        for item in out
+            .responses
+            .unwrap_or_default()
+            .remove(table)
+            .unwrap_or_default()
+        {
+            let Some(lane) = item
+                .get(schema::JOBS_KEY)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|k| k.strip_prefix(schema::COUNTERS_PREFIX))
+                .and_then(|l| l.parse::<Lane>().ok())
+            else {
+                continue;
+            };
+            snapshot.lanes.insert(lane, lane_turns(&item));
+        }
+        request = out
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(table))
+            .filter(|k| !k.keys().is_empty());
+    }
+    Ok(snapshot)
+}
+
+/// How many of `job`'s owner's waiting jobs are ahead of it in its lane: a count over the
+/// owner's own partition of the queue index (keys only, so one page holds thousands).
+pub(super) async fn own_ahead(client: &Client, table: &str, job: &Job) -> PortResult<u64> {
+    let mut total = 0u64;
+    let mut start: Option<Item> = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .index_name(schema::QUEUE_INDEX)
+            .select(Select::Count)
+            .key_condition_expression("#q = :q AND #o < :o")
+            .expression_attribute_names("#q", schema::QUEUE_INDEX_HASH)
+            .expression_attribute_names("#o", schema::QUEUE_INDEX_RANGE)
+            .expression_attribute_values(":q", s(queue_partition(job.lane(), job.owner())))
+            .expression_attribute_values(":o", s(job.queue_order()))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(backend)?;
+        total += out.count().max(0) as u64;
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(total),
+        }
+    }
+}
