@@ -203,6 +203,7 @@ async fn one_task_status_costs_the_same_requests_at_10_and_5000_waiting_jobs() {
     let config = Config {
         resources: resources.clone(),
         settings: Settings::default(),
+        faults: None,
     };
     let api = ApiService::new(
         api_ports(&counted, &config),

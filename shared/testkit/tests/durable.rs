@@ -78,6 +78,9 @@ impl JobStore for FlakyJobs {
     async fn total_pending(&self) -> PortResult<u64> {
         self.inner.total_pending().await
     }
+    async fn queue_snapshot(&self) -> PortResult<naiq_core::domain::turns::QueueSnapshot> {
+        self.inner.queue_snapshot().await
+    }
     async fn waiting_before(&self, before: DateTime<Utc>, limit: usize) -> PortResult<Vec<Job>> {
         self.inner.waiting_before(before, limit).await
     }

@@ -93,6 +93,21 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
         self.call("jobs.total_pending", self.inner.total_pending())
             .await
     }
+    async fn waiting_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<Job>> {
+        self.call(
+            "jobs.waiting_before",
+            self.inner.waiting_before(before, limit),
+        )
+        .await
+    }
+    async fn queue_snapshot(&self) -> PortResult<naiq_core::domain::turns::QueueSnapshot> {
+        self.call("jobs.queue_snapshot", self.inner.queue_snapshot())
+            .await
+    }
     async fn active_for_owner(&self, owner: &str) -> PortResult<Vec<Job>> {
         self.call("jobs.active_for_owner", self.inner.active_for_owner(owner))
             .await
@@ -134,6 +149,16 @@ impl<S: JobQueue + ?Sized> JobQueue for Faulty<S> {
     async fn release(&self, delivery: &Delivery) -> PortResult<()> {
         self.call("queue.release", self.inner.release(delivery))
             .await
+    }
+    async fn keep_hidden(&self, delivery: &Delivery, seconds: u32) -> PortResult<()> {
+        self.call(
+            "queue.keep_hidden",
+            self.inner.keep_hidden(delivery, seconds),
+        )
+        .await
+    }
+    async fn backlog(&self) -> PortResult<u64> {
+        self.call("queue.backlog", self.inner.backlog()).await
     }
 }
 

@@ -59,6 +59,19 @@ impl Worker {
                 }
             };
             let chosen = heads.remove(i);
+            // The heads left waiting stay hidden while the chosen job runs: without this
+            // each would show again after the short visibility timeout and be received
+            // once more, spending its receive budget.
+            for h in heads.iter() {
+                if let Err(e) = self
+                    .ports
+                    .queue
+                    .keep_hidden(h, super::heartbeat::VISIBILITY_TIMEOUT_SECONDS)
+                    .await
+                {
+                    tracing::warn!(task_id = %h.message.task_id, error = %e, "could not keep a held job hidden; it may be received again");
+                }
+            }
             tracing::debug!(task_id = %chosen.message.task_id, lane = lane.as_str(), keys_waiting = heads.len() + 1, "next turn");
             return Ok(Some(chosen));
         }

@@ -309,10 +309,10 @@ pub async fn queue_counters(store: &dyn JobStore) {
     // a1's attempt failed and it waits again, at the head of a's jobs.
     let mut a1_retry = a1_started.clone();
     a1_retry
-        .retry(naiq_core::domain::JobError::new(
-            "upstream_5xx",
-            "try again",
-        ))
+        .retry(
+            naiq_core::domain::JobError::new("upstream_5xx", "try again"),
+            a1.created_at() + Duration::seconds(2),
+        )
         .unwrap();
     store.replace(&a1_retry, Status::Started).await.unwrap();
     let snap = store.queue_snapshot().await.unwrap();
