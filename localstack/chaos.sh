@@ -8,7 +8,8 @@
 # started, whatever happens.
 #
 #   localstack/chaos.sh            # CHAOS_JOBS, CHAOS_KILLS, CHAOS_FAULT_SECONDS,
-#                                  # CHAOS_BUDGET_SECONDS, CHAOS_SEED change the run
+#                                  # CHAOS_BUDGET_SECONDS, CHAOS_SEED change the run;
+#                                  # CHAOS_ADAPTER_FAULTS the adapters' rates (NAIQ_FAULTS)
 #
 # The run's record stays in localstack/.run/chaos/ (run.json, the logs, the table).
 set -euo pipefail
@@ -40,7 +41,7 @@ export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.3 RATE_LIMIT_MAX_INT
     RATE_LIMIT_DAILY="${CHAOS_DAILY_LIMIT:-1000}" NOVELAI_TIMEOUT_SECONDS=3 WORKER_TIMEOUT_SECONDS=20
 # The adapters' faults end with the fault phase (the stack takes up to a minute to start).
 until=$(( $(date +%s) + 60 + ${fault_seconds%.*} ))
-export NAIQ_FAULTS="dynamodb=0.03,sqs=0.03,s3=0.05,secrets=0.05,timeout_ms=700,seed=$seed,until=$until"
+export NAIQ_FAULTS="${CHAOS_ADAPTER_FAULTS:-dynamodb=0.03,sqs=0.03,s3=0.05,secrets=0.05,timeout_ms=700},seed=$seed,until=$until"
 
 out="$here/.run/chaos"
 trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT

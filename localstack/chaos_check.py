@@ -342,8 +342,9 @@ def check(run, events):
             if quota_spent:
                 reasons["quota spent"] += 1
             elif counts["not_visible"] > 0 and held:
-                reasons[f"lane held by a message in flight (visibility {vt}s) after "
-                        f"{held[0][1].split(' task ')[0].split(' (')[0]}"] += 1
+                kind = "a kill -9" if held[0][1].startswith("kill") else "a backend error"
+                reasons[f"lane {lane} held by a message in flight (visibility {vt}s) after "
+                        f"{kind}"] += 1
             elif counts["visible"] > 0 and ended - last_call < DRAINING:
                 reasons["queued while the worker was still draining"] += 1
             elif lanes.get("dead_letter", {}).get("visible", 0) > 0:
