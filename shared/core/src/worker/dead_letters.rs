@@ -1,6 +1,7 @@
 //! The dead-letter sweep: a job whose queue message failed too many deliveries is marked
 //! failed with the reason, so nothing accepted is silently lost.
 
+use crate::webhooks::EventType;
 use super::{DrainReport, Worker};
 use crate::domain::JobError;
 use crate::ports::{MAX_RECEIVE_COUNT, PortError};
@@ -50,6 +51,7 @@ impl Worker {
                     Ok(()) => {
                         tracing::error!(task_id = %task_id, "job failed: its message reached the dead-letter queue");
                         report.failed += 1;
+                        self.emit(&job, EventType::Failed).await;
                     }
                     Err(PortError::Conflict(_)) => {}
                     Err(e) => return Err(e),

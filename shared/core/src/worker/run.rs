@@ -10,6 +10,7 @@ use crate::domain::{Job, JobError, Lane, Status};
 use crate::novelai::{body, scrub};
 use crate::objects::image_key;
 use crate::ports::{Delivery, PortError, UpstreamError};
+use crate::webhooks::EventType;
 
 impl Worker {
     /// Handles one received message: skips it, or reserves its slot and runs it.
@@ -82,6 +83,9 @@ impl Worker {
             }
             Err(e) => return Err(e),
         }
+        if job.attempts() == 1 {
+            self.emit(&job, EventType::Started).await;
+        }
         tracing::info!(task_id = %task_id, attempt = job.attempts(), model = %job.params().model, "sending to NovelAI");
 
         let credentials = match &delivery.message.credentials {
@@ -143,6 +147,7 @@ impl Worker {
                 self.ports.jobs.replace(&job, Status::Started).await?;
                 self.ports.queue.ack(delivery).await?;
                 tracing::info!(task_id = %task_id, images = count, upstream_ms = elapsed_ms, "job succeeded");
+                self.emit(&job, EventType::Succeeded).await;
                 Ok(Outcome::Succeeded)
             }
             Err(e) => {
@@ -219,7 +224,8 @@ impl Worker {
             return Ok(Outcome::Skipped);
         }
         match self.ports.jobs.replace(&job, expected).await {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Ok(()) => self.emit(&job, EventType::Failed).await,
+            Err(PortError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
         self.ports.queue.ack(delivery).await?;

@@ -10,6 +10,7 @@ mod idempotency;
 mod jobs;
 mod keys;
 mod state;
+mod webhooks;
 
 use std::collections::HashMap;
 
