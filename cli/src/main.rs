@@ -1,6 +1,8 @@
 //! `naiq`: the operator's command line. It uses the same environment as the functions
 //! (`KEYS_TABLE`, `NOVELAI_SECRET_ID`, `AWS_ENDPOINT_URL` for the local emulator, …).
 
+mod webhook_secret;
+
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
@@ -60,6 +62,9 @@ enum KeysCommand {
         /// Lets the key send test requests (they also need ALLOW_TEST_REQUESTS).
         #[arg(long)]
         allow_test: bool,
+        /// Where the key's jobs send webhook events when a request names no webhook_url.
+        #[arg(long)]
+        webhook_url: Option<String>,
     },
 }
 
@@ -131,6 +136,7 @@ async fn main() -> Result<()> {
                     name,
                     lanes,
                     allow_test,
+                    webhook_url,
                 },
         } => {
             let lanes = lanes
@@ -146,6 +152,10 @@ async fn main() -> Result<()> {
             let mut record = ApiKeyRecord::new(&key, &name, Utc::now());
             record.lanes = lanes;
             record.allow_test = allow_test;
+            record.webhook_url = webhook_url
+                .as_deref()
+                .map(webhook_secret::check_url)
+                .transpose()?;
             DynamoKeyStore::new(clients.dynamodb.clone(), env("KEYS_TABLE")?)
                 .insert(&record)
                 .await?;
@@ -154,6 +164,7 @@ async fn main() -> Result<()> {
                 record.key_id
             );
             println!("{}", key.expose());
+            webhook_secret::issue(&clients, &env("STATE_TABLE")?, &record.key_id).await?;
         }
         Command::Credentials { command } => {
             // The secret is named only for the commands that use it.

@@ -45,6 +45,7 @@ pub(crate) async fn harness() -> Harness {
             account: state,
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
+            webhooks: naiq_testkit::memory::unused_webhook_ports(),
         },
         Arc::new(SystemClock),
         1,

@@ -16,3 +16,4 @@ pub mod novelai;
 pub mod provision;
 pub mod resources;
 pub mod runtime;
+pub mod webhook_transport;

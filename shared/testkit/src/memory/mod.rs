@@ -23,6 +23,7 @@ pub use state::MemoryStateStore;
 pub use upstream::MemoryUpstream;
 pub use webhooks::{
     MemoryTransport, MemoryWebhookQueue, MemoryWebhookSecrets, MemoryWebhookStates, SentWebhook,
+    unused_webhook_ports,
 };
 
 use std::sync::Mutex;

@@ -237,3 +237,14 @@ impl WebhookTransport for MemoryTransport {
         lock(&self.answers).pop_front().unwrap_or(Ok(200))
     }
 }
+
+/// Webhook ports in memory for tests that do not look at webhooks: events are queued
+/// into a queue nobody drains.
+pub fn unused_webhook_ports() -> naiq_core::webhooks::WebhookPorts {
+    let clock = Arc::new(crate::ManualClock::new(chrono::DateTime::<Utc>::UNIX_EPOCH));
+    naiq_core::webhooks::WebhookPorts {
+        queue: Arc::new(MemoryWebhookQueue::new(clock)),
+        states: Arc::new(MemoryWebhookStates::default()),
+        nudge: Arc::new(super::MemoryNudge::default()),
+    }
+}
