@@ -114,3 +114,28 @@ async fn sqs_dead_letters() {
     let (c, r) = emulator().await;
     contract::dead_letters(&SqsQueue::new(c.sqs, r.queues)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_webhook_queue() {
+    let (c, r) = emulator().await;
+    contract::webhook_queue(&naiq_adapters::aws::webhook_queue::SqsWebhookQueue::new(
+        c.sqs,
+        r.webhook_queues,
+    ))
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_webhook_states() {
+    let (c, r) = emulator().await;
+    contract::webhook_states(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_webhook_secrets() {
+    let (c, r) = emulator().await;
+    contract::webhook_secrets(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}

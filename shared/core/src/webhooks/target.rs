@@ -55,14 +55,10 @@ impl WebhookUrl {
         match url.host() {
             None => return Err(BadUrl("webhook_url needs a host".into())),
             Some(Host::Domain(d)) => {
-                if d.eq_ignore_ascii_case("localhost")
-                    || d.to_ascii_lowercase().ends_with(".localhost")
-                {
-                    if !allow_private {
-                        return Err(BadUrl(
-                            "webhook_url must not point at localhost".into(),
-                        ));
-                    }
+                // `localhost.` is `localhost` too (a trailing dot is the root).
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                if (d == "localhost" || d.ends_with(".localhost")) && !allow_private {
+                    return Err(BadUrl("webhook_url must not point at localhost".into()));
                 }
             }
             Some(Host::Ipv4(_)) | Some(Host::Ipv6(_)) if !allow_private => {
@@ -123,6 +119,8 @@ mod tests {
             "https://2130706433/",
             "https://localhost/",
             "https://a.localhost/",
+            "https://localhost./",
+            "https://LOCALHOST/",
             "https://user:pw@hooks.example.com/",
             "ftp://hooks.example.com/",
             "/relative",
