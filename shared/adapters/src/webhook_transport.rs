@@ -17,14 +17,20 @@ pub struct HttpWebhookTransport;
 #[async_trait]
 impl WebhookTransport for HttpWebhookTransport {
     async fn resolve(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, TransportError> {
-        let found = tokio::time::timeout(
-            Duration::from_secs(5),
-            tokio::net::lookup_host((host, port)),
-        )
-        .await
-        .map_err(|_| TransportError::Resolve(format!("{host}: no answer within 5 s")))?
-        .map_err(|e| TransportError::Resolve(format!("{host}: {e}")))?;
-        let mut ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+        // The system resolver blocks: it runs on the blocking pool, bounded in time.
+        let name = host.to_string();
+        let lookup = tokio::task::spawn_blocking(move || {
+            use std::net::ToSocketAddrs;
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.map(|a| a.ip()).collect::<Vec<_>>())
+        });
+        let found = tokio::time::timeout(Duration::from_secs(5), lookup)
+            .await
+            .map_err(|_| TransportError::Resolve(format!("{host}: no answer within 5 s")))?
+            .map_err(|e| TransportError::Resolve(format!("{host}: {e}")))?
+            .map_err(|e| TransportError::Resolve(format!("{host}: {e}")))?;
+        let mut ips = found;
         ips.dedup();
         Ok(ips)
     }

@@ -8,23 +8,24 @@ use std::time::{Duration, Instant};
 use naiq_adapters::webhook_transport::HttpWebhookTransport;
 use naiq_core::ports::{TransportError, WebhookRequest, WebhookTransport};
 use naiq_core::webhooks::{AddressClass, WebhookUrl, allowed};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
 
-/// A one-request receiver: answers `answer` (or nothing when `None`) and hands back what
-/// it received.
-async fn receiver(answer: Option<&'static str>) -> (u16, oneshot::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// A one-request receiver on its own thread: answers `answer` (or nothing when `None`)
+/// and hands back what it received.
+fn receiver(answer: Option<&'static str>) -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = oneshot::channel();
-    tokio::spawn(async move {
-        let (mut sock, _) = listener.accept().await.unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut buf = vec![0u8; 16 * 1024];
         let mut got = Vec::new();
         // Headers and the short body arrive together or in a few reads.
         while !String::from_utf8_lossy(&got).contains("\"probe\"") {
-            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let n = sock.read(&mut buf).unwrap_or(0);
             if n == 0 {
                 break;
             }
@@ -33,9 +34,9 @@ async fn receiver(answer: Option<&'static str>) -> (u16, oneshot::Receiver<Strin
         let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
         match answer {
             Some(a) => {
-                let _ = sock.write_all(a.as_bytes()).await;
+                let _ = sock.write_all(a.as_bytes());
             }
-            None => tokio::time::sleep(Duration::from_secs(30)).await,
+            None => std::thread::sleep(Duration::from_secs(10)),
         }
     });
     (port, rx)
@@ -58,7 +59,7 @@ fn request<'a>(url: &'a WebhookUrl, port: u16, timeout_ms: u64) -> WebhookReques
 
 #[tokio::test]
 async fn posts_to_the_pinned_address_for_a_name_that_never_resolves() {
-    let (port, got) = receiver(Some("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")).await;
+    let (port, got) = receiver(Some("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"));
     // `.invalid` never resolves (RFC 2606): only the pin can reach the receiver.
     let url = WebhookUrl::parse(&format!("http://receiver.invalid:{port}/hook"), true).unwrap();
     let status = HttpWebhookTransport
@@ -66,7 +67,10 @@ async fn posts_to_the_pinned_address_for_a_name_that_never_resolves() {
         .await
         .unwrap();
     assert_eq!(status, 204);
-    let text = got.await.unwrap().to_ascii_lowercase();
+    let text = got
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(text.starts_with("post /hook http/1.1"), "{text}");
     assert!(text.contains(&format!("host: receiver.invalid:{port}")), "{text}");
     assert!(text.contains("webhook-id: msg_probe"), "{text}");
@@ -75,7 +79,7 @@ async fn posts_to_the_pinned_address_for_a_name_that_never_resolves() {
 
 #[tokio::test]
 async fn a_hanging_receiver_is_given_up_on_after_the_timeout() {
-    let (port, _got) = receiver(None).await;
+    let (port, _got) = receiver(None);
     let url = WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook"), true).unwrap();
     let started = Instant::now();
     let err = HttpWebhookTransport
@@ -90,8 +94,7 @@ async fn a_hanging_receiver_is_given_up_on_after_the_timeout() {
 async fn redirects_are_not_followed() {
     let (port, _got) = receiver(Some(
         "HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-    ))
-    .await;
+    ));
     let url = WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook"), true).unwrap();
     let status = HttpWebhookTransport
         .post(request(&url, port, 5_000))
