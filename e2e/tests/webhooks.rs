@@ -99,7 +99,12 @@ fn job(prompt: &str) -> Value {
 async fn submit_all(s: &Stack, key: &str, bodies: &[Value]) -> Vec<String> {
     let mut ids = Vec::new();
     for b in bodies {
-        ids.push(s.submit(key, b).await["task_id"].as_str().unwrap().to_string());
+        ids.push(
+            s.submit(key, b).await["task_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     ids
 }
@@ -143,8 +148,7 @@ async fn webhooks_are_verified_survive_a_down_receiver_and_never_touch_the_pacin
 
     // 1. The receiver is down (nothing listens on its port): every attempt fails…
     let port = free_port();
-    let (key, secret) =
-        key_with_webhook("hooks", &format!("http://127.0.0.1:{port}/hook")).await;
+    let (key, secret) = key_with_webhook("hooks", &format!("http://127.0.0.1:{port}/hook")).await;
     let ids = submit_all(&s, &key, &[job("hooks down 1"), job("hooks down 2")]).await;
     wait_all_done(&s, &key, &ids).await;
     let start = Instant::now();
@@ -161,7 +165,10 @@ async fn webhooks_are_verified_survive_a_down_receiver_and_never_touch_the_pacin
             assert!(h["next_attempt_at"].as_str().is_some(), "{st}");
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no failed attempt: {st}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no failed attempt: {st}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -197,7 +204,10 @@ async fn webhooks_are_verified_survive_a_down_receiver_and_never_touch_the_pacin
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert!(got.is_superset(&want), "missing events: got {got:?}, want {want:?}");
+    assert!(
+        got.is_superset(&want),
+        "missing events: got {got:?}, want {want:?}"
+    );
     for e in lines(&log) {
         let id = e["webhook_id"].as_str().unwrap();
         assert!(id.starts_with("msg_"), "{e}");
@@ -218,18 +228,26 @@ async fn webhooks_are_verified_survive_a_down_receiver_and_never_touch_the_pacin
                 }
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "not delivered: {st}");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "not delivered: {st}"
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
-    assert!(retried, "the receiver was down: some event took more than one attempt");
+    assert!(
+        retried,
+        "the receiver was down: some event took more than one attempt"
+    );
     drop(receiver);
 
     // 2. The pacing with a receiver that hangs is the pacing without webhooks.
     let plain = submit_all(
         &s,
         &s.key,
-        &(1..=4).map(|i| job(&format!("hooks plain {i}"))).collect::<Vec<_>>(),
+        &(1..=4)
+            .map(|i| job(&format!("hooks plain {i}")))
+            .collect::<Vec<_>>(),
     )
     .await;
     wait_all_done(&s, &s.key, &plain).await;

@@ -334,9 +334,14 @@ async fn a_webhook_url_at_an_ip_literal_or_over_http_is_a_400_naming_it() {
     })
     .to_string();
     let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), &long)).await;
-    assert_eq!((status, resp["field"].as_str()), (400, Some("webhook_url")), "{resp}");
+    assert_eq!(
+        (status, resp["field"].as_str()),
+        (400, Some("webhook_url")),
+        "{resp}"
+    );
     assert!(h.queue.is_empty(), "nothing was queued");
-    let ok = r#"{"prompt": "x", "model": "nai-v3", "webhook_url": "https://hooks.example.com/naiq"}"#;
+    let ok =
+        r#"{"prompt": "x", "model": "nai-v3", "webhook_url": "https://hooks.example.com/naiq"}"#;
     let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), ok)).await;
     assert_eq!(status, 200, "{resp}");
 }

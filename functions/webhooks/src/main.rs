@@ -66,6 +66,9 @@ mod tests {
     #[test]
     fn a_missing_deadline_gets_the_timeout() {
         let left = (invocation_deadline(0) - Utc::now()).num_seconds();
-        assert!((TIMEOUT_SECONDS - 1..=TIMEOUT_SECONDS).contains(&left), "{left}");
+        assert!(
+            (TIMEOUT_SECONDS - 1..=TIMEOUT_SECONDS).contains(&left),
+            "{left}"
+        );
     }
 }

@@ -17,9 +17,9 @@ use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
 use crate::aws::webhook_queue::SqsWebhookQueue;
-use crate::webhook_transport::HttpWebhookTransport;
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
+use crate::webhook_transport::HttpWebhookTransport;
 
 /// A function's whole configuration: where its resources are, and how it behaves.
 #[derive(Debug, Clone, PartialEq)]

@@ -620,7 +620,12 @@ fn functions_get_every_variable_the_code_reads() {
         match f.env().get(WEBHOOKS_FUNCTION_NAME) {
             Some(v) => p.check(
                 t.ref_resource(v).as_deref() == Some(webhooks.id.as_str()),
-                || format!("{}: {WEBHOOKS_FUNCTION_NAME} must be !Ref {}", f.id, webhooks.id),
+                || {
+                    format!(
+                        "{}: {WEBHOOKS_FUNCTION_NAME} must be !Ref {}",
+                        f.id, webhooks.id
+                    )
+                },
             ),
             None => p.add(format!(
                 "{}: {WEBHOOKS_FUNCTION_NAME} is not set (it nudges the webhook delivery)",
@@ -1250,9 +1255,19 @@ fn each_function_has_least_privilege() {
     let webhook_dlq = format!("arn:{}", id(&api, "WEBHOOK_DEAD_LETTER_QUEUE_URL"));
     let nudge_webhooks = format!("arn:{}", webhooks.id);
     need(&api, &["sqs:SendMessage"], &[&webhook_queue], &api_has);
-    need(&api, &["lambda:InvokeFunction"], &[&nudge_webhooks], &api_has);
+    need(
+        &api,
+        &["lambda:InvokeFunction"],
+        &[&nudge_webhooks],
+        &api_has,
+    );
     need(&worker, &["sqs:SendMessage"], &[&webhook_queue], &have);
-    need(&worker, &["lambda:InvokeFunction"], &[&nudge_webhooks], &have);
+    need(
+        &worker,
+        &["lambda:InvokeFunction"],
+        &[&nudge_webhooks],
+        &have,
+    );
     let mut scratch = Problems::new("");
     let webhooks_has = grants(&t, &mut scratch, &webhooks);
     let webhooks_problems = scratch.list;
@@ -1266,7 +1281,12 @@ fn each_function_has_least_privilege() {
         &[&webhook_queue],
         &webhooks_has,
     );
-    need(&webhooks, &["sqs:SendMessage"], &[&webhook_dlq], &webhooks_has);
+    need(
+        &webhooks,
+        &["sqs:SendMessage"],
+        &[&webhook_dlq],
+        &webhooks_has,
+    );
     need(
         &webhooks,
         &["dynamodb:GetItem", "dynamodb:UpdateItem"],
@@ -1424,7 +1444,10 @@ fn the_webhook_queue_is_standard_with_its_own_dead_letter_queue() {
     );
     let timeout = as_u64(webhooks.prop("Timeout")).unwrap_or(3);
     p.check(u64::from(WEBHOOK_VISIBILITY_TIMEOUT) > timeout, || {
-        format!("the webhook queue's visibility must exceed {}'s Timeout", webhooks.id)
+        format!(
+            "the webhook queue's visibility must exceed {}'s Timeout",
+            webhooks.id
+        )
     });
     p.expect_eq(
         &format!("{queue} RedrivePolicy.maxReceiveCount"),

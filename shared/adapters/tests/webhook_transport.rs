@@ -72,9 +72,15 @@ async fn posts_to_the_pinned_address_for_a_name_that_never_resolves() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(text.starts_with("post /hook http/1.1"), "{text}");
-    assert!(text.contains(&format!("host: receiver.invalid:{port}")), "{text}");
+    assert!(
+        text.contains(&format!("host: receiver.invalid:{port}")),
+        "{text}"
+    );
     assert!(text.contains("webhook-id: msg_probe"), "{text}");
-    assert!(text.contains("webhook-signature: v1,c2lnbmF0dXJl"), "{text}");
+    assert!(
+        text.contains("webhook-signature: v1,c2lnbmF0dXJl"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +93,11 @@ async fn a_hanging_receiver_is_given_up_on_after_the_timeout() {
         .await
         .unwrap_err();
     assert_eq!(err, TransportError::Timeout(500));
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -120,7 +130,10 @@ async fn a_closed_port_is_a_connect_error() {
 
 #[tokio::test]
 async fn localhost_resolves_to_loopback_which_the_core_refuses() {
-    let ips = HttpWebhookTransport.resolve("localhost", 443).await.unwrap();
+    let ips = HttpWebhookTransport
+        .resolve("localhost", 443)
+        .await
+        .unwrap();
     assert!(!ips.is_empty());
     for ip in ips {
         assert_eq!(allowed(ip, false), Err(AddressClass::Loopback), "{ip}");

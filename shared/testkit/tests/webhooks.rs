@@ -170,13 +170,21 @@ async fn a_job_sends_signed_started_and_succeeded_events_to_the_checked_address(
     run_worker(&s).await;
     assert_eq!(s.hooks.len(), 2, "started and succeeded are queued");
     assert!(s.nudges.count.load(std::sync::atomic::Ordering::Relaxed) >= 2);
-    assert!(s.transport.sent().is_empty(), "the worker itself sends nothing");
+    assert!(
+        s.transport.sent().is_empty(),
+        "the worker itself sends nothing"
+    );
     let report = deliver(&s).await;
     assert_eq!(report.delivered, 2);
     let sent = s.transport.sent();
     let types: Vec<String> = sent
         .iter()
-        .map(|w| serde_json::from_slice::<Value>(&w.body).unwrap()["type"].as_str().unwrap().to_string())
+        .map(|w| {
+            serde_json::from_slice::<Value>(&w.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(types, ["task.started", "task.succeeded"]);
     for w in &sent {
@@ -196,11 +204,18 @@ async fn a_job_sends_signed_started_and_succeeded_events_to_the_checked_address(
     }
     let done: Value = serde_json::from_slice(&sent[1].body).unwrap();
     assert_eq!(done["data"]["status"], "SUCCESS");
-    assert!(done["data"]["image_url"].as_str().is_some(), "fresh image URLs");
+    assert!(
+        done["data"]["image_url"].as_str().is_some(),
+        "fresh image URLs"
+    );
     let status = s.api.task_status(&s.key, &id).await.unwrap();
     let hooks = status.webhooks.unwrap();
     assert_eq!(hooks.len(), 2);
-    assert!(hooks.iter().all(|h| h.state == DeliveryStatus::Delivered && h.attempts == 1));
+    assert!(
+        hooks
+            .iter()
+            .all(|h| h.state == DeliveryStatus::Delivered && h.attempts == 1)
+    );
     assert_eq!(hooks[0].last_status, Some(200));
 }
 
@@ -212,10 +227,16 @@ async fn a_job_without_a_webhook_queues_nothing() {
         .submit(&s.key, br#"{"prompt": "1girl", "model": "nai-v3"}"#)
         .await
         .unwrap();
-    let Submitted::Queued(sub) = sub else { panic!() };
+    let Submitted::Queued(sub) = sub else {
+        panic!()
+    };
     run_worker(&s).await;
     assert!(s.hooks.is_empty());
-    let status = s.api.task_status(&s.key, sub.task_id.as_str()).await.unwrap();
+    let status = s
+        .api
+        .task_status(&s.key, sub.task_id.as_str())
+        .await
+        .unwrap();
     assert!(status.webhooks.is_none());
 }
 
@@ -231,19 +252,30 @@ async fn the_keys_default_url_is_used_and_a_cancel_sends_task_cancelled() {
     else {
         panic!()
     };
-    let pending = s.api.task_status(&s.key, sub.task_id.as_str()).await.unwrap();
+    let pending = s
+        .api
+        .task_status(&s.key, sub.task_id.as_str())
+        .await
+        .unwrap();
     assert_eq!(pending.webhooks.unwrap(), vec![], "no event yet");
     s.api.cancel(&s.key, sub.task_id.as_str()).await.unwrap();
     let queued: Vec<WebhookMessage> = s.hooks.messages();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].url, "https://hooks.example.com/default");
-    let status = s.api.task_status(&s.key, sub.task_id.as_str()).await.unwrap();
+    let status = s
+        .api
+        .task_status(&s.key, sub.task_id.as_str())
+        .await
+        .unwrap();
     let hooks = status.webhooks.unwrap();
     assert_eq!(hooks[0].state, DeliveryStatus::Pending);
     assert_eq!(hooks[0].webhook_id, queued[0].id);
     deliver(&s).await;
     let v: Value = serde_json::from_slice(&s.transport.sent()[0].body).unwrap();
-    assert_eq!((v["type"].as_str(), v["data"]["status"].as_str()), (Some("task.cancelled"), Some("REVOKED")));
+    assert_eq!(
+        (v["type"].as_str(), v["data"]["status"].as_str()),
+        (Some("task.cancelled"), Some("REVOKED"))
+    );
 }
 
 #[tokio::test]
@@ -283,7 +315,13 @@ async fn a_name_that_resolves_to_a_private_address_is_refused_at_delivery() {
     assert!(s.transport.sent().is_empty(), "nothing was sent");
     assert_eq!(s.hooks.dead.lock().unwrap().len(), 4);
     for (id, class) in [(a, "loopback"), (b, "link-local")] {
-        let hooks = s.api.task_status(&s.key, &id).await.unwrap().webhooks.unwrap();
+        let hooks = s
+            .api
+            .task_status(&s.key, &id)
+            .await
+            .unwrap()
+            .webhooks
+            .unwrap();
         for h in hooks {
             assert_eq!(h.state, DeliveryStatus::Dead);
             assert!(h.last_error.as_deref().unwrap().contains(class), "{h:?}");
@@ -310,21 +348,48 @@ async fn failed_attempts_are_retried_on_the_schedule_then_dead_lettered() {
         Ok(500),
     ]);
     assert_eq!(deliver(&s).await.retrying, 1);
-    let h = &s.api.task_status(&s.key, &id).await.unwrap().webhooks.unwrap()[0];
-    assert_eq!((h.state, h.attempts, h.last_status), (DeliveryStatus::Retrying, 1, Some(503)));
-    assert_eq!(h.next_attempt_at.as_deref(), Some("2026-11-26T04:30:10.000Z"));
+    let h = &s
+        .api
+        .task_status(&s.key, &id)
+        .await
+        .unwrap()
+        .webhooks
+        .unwrap()[0];
+    assert_eq!(
+        (h.state, h.attempts, h.last_status),
+        (DeliveryStatus::Retrying, 1, Some(503))
+    );
+    assert_eq!(
+        h.next_attempt_at.as_deref(),
+        Some("2026-11-26T04:30:10.000Z")
+    );
     assert_eq!(deliver(&s).await.retrying, 0, "not due yet");
     s.clock.advance(Duration::seconds(10));
     assert_eq!(deliver(&s).await.retrying, 1);
-    let h = &s.api.task_status(&s.key, &id).await.unwrap().webhooks.unwrap()[0];
+    let h = &s
+        .api
+        .task_status(&s.key, &id)
+        .await
+        .unwrap()
+        .webhooks
+        .unwrap()[0];
     assert_eq!(h.attempts, 2);
     assert!(h.last_error.as_deref().unwrap().contains("no answer"));
     s.clock.advance(Duration::seconds(20));
     deliver(&s).await;
     s.clock.advance(Duration::seconds(86_400));
     assert_eq!(deliver(&s).await.dead, 1);
-    let h = &s.api.task_status(&s.key, &id).await.unwrap().webhooks.unwrap()[0];
-    assert_eq!((h.state, h.attempts, h.last_status), (DeliveryStatus::Dead, 4, Some(500)));
+    let h = &s
+        .api
+        .task_status(&s.key, &id)
+        .await
+        .unwrap()
+        .webhooks
+        .unwrap()[0];
+    assert_eq!(
+        (h.state, h.attempts, h.last_status),
+        (DeliveryStatus::Dead, 4, Some(500))
+    );
     assert_eq!(s.transport.sent().len(), 4);
     let ids: Vec<_> = s
         .transport
@@ -332,7 +397,10 @@ async fn failed_attempts_are_retried_on_the_schedule_then_dead_lettered() {
         .iter()
         .map(|w| w.header("webhook-id").unwrap().to_string())
         .collect();
-    assert!(ids.iter().all(|i| *i == ids[0]), "the same webhook-id on every attempt");
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "the same webhook-id on every attempt"
+    );
     assert_eq!(s.hooks.dead.lock().unwrap().len(), 1);
     assert!(s.hooks.is_empty());
 }
@@ -361,7 +429,12 @@ impl WebhookQueue for BrokenQueue {
 
 #[tokio::test]
 async fn a_failed_enqueue_never_fails_the_job() {
-    let s = stack_with(Settings::default(), MemoryTransport::default(), Some(Arc::new(BrokenQueue))).await;
+    let s = stack_with(
+        Settings::default(),
+        MemoryTransport::default(),
+        Some(Arc::new(BrokenQueue)),
+    )
+    .await;
     let id = submit(&s, "https://hooks.example.com/x").await;
     run_worker(&s).await;
     let status = s.api.task_status(&s.key, &id).await.unwrap();

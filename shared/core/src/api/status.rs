@@ -125,7 +125,13 @@ impl ApiService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(task_id = %job.task_id(), "job cancelled");
-        notify(&self.ports.webhooks, &job, EventType::Cancelled, self.clock.now()).await;
+        notify(
+            &self.ports.webhooks,
+            &job,
+            EventType::Cancelled,
+            self.clock.now(),
+        )
+        .await;
         Ok(CancelResponse {
             success: true,
             task_id: job.task_id().clone(),

@@ -51,10 +51,7 @@ pub struct Deliverer {
 /// Why an attempt did not deliver.
 enum Failure {
     /// Worth another attempt later: the receiver was down, slow or said no.
-    Retry {
-        status: Option<u16>,
-        error: String,
-    },
+    Retry { status: Option<u16>, error: String },
     /// Never deliverable as it stands: the URL or its addresses are refused.
     Refused(String),
 }
@@ -125,14 +122,20 @@ impl Deliverer {
             Ok(status) => {
                 state.last_status = Some(status);
                 tracing::info!(task_id = %m.task_id, webhook_id = %m.id, event = m.event.as_str(), status, attempt, "webhook delivered");
-                self.ports.states.record_delivery(&m.task_id, &state).await?;
+                self.ports
+                    .states
+                    .record_delivery(&m.task_id, &state)
+                    .await?;
                 self.ports.queue.ack(delivery).await?;
             }
             Err(Failure::Refused(error)) => {
                 tracing::warn!(task_id = %m.task_id, webhook_id = %m.id, error = %error, "webhook refused; not retried");
                 state.state = DeliveryStatus::Dead;
                 state.last_error = Some(error);
-                self.ports.states.record_delivery(&m.task_id, &state).await?;
+                self.ports
+                    .states
+                    .record_delivery(&m.task_id, &state)
+                    .await?;
                 self.ports.queue.dead_letter(delivery).await?;
             }
             Err(Failure::Retry { status, error }) => {
@@ -144,13 +147,19 @@ impl Deliverer {
                         tracing::info!(task_id = %m.task_id, webhook_id = %m.id, error = %error, attempt, next_attempt_at = %next, "webhook attempt failed; will retry");
                         state.state = DeliveryStatus::Retrying;
                         state.next_attempt_at = Some(rfc3339(next));
-                        self.ports.states.record_delivery(&m.task_id, &state).await?;
+                        self.ports
+                            .states
+                            .record_delivery(&m.task_id, &state)
+                            .await?;
                         self.ports.queue.retry_after(delivery, wait).await?;
                     }
                     None => {
                         tracing::warn!(task_id = %m.task_id, webhook_id = %m.id, error = %error, attempt, "webhook retries spent; dead-lettered");
                         state.state = DeliveryStatus::Dead;
-                        self.ports.states.record_delivery(&m.task_id, &state).await?;
+                        self.ports
+                            .states
+                            .record_delivery(&m.task_id, &state)
+                            .await?;
                         self.ports.queue.dead_letter(delivery).await?;
                     }
                 }

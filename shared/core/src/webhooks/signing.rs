@@ -51,8 +51,8 @@ impl WebhookSecret {
 
     /// The `webhook-signature` header's value for one message.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.0)
-            .expect("HMAC takes a key of any length");
+        let mut mac =
+            hmac::Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.to_string().as_bytes());

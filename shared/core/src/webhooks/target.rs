@@ -42,9 +42,7 @@ impl WebhookUrl {
             "https" => {}
             "http" if allow_private => {}
             _ => {
-                return Err(BadUrl(
-                    "webhook_url must be an https:// URL".to_string(),
-                ));
+                return Err(BadUrl("webhook_url must be an https:// URL".to_string()));
             }
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -129,7 +127,12 @@ mod tests {
             assert!(WebhookUrl::parse(bad, false).is_err(), "{bad}");
         }
         let long = format!("https://hooks.example.com/{}", "a".repeat(MAX_URL_BYTES));
-        assert!(WebhookUrl::parse(&long, false).unwrap_err().0.contains("2048"));
+        assert!(
+            WebhookUrl::parse(&long, false)
+                .unwrap_err()
+                .0
+                .contains("2048")
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The dead-letter sweep: a job whose queue message failed too many deliveries is marked
 //! failed with the reason, so nothing accepted is silently lost.
 
-use crate::webhooks::EventType;
 use super::{DrainReport, Worker};
 use crate::domain::JobError;
 use crate::ports::{MAX_RECEIVE_COUNT, PortError};
+use crate::webhooks::EventType;
 
 impl Worker {
     /// Marks the jobs whose messages reached the dead-letter queue as failed, with the

@@ -37,7 +37,10 @@ async fn receive_all(queue: &dyn WebhookQueue, want: usize) -> Vec<WebhookDelive
 
 pub async fn webhook_queue(queue: &dyn WebhookQueue) {
     assert!(queue.receive(10).await.unwrap().is_empty());
-    let (a, b) = (message(1, EventType::Started), message(2, EventType::Succeeded));
+    let (a, b) = (
+        message(1, EventType::Started),
+        message(2, EventType::Succeeded),
+    );
     queue.send(&a).await.unwrap();
     queue.send(&b).await.unwrap();
     let got = receive_all(queue, 2).await;
@@ -112,13 +115,19 @@ pub async fn webhook_states(states: &dyn WebhookStateStore) {
 pub async fn webhook_secrets(secrets: &dyn WebhookSecretStore) {
     assert_eq!(secrets.secret("0123456789abcdef").await.unwrap(), None);
     let first = WebhookSecret::from_random_bytes([1; SECRET_BYTES]);
-    secrets.put_secret("0123456789abcdef", &first).await.unwrap();
+    secrets
+        .put_secret("0123456789abcdef", &first)
+        .await
+        .unwrap();
     assert_eq!(
         secrets.secret("0123456789abcdef").await.unwrap(),
         Some(first)
     );
     let rotated = WebhookSecret::from_random_bytes([2; SECRET_BYTES]);
-    secrets.put_secret("0123456789abcdef", &rotated).await.unwrap();
+    secrets
+        .put_secret("0123456789abcdef", &rotated)
+        .await
+        .unwrap();
     assert_eq!(
         secrets.secret("0123456789abcdef").await.unwrap(),
         Some(rotated)

@@ -52,7 +52,11 @@ impl MemoryWebhookQueue {
 
     /// Every queued message, for tests to look at.
     pub fn messages(&self) -> Vec<WebhookMessage> {
-        lock(&self.held).1.iter().map(|h| h.message.clone()).collect()
+        lock(&self.held)
+            .1
+            .iter()
+            .map(|h| h.message.clone())
+            .collect()
     }
 
     fn take(&self, delivery: &WebhookDelivery) -> PortResult<Held> {
@@ -204,7 +208,9 @@ impl MemoryTransport {
     pub fn with_name(self, host: &str, ips: &[&str]) -> Self {
         lock(&self.names).insert(
             host.to_string(),
-            ips.iter().map(|i| i.parse().expect("an IP address")).collect(),
+            ips.iter()
+                .map(|i| i.parse().expect("an IP address"))
+                .collect(),
         );
         self
     }
