@@ -17,7 +17,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// A receiver process, stopped when dropped.
 struct Receiver {
     child: tokio::process::Child,
-    log: PathBuf,
 }
 
 impl Drop for Receiver {
@@ -53,7 +52,8 @@ async fn start_receiver(port: u16, secret: &str, hang: bool, log: PathBuf) -> Re
         line.contains(&format!("http://127.0.0.1:{port}")),
         "receiver: {line}"
     );
-    Receiver { child, log }
+    let _ = log;
+    Receiver { child }
 }
 
 fn free_port() -> u16 {

@@ -1416,7 +1416,7 @@ fn the_webhook_queue_is_standard_with_its_own_dead_letter_queue() {
         .map(|v| env.get(*v).and_then(|r| t.ref_resource(r)))
         .collect();
     let (Some(queue), Some(dlq)) = (ids[0].clone(), ids[1].clone()) else {
-        p.add("WEBHOOK_QUEUE_URL and WEBHOOK_DEAD_LETTER_QUEUE_URL must be !Ref queues".into());
+        p.add("WEBHOOK_QUEUE_URL and WEBHOOK_DEAD_LETTER_QUEUE_URL must be !Ref queues");
         p.finish();
         return;
     };
