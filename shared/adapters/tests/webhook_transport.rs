@@ -78,7 +78,7 @@ async fn posts_to_the_pinned_address_for_a_name_that_never_resolves() {
     );
     assert!(text.contains("webhook-id: msg_probe"), "{text}");
     assert!(
-        text.contains("webhook-signature: v1,c2lnbmF0dXJl"),
+        text.contains("webhook-signature: v1,c2lnbmf0dxjl"),
         "{text}"
     );
 }
