@@ -4,8 +4,9 @@
 `cargo lambda watch` answers invokes synchronously. The API nudges the worker with an
 asynchronous (`Event`) invoke, which on AWS returns 202 at once; this relay accepts the
 Lambda Invoke API on 127.0.0.1, answers `Event` invokes with 202 and runs them in the
-background against `cargo lambda watch`, and invokes the worker on a schedule like the
-template's EventBridge rule. Per function, invocations are coalesced (at most one queued
+background against `cargo lambda watch`, and invokes the worker (and the webhook delivery
+function: `--schedule-function` may be given more than once) on a schedule like the
+template's EventBridge rules. Per function, invocations are coalesced (at most one queued
 behind the one running), as a reserved concurrency of 1 with a nudge would behave.
 
 No invoke may block the relay: each one has a deadline, the worker's timeout
@@ -120,13 +121,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--target", required=True, help="cargo lambda watch base URL")
-    ap.add_argument("--schedule-function", default="naiq-worker")
+    ap.add_argument("--schedule-function", action="append",
+                    help="a function to invoke on the schedule (repeatable; default naiq-worker)")
     ap.add_argument("--schedule-seconds", type=float, default=60.0)
     ap.add_argument("--schedule-event", required=True)
     ap.add_argument("--worker-timeout", type=float,
                     default=float(os.environ.get("WORKER_TIMEOUT_SECONDS") or 900),
                     help="the worker's timeout in seconds (default: WORKER_TIMEOUT_SECONDS, else 900)")
     args = ap.parse_args()
+    scheduled_functions = args.schedule_function or ["naiq-worker"]
     deadline = invoke_deadline(args.worker_timeout)
 
     functions = {}
@@ -174,13 +177,15 @@ def main():
 
     def schedule():
         while True:
-            function(args.schedule_function).request(scheduled)
+            # Each function has its own invoke thread: one that hangs holds up no other.
+            for name in scheduled_functions:
+                function(name).request(scheduled)
             time.sleep(args.schedule_seconds)
 
     threading.Thread(target=schedule, daemon=True).start()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    log(f"listening on http://127.0.0.1:{args.port}, scheduling {args.schedule_function} every "
+    log(f"listening on http://127.0.0.1:{args.port}, scheduling {', '.join(scheduled_functions)} every "
         f"{args.schedule_seconds}s, invokes cut off after {deadline:g}s")
     server.serve_forever()
 

@@ -41,12 +41,18 @@ unset PACING_TIMEZONE RATE_LIMIT_DAILY MAX_ATTEMPTS IMAGE_URL_TTL NOVELAI_TOKEN 
     NOVELAI_API_URL NOVELAI_IMAGE_URL NOVELAI_SECRET_ID WORKER_TIMEOUT_SECONDS
 export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.3 RATE_LIMIT_MAX_INTERVAL=0.6 \
     COOLDOWN_MIN=0.3 COOLDOWN_MAX=0.6 ALLOW_TEST_REQUESTS=true
+# Webhooks to the tests' loopback receivers, with a short timeout and quick first retries.
+export WEBHOOK_ALLOW_PRIVATE=true WEBHOOK_TIMEOUT_SECONDS=2 \
+    WEBHOOK_RETRY_SECONDS=1,1,2,2,3,3,5,43200,43200
 trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT
 step "starting the local stack (localstack/up.sh --detach)"
 "$here/up.sh" --detach >/dev/null
 # shellcheck disable=SC1091
 source "$here/.run/stack.env"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" AWS_EC2_METADATA_DISABLED=true
+
+step "the webhook receiver's venv (localstack/webhook-receiver.sh --install: standardwebhooks)"
+"$here/webhook-receiver.sh" --install
 
 step "cargo test (all tests, the emulator's and the stack's included)"
 cargo test --workspace -- --include-ignored

@@ -125,5 +125,62 @@ class RelayNeverBlocks(unittest.TestCase):
         self.assertIn("invoke cut off", self.relay_log())
 
 
+class EveryScheduledFunctionRuns(unittest.TestCase):
+    """The worker and the webhook delivery function are both scheduled, each on its own:
+    a worker that hangs does not keep the webhooks function from its ticks."""
+
+    def test_a_hung_worker_does_not_hold_the_webhooks_function(self):
+        calls = []
+        stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                calls.append((self.path, time.monotonic()))
+                if "naiq-worker" in self.path:
+                    stop.wait(30)
+                    return
+                body = b"{}"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, fmt, *a):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        event = tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False)
+        event.write(b'{"source": "aws.events"}')
+        event.close()
+        relay = subprocess.Popen(
+            [sys.executable, RELAY, "--port", str(free_port()),
+             "--target", f"http://127.0.0.1:{server.server_address[1]}",
+             "--schedule-function", "naiq-worker", "--schedule-function", "naiq-webhooks",
+             "--schedule-seconds", "0.2", "--schedule-event", event.name,
+             "--worker-timeout", "20"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            start = time.monotonic()
+            while time.monotonic() - start < 10:
+                if sum("naiq-webhooks" in p for p, _ in calls) >= 3:
+                    break
+                time.sleep(0.1)
+            hooks = [round(t - start, 1) for p, t in calls if "naiq-webhooks" in p]
+            workers = [p for p, _ in calls if "naiq-worker" in p]
+            self.assertGreaterEqual(len(hooks), 3, f"webhooks invoked at {hooks}")
+            self.assertEqual(len(workers), 1, "the worker hangs in its one invoke")
+        finally:
+            relay.kill()
+            relay.wait(timeout=10)
+            stop.set()
+            server.shutdown()
+            server.server_close()
+            os.unlink(event.name)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,7 +3,7 @@
 #   - moto (an AWS emulator: DynamoDB, SQS, S3, Secrets Manager) on 127.0.0.1,
 #   - the resources of template.yaml on it (naiq local provision),
 #   - the fake NovelAI, unless NOVELAI_TOKEN holds real NovelAI credentials,
-#   - both functions under `cargo lambda watch`,
+#   - the three functions (API, worker, webhooks) under `cargo lambda watch`,
 #   - a relay that gives the worker's nudge its asynchronous semantics and invokes the
 #     worker on a schedule, as EventBridge does on AWS,
 #   - a local API key.
@@ -127,6 +127,11 @@ fi
 # off any invoke still open a little after that (a hung or restarted function).
 export WORKER_TIMEOUT_SECONDS="${WORKER_TIMEOUT_SECONDS:-300}"
 export WORKER_FUNCTION_NAME=naiq-worker
+# Webhooks: the delivery function is nudged and scheduled like the worker. Only the local
+# stack lets them go to http and loopback receivers, and its first retries come quickly.
+export WEBHOOKS_FUNCTION_NAME=naiq-webhooks
+export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE:-true}"
+export WEBHOOK_RETRY_SECONDS="${WEBHOOK_RETRY_SECONDS:-1,1,2,2,3,3,5,43200,43200}"
 export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$RELAY_PORT"
 export AWS_LAMBDA_LOG_FORMAT="${AWS_LAMBDA_LOG_FORMAT:-JSON}"
 watch_flags=(-A 127.0.0.1 -P "$API_PORT" --quiet)
@@ -136,11 +141,15 @@ api="http://127.0.0.1:$API_PORT/lambda-url/naiq-api"
 wait_for "the API" "$api/health" 240
 start relay python3 "$here/lambda_relay.py" --port "$RELAY_PORT" \
     --target "http://127.0.0.1:$API_PORT" --schedule-function naiq-worker \
+    --schedule-function naiq-webhooks \
     --schedule-seconds "$NAIQ_SCHEDULE_SECONDS" --schedule-event "$root/events/schedule.json" \
     --worker-timeout "$WORKER_TIMEOUT_SECONDS"
 
 # 6. A key for local use (it may send test requests).
-api_key="$("$bin/naiq" keys create --name local --allow-test 2>/dev/null)"
+# Its webhook signing secret is printed once, on standard error.
+api_key="$("$bin/naiq" keys create --name local --allow-test 2>"$run/key.err")"
+webhook_secret="$(sed -n 's/^Webhook signing secret: //p' "$run/key.err")"
+rm -f "$run/key.err"
 trap - ERR
 
 {
@@ -148,6 +157,7 @@ trap - ERR
     echo "export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
     echo "export NAIQ_API_URL=$api"
     echo "export NAIQ_API_KEY=$api_key"
+    echo "export NAIQ_WEBHOOK_SECRET=$webhook_secret"
     echo "export NAIQ_FAKE_NOVELAI_URL=$fake_url"
     echo "export NAIQ_FAKE_NOVELAI_TOKEN=${fake_token:-}"
     echo "export NAIQ_LAMBDA_URL=http://127.0.0.1:$API_PORT"
@@ -156,6 +166,7 @@ trap - ERR
 
 echo "API: $api"
 echo "API key: $api_key"
+echo "Webhook secret: $webhook_secret"
 if [[ -n "$fake_url" ]]; then echo "Fake NovelAI: $fake_url"; fi
 echo "Logs: localstack/.run/logs/"
 echo "Try: curl -s -X POST $api/generate -H \"Authorization: Bearer $api_key\" -H 'Content-Type: application/json' -d '{\"prompt\": \"1girl, cat ears\", \"model\": \"nai-v3\", \"resolution\": \"portrait\"}'"

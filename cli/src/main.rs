@@ -5,6 +5,8 @@
 mod client;
 mod ops;
 
+mod webhook_secret;
+
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
@@ -71,6 +73,9 @@ enum KeysCommand {
         /// Lets the key send test requests (they also need ALLOW_TEST_REQUESTS).
         #[arg(long)]
         allow_test: bool,
+        /// Where the key's jobs send webhook events when a request names no webhook_url.
+        #[arg(long)]
+        webhook_url: Option<String>,
     },
 }
 
@@ -156,6 +161,7 @@ async fn main() -> Result<std::process::ExitCode> {
                     name,
                     lanes,
                     allow_test,
+                    webhook_url,
                 },
         } => {
             let lanes = lanes
@@ -171,6 +177,10 @@ async fn main() -> Result<std::process::ExitCode> {
             let mut record = ApiKeyRecord::new(&key, &name, Utc::now());
             record.lanes = lanes;
             record.allow_test = allow_test;
+            record.webhook_url = webhook_url
+                .as_deref()
+                .map(webhook_secret::check_url)
+                .transpose()?;
             DynamoKeyStore::new(clients.dynamodb.clone(), env("KEYS_TABLE")?)
                 .insert(&record)
                 .await?;
@@ -179,6 +189,7 @@ async fn main() -> Result<std::process::ExitCode> {
                 record.key_id
             );
             println!("{}", key.expose());
+            webhook_secret::issue(&clients, &env("STATE_TABLE")?, &record.key_id).await?;
         }
         Command::Credentials { command } => {
             // The secret is named only for the commands that use it.

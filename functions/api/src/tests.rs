@@ -45,6 +45,7 @@ pub(crate) async fn harness() -> Harness {
             account: state,
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
+            webhooks: naiq_testkit::memory::unused_webhook_ports(),
         },
         Arc::new(SystemClock),
         1,
@@ -306,4 +307,41 @@ async fn bytes_the_emulator_cannot_carry_are_400s() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["field"], "Idempotency-Key");
     assert!(h.queue.is_empty(), "nothing was queued");
+}
+
+#[tokio::test]
+async fn a_webhook_url_at_an_ip_literal_or_over_http_is_a_400_naming_it() {
+    let h = harness().await;
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://10.0.0.8/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fd00::1]/hook",
+        "https://100.64.0.1/hook",
+        "http://hooks.example.com/hook",
+        "https://localhost/hook",
+    ] {
+        let body = serde_json::json!({"prompt": "x", "webhook_url": url}).to_string();
+        let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), &body)).await;
+        assert_eq!(status, 400, "{url}: {resp}");
+        assert_eq!(resp["field"], "webhook_url", "{url}: {resp}");
+        assert_eq!(resp["code"], "invalid_parameter", "{url}: {resp}");
+    }
+    let long = serde_json::json!({
+        "prompt": "x",
+        "webhook_url": format!("https://hooks.example.com/{}", "a".repeat(3000)),
+    })
+    .to_string();
+    let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), &long)).await;
+    assert_eq!(
+        (status, resp["field"].as_str()),
+        (400, Some("webhook_url")),
+        "{resp}"
+    );
+    assert!(h.queue.is_empty(), "nothing was queued");
+    let ok =
+        r#"{"prompt": "x", "model": "nai-v3", "webhook_url": "https://hooks.example.com/naiq"}"#;
+    let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), ok)).await;
+    assert_eq!(status, 200, "{resp}");
 }

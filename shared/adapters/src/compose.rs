@@ -7,6 +7,7 @@ use std::time::Duration;
 use naiq_core::api::ApiPorts;
 use naiq_core::config::{ConfigError, Settings};
 use naiq_core::ports::WorkerNudge;
+use naiq_core::webhooks::{DelivererPorts, WebhookPorts};
 use naiq_core::worker::WorkerPorts;
 
 use crate::aws::AwsClients;
@@ -15,9 +16,11 @@ use crate::aws::lambda::{LambdaNudge, NoNudge};
 use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
+use crate::aws::webhook_queue::SqsWebhookQueue;
 use crate::faults::{FaultPlan, Faulty, Function, Injector, Service};
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
+use crate::webhook_transport::HttpWebhookTransport;
 
 /// A function's whole configuration: where its resources are, and how it behaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +97,7 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         account: state.clone(),
         idempotency: state,
         nudge,
+        webhooks: webhook_ports(clients, config),
     }
 }
 
@@ -142,5 +146,45 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
             &s.novelai_image_url,
             Duration::from_secs(s.novelai_timeout_seconds),
         )),
+        webhooks: webhook_ports(clients, config),
+    }
+}
+
+/// What the API and the worker need to queue webhook events (and show their state).
+pub fn webhook_ports(clients: &AwsClients, config: &Config) -> WebhookPorts {
+    let r = &config.resources;
+    let nudge: Arc<dyn WorkerNudge> = match &r.webhooks_function {
+        Some(f) => Arc::new(LambdaNudge::new(clients.lambda.clone(), f)),
+        None => Arc::new(NoNudge),
+    };
+    WebhookPorts {
+        queue: Arc::new(SqsWebhookQueue::new(
+            clients.sqs.clone(),
+            r.webhook_queues.clone(),
+        )),
+        states: Arc::new(DynamoStateStore::new(
+            clients.dynamodb.clone(),
+            &r.state_table,
+        )),
+        nudge,
+    }
+}
+
+/// The ports of the webhook delivery function.
+pub fn deliverer_ports(clients: &AwsClients, config: &Config) -> DelivererPorts {
+    let r = &config.resources;
+    let state = Arc::new(DynamoStateStore::new(
+        clients.dynamodb.clone(),
+        &r.state_table,
+    ));
+    DelivererPorts {
+        queue: Arc::new(SqsWebhookQueue::new(
+            clients.sqs.clone(),
+            r.webhook_queues.clone(),
+        )),
+        states: state.clone(),
+        secrets: state,
+        transport: Arc::new(HttpWebhookTransport),
+        images: Arc::new(S3ImageStore::new(clients.s3.clone(), &r.images_bucket)),
     }
 }

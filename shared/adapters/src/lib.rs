@@ -19,3 +19,4 @@ pub mod novelai;
 pub mod provision;
 pub mod resources;
 pub mod runtime;
+pub mod webhook_transport;

@@ -15,6 +15,7 @@ pub use naiq_core::ports::MAX_RECEIVE_COUNT;
 
 use crate::aws::dynamodb::schema;
 use crate::aws::sqs::LaneQueues;
+use crate::aws::webhook_queue::WebhookQueues;
 use crate::aws::{AwsClients, describe};
 use crate::resources::Resources;
 
@@ -24,6 +25,16 @@ pub const VISIBILITY_TIMEOUT: u32 = naiq_core::worker::heartbeat::VISIBILITY_TIM
 
 /// How long every queue keeps a message; the reaper fails jobs that waited longer.
 pub use naiq_core::ports::MESSAGE_RETENTION_SECONDS;
+
+/// SQS visibility timeout of the webhook queue: longer than the delivery function's
+/// time limit, so a message in hand is not handed out twice.
+pub const WEBHOOK_VISIBILITY_TIMEOUT: u32 = 90;
+/// How long the webhook queues keep a message: 14 days, more than the longest retry
+/// schedule allowed (`naiq_core::config::webhooks::MAX_RETRIES` waits of 12 hours).
+pub const WEBHOOK_RETENTION_SECONDS: u32 = 1_209_600;
+/// The webhook queue's redrive backstop: above the most attempts a schedule gives
+/// (the delivery function dead-letters the message itself after its last attempt).
+pub const WEBHOOK_MAX_RECEIVE_COUNT: u32 = 30;
 
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {resource} failed: {message}")]
@@ -64,6 +75,12 @@ impl Names {
     }
     pub fn dead_letter_queue(&self) -> String {
         format!("{}-dead-letter.fifo", self.prefix)
+    }
+    pub fn webhook_queue(&self) -> String {
+        format!("{}-webhooks", self.prefix)
+    }
+    pub fn webhook_dead_letter_queue(&self) -> String {
+        format!("{}-webhooks-dlq", self.prefix)
     }
     pub fn bucket(&self) -> String {
         format!("{}-images", self.prefix)
@@ -229,6 +246,8 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         urls.push(out.queue_url.unwrap_or_default());
     }
 
+    let webhook_queues = provision_webhook_queues(clients, names).await?;
+
     let bucket = names.bucket();
     match clients.s3.create_bucket().bucket(&bucket).send().await {
         Ok(_) => {}
@@ -269,5 +288,69 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         images_bucket: bucket,
         secret_id: secret,
         worker_function: None,
+        webhook_queues,
+        webhooks_function: None,
+    })
+}
+
+/// The webhook queue (standard) and its dead-letter queue, as in the template.
+async fn provision_webhook_queues(
+    clients: &AwsClients,
+    names: &Names,
+) -> Result<WebhookQueues, ProvisionError> {
+    let dlq_name = names.webhook_dead_letter_queue();
+    let dlq_url = clients
+        .sqs
+        .create_queue()
+        .queue_name(&dlq_name)
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            WEBHOOK_RETENTION_SECONDS.to_string(),
+        )
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
+        .send()
+        .await
+        .map_err(fail(&dlq_name))?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(fail(&dlq_name))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": WEBHOOK_MAX_RECEIVE_COUNT,
+    })
+    .to_string();
+    let name = names.webhook_queue();
+    let url = clients
+        .sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            WEBHOOK_VISIBILITY_TIMEOUT.to_string(),
+        )
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            WEBHOOK_RETENTION_SECONDS.to_string(),
+        )
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
+        .attributes(QueueAttributeName::RedrivePolicy, &redrive)
+        .send()
+        .await
+        .map_err(fail(&name))?
+        .queue_url
+        .unwrap_or_default();
+    Ok(WebhookQueues {
+        queue: url,
+        dead_letter: dlq_url,
     })
 }

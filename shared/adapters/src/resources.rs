@@ -4,6 +4,7 @@
 use naiq_core::config::{ConfigError, Env};
 
 use crate::aws::sqs::LaneQueues;
+use crate::aws::webhook_queue::WebhookQueues;
 
 /// Every resource variable the functions read (a test checks the template gives them).
 pub const RESOURCE_VARIABLES: &[&str] = &[
@@ -17,6 +18,8 @@ pub const RESOURCE_VARIABLES: &[&str] = &[
     "DEAD_LETTER_QUEUE_URL",
     "IMAGES_BUCKET",
     "NOVELAI_SECRET_ID",
+    "WEBHOOK_QUEUE_URL",
+    "WEBHOOK_DEAD_LETTER_QUEUE_URL",
 ];
 
 /// Names of the AWS resources.
@@ -30,6 +33,11 @@ pub struct Resources {
     pub secret_id: String,
     /// The worker function the API nudges after a submit; none: rely on the schedule.
     pub worker_function: Option<String>,
+    /// The webhook queue and its dead-letter queue.
+    pub webhook_queues: WebhookQueues,
+    /// The webhook delivery function the worker and the API nudge after queueing an
+    /// event; none: rely on its schedule.
+    pub webhooks_function: Option<String>,
 }
 
 impl Resources {
@@ -54,6 +62,11 @@ impl Resources {
             images_bucket: env.required("IMAGES_BUCKET")?,
             secret_id: env.required("NOVELAI_SECRET_ID")?,
             worker_function: env.get("WORKER_FUNCTION_NAME"),
+            webhook_queues: WebhookQueues {
+                queue: env.required("WEBHOOK_QUEUE_URL")?,
+                dead_letter: env.required("WEBHOOK_DEAD_LETTER_QUEUE_URL")?,
+            },
+            webhooks_function: env.get("WEBHOOKS_FUNCTION_NAME"),
         })
     }
 
@@ -70,9 +83,17 @@ impl Resources {
             ("DEAD_LETTER_QUEUE_URL", self.queues.dead_letter.clone()),
             ("IMAGES_BUCKET", self.images_bucket.clone()),
             ("NOVELAI_SECRET_ID", self.secret_id.clone()),
+            ("WEBHOOK_QUEUE_URL", self.webhook_queues.queue.clone()),
+            (
+                "WEBHOOK_DEAD_LETTER_QUEUE_URL",
+                self.webhook_queues.dead_letter.clone(),
+            ),
         ];
         if let Some(f) = &self.worker_function {
             v.push(("WORKER_FUNCTION_NAME", f.clone()));
+        }
+        if let Some(f) = &self.webhooks_function {
+            v.push(("WEBHOOKS_FUNCTION_NAME", f.clone()));
         }
         v
     }
@@ -104,6 +125,11 @@ mod tests {
             images_bucket: "b".into(),
             secret_id: "sec".into(),
             worker_function: Some("w".into()),
+            webhook_queues: WebhookQueues {
+                queue: "wq".into(),
+                dead_letter: "wd".into(),
+            },
+            webhooks_function: Some("h".into()),
         };
         let env = r.to_env();
         let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());

@@ -138,7 +138,32 @@ async fn dynamodb_job_waiting_before() {
 
 #[tokio::test]
 #[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn sqs_webhook_queue() {
+    let (c, r) = emulator().await;
+    contract::webhook_queue(&naiq_adapters::aws::webhook_queue::SqsWebhookQueue::new(
+        c.sqs,
+        r.webhook_queues,
+    ))
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
 async fn sqs_heartbeat_and_backlog() {
     let (c, r) = emulator().await;
     contract::heartbeat_and_backlog(&SqsQueue::new(c.sqs, r.queues)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_webhook_states() {
+    let (c, r) = emulator().await;
+    contract::webhook_states(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_webhook_secrets() {
+    let (c, r) = emulator().await;
+    contract::webhook_secrets(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
 }

@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 
 /// The API function's handle on the worker, for its asynchronous nudge.
 const WORKER_FUNCTION_NAME: &str = "WORKER_FUNCTION_NAME";
+const WEBHOOKS_FUNCTION_NAME: &str = "WEBHOOKS_FUNCTION_NAME";
 
 /// Pacing settings that `SETTING_VARIABLES` may not list (yet): the
 /// template must pass them too. Once `SETTING_VARIABLES` has them, they are checked twice.
@@ -33,6 +34,7 @@ const PACING_VARIABLES: &[&str] = &[
 
 const API_BINARY: &str = "naiq-api";
 const WORKER_BINARY: &str = "naiq-worker";
+const WEBHOOKS_BINARY: &str = "naiq-webhooks";
 
 /// The routes of the HTTP API, as (method, path).
 const ROUTES: &[(&str, &str)] = &[
@@ -554,16 +556,17 @@ fn functions_get_every_variable_the_code_reads() {
     let mut p = Problems::new("the functions' environment variables");
     let api = t.function(API_BINARY);
     let worker = t.function(WORKER_BINARY);
+    let webhooks = t.function(WEBHOOKS_BINARY);
 
     let known: BTreeSet<&str> = RESOURCE_VARIABLES
         .iter()
         .chain(SETTING_VARIABLES)
         .chain(PACING_VARIABLES)
-        .chain([&WORKER_FUNCTION_NAME])
+        .chain([&WORKER_FUNCTION_NAME, &WEBHOOKS_FUNCTION_NAME])
         .copied()
         .collect();
 
-    for f in [&api, &worker] {
+    for f in [&api, &worker, &webhooks] {
         let env = f.env();
         for var in RESOURCE_VARIABLES
             .iter()
@@ -612,6 +615,25 @@ fn functions_get_every_variable_the_code_reads() {
         )),
     }
 
+    // Both producers of webhook events nudge the delivery function.
+    for f in [&api, &worker] {
+        match f.env().get(WEBHOOKS_FUNCTION_NAME) {
+            Some(v) => p.check(
+                t.ref_resource(v).as_deref() == Some(webhooks.id.as_str()),
+                || {
+                    format!(
+                        "{}: {WEBHOOKS_FUNCTION_NAME} must be !Ref {}",
+                        f.id, webhooks.id
+                    )
+                },
+            ),
+            None => p.add(format!(
+                "{}: {WEBHOOKS_FUNCTION_NAME} is not set (it nudges the webhook delivery)",
+                f.id
+            )),
+        }
+    }
+
     // Resource variables must point at resources of the right kind (Ref = name or URL).
     let kinds = [
         ("JOBS_TABLE", "AWS::DynamoDB::Table"),
@@ -624,13 +646,15 @@ fn functions_get_every_variable_the_code_reads() {
         ("DEAD_LETTER_QUEUE_URL", "AWS::SQS::Queue"),
         ("IMAGES_BUCKET", "AWS::S3::Bucket"),
         ("NOVELAI_SECRET_ID", "AWS::SecretsManager::Secret"),
+        ("WEBHOOK_QUEUE_URL", "AWS::SQS::Queue"),
+        ("WEBHOOK_DEAD_LETTER_QUEUE_URL", "AWS::SQS::Queue"),
     ];
     for var in RESOURCE_VARIABLES {
         p.check(kinds.iter().any(|(k, _)| k == var), || {
             format!("test: no expected resource type for {var}; add it to this test")
         });
     }
-    for f in [&api, &worker] {
+    for f in [&api, &worker, &webhooks] {
         let env = f.env();
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         for (var, kind) in kinds {
@@ -920,11 +944,11 @@ fn functions_build_from_the_workspace_and_run_on_al2023_arm64() {
     let mut p = Problems::new("the functions");
     let root = repo_root();
     let mut workspace_binaries = Vec::new();
-    for dir in ["functions/api", "functions/worker"] {
+    for dir in ["functions/api", "functions/worker", "functions/webhooks"] {
         workspace_binaries.extend(binaries(&root.join(dir).join("Cargo.toml")));
     }
 
-    for binary in [API_BINARY, WORKER_BINARY] {
+    for binary in [API_BINARY, WORKER_BINARY, WEBHOOKS_BINARY] {
         p.check(workspace_binaries.iter().any(|b| b == binary), || {
             format!("the workspace builds no binary {binary} (found {workspace_binaries:?})")
         });
@@ -1238,7 +1262,69 @@ fn each_function_has_least_privilege() {
         &have,
     );
 
-    for problem in api_problems.into_iter().chain(worker_problems) {
+    // Webhook events: the producers only queue them and nudge the delivery function,
+    // which receives, retries, dead-letters, records their state and reads the secrets.
+    let webhooks = t.function(WEBHOOKS_BINARY);
+    let webhook_queue = format!("arn:{}", id(&api, "WEBHOOK_QUEUE_URL"));
+    let webhook_dlq = format!("arn:{}", id(&api, "WEBHOOK_DEAD_LETTER_QUEUE_URL"));
+    let nudge_webhooks = format!("arn:{}", webhooks.id);
+    need(&api, &["sqs:SendMessage"], &[&webhook_queue], &api_has);
+    need(
+        &api,
+        &["lambda:InvokeFunction"],
+        &[&nudge_webhooks],
+        &api_has,
+    );
+    need(&worker, &["sqs:SendMessage"], &[&webhook_queue], &have);
+    need(
+        &worker,
+        &["lambda:InvokeFunction"],
+        &[&nudge_webhooks],
+        &have,
+    );
+    let mut scratch = Problems::new("");
+    let webhooks_has = grants(&t, &mut scratch, &webhooks);
+    let webhooks_problems = scratch.list;
+    need(
+        &webhooks,
+        &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+        ],
+        &[&webhook_queue],
+        &webhooks_has,
+    );
+    need(
+        &webhooks,
+        &["sqs:SendMessage"],
+        &[&webhook_dlq],
+        &webhooks_has,
+    );
+    need(
+        &webhooks,
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        &[&state],
+        &webhooks_has,
+    );
+    need(&webhooks, &["s3:GetObject"], &[&objects], &webhooks_has);
+    for (action, resource) in &webhooks_has {
+        p.check(
+            !action.starts_with("secretsmanager:") && resource != &jobs,
+            || {
+                format!(
+                    "{}: delivers webhooks only; found {action} on {resource}",
+                    webhooks.id
+                )
+            },
+        );
+    }
+
+    for problem in api_problems
+        .into_iter()
+        .chain(worker_problems)
+        .chain(webhooks_problems)
+    {
         p.add(problem);
     }
     for (action, resource) in &api_has {
@@ -1344,5 +1430,78 @@ fn images_bucket_is_private_and_expires_images() {
             );
         }
     }
+    p.finish();
+}
+
+#[test]
+fn the_webhook_queue_is_standard_with_its_own_dead_letter_queue() {
+    use naiq_adapters::provision::{
+        WEBHOOK_MAX_RECEIVE_COUNT, WEBHOOK_RETENTION_SECONDS, WEBHOOK_VISIBILITY_TIMEOUT,
+    };
+    use naiq_core::config::webhooks::{MAX_RETRIES, MAX_RETRY_STEP_SECONDS};
+    let t = Template::load();
+    let mut p = Problems::new("the webhook queues");
+    let webhooks = t.function(WEBHOOKS_BINARY);
+    let env = webhooks.env();
+    let ids: Vec<Option<String>> = ["WEBHOOK_QUEUE_URL", "WEBHOOK_DEAD_LETTER_QUEUE_URL"]
+        .iter()
+        .map(|v| env.get(*v).and_then(|r| t.ref_resource(r)))
+        .collect();
+    let (Some(queue), Some(dlq)) = (ids[0].clone(), ids[1].clone()) else {
+        p.add("WEBHOOK_QUEUE_URL and WEBHOOK_DEAD_LETTER_QUEUE_URL must be !Ref queues");
+        p.finish();
+        return;
+    };
+    let q = t.props(&queue);
+    let d = t.props(&dlq);
+    for (id, props) in [(&queue, &q), (&dlq, &d)] {
+        p.check(!is_true(props.get("FifoQueue")), || {
+            format!("{id}: webhook events need no order; a standard queue")
+        });
+        p.expect_eq(
+            &format!("{id} MessageRetentionPeriod"),
+            as_u64(props.get("MessageRetentionPeriod")),
+            Some(u64::from(WEBHOOK_RETENTION_SECONDS)),
+        );
+    }
+    p.check(
+        u64::from(WEBHOOK_RETENTION_SECONDS)
+            > MAX_RETRIES as u64 * u64::from(MAX_RETRY_STEP_SECONDS),
+        || "the retention must outlast the longest retry schedule".into(),
+    );
+    p.expect_eq(
+        &format!("{queue} VisibilityTimeout"),
+        as_u64(q.get("VisibilityTimeout")),
+        Some(u64::from(WEBHOOK_VISIBILITY_TIMEOUT)),
+    );
+    let timeout = as_u64(webhooks.prop("Timeout")).unwrap_or(3);
+    p.check(u64::from(WEBHOOK_VISIBILITY_TIMEOUT) > timeout, || {
+        format!(
+            "the webhook queue's visibility must exceed {}'s Timeout",
+            webhooks.id
+        )
+    });
+    p.expect_eq(
+        &format!("{queue} RedrivePolicy.maxReceiveCount"),
+        as_u64(q.pointer("/RedrivePolicy/maxReceiveCount")),
+        Some(u64::from(WEBHOOK_MAX_RECEIVE_COUNT)),
+    );
+    p.check(WEBHOOK_MAX_RECEIVE_COUNT as usize > MAX_RETRIES + 1, || {
+        "the redrive backstop must not cut the retry schedule short".into()
+    });
+    p.expect_eq(
+        &format!("{queue} RedrivePolicy.deadLetterTargetArn"),
+        q.pointer("/RedrivePolicy/deadLetterTargetArn")
+            .and_then(get_att)
+            .map(|(id, _)| id),
+        Some(dlq.clone()),
+    );
+    p.check(
+        webhooks
+            .prop("Events")
+            .and_then(Value::as_object)
+            .is_some_and(|e| e.values().any(|e| e["Type"] == "Schedule")),
+        || format!("{}: needs a Schedule event", webhooks.id),
+    );
     p.finish();
 }

@@ -5,6 +5,7 @@
 //! - `api` and `worker`: the use cases of the two functions, written against the ports;
 //! - `novelai`: NovelAI's protocol (request bodies, the zip it answers with, the access
 //!   key, the subscription);
+//! - `webhooks`: signed task events, the address rules and their delivery use case;
 //! - `config`: the settings, read through an injected lookup and checked once.
 //!
 //! This crate depends on no AWS SDK, no HTTP client and no async runtime: the adapters
@@ -17,6 +18,7 @@ pub mod domain;
 pub mod novelai;
 pub mod objects;
 pub mod ports;
+pub mod webhooks;
 pub mod worker;
 
 pub use config::Settings;

@@ -82,3 +82,21 @@ async fn memory_job_waiting_before() {
 async fn memory_heartbeat_and_backlog() {
     contract::heartbeat_and_backlog(&MemoryQueue::default()).await;
 }
+
+#[tokio::test]
+async fn memory_webhook_queue() {
+    let clock = std::sync::Arc::new(naiq_testkit::ManualClock::new(
+        "2026-01-02T03:04:05Z".parse().unwrap(),
+    ));
+    contract::webhook_queue(&MemoryWebhookQueue::new(clock)).await;
+}
+
+#[tokio::test]
+async fn memory_webhook_states() {
+    contract::webhook_states(&MemoryWebhookStates::default()).await;
+}
+
+#[tokio::test]
+async fn memory_webhook_secrets() {
+    contract::webhook_secrets(&MemoryWebhookSecrets::default()).await;
+}

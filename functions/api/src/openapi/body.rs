@@ -89,6 +89,12 @@ pub struct GenerateBody {
     password: Option<String>,
     /// Answer with the exact upstream body and its cost; queue nothing.
     dry_run: Option<bool>,
+    /// Where to POST the task's events (`task.started`, `task.succeeded`, `task.failed`,
+    /// `task.cancelled`), signed per Standard Webhooks with the key's `whsec_` secret;
+    /// the key's default when absent. https with a host name (no IP address; the host
+    /// must resolve to public addresses only).
+    #[schema(max_length = 2048, example = "https://hooks.example.com/naiq")]
+    webhook_url: Option<String>,
 }
 
 /// One character prompt.

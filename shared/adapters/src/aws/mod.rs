@@ -9,5 +9,6 @@ pub mod lambda;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;
+pub mod webhook_queue;
 
 pub use clients::{AwsClients, describe};

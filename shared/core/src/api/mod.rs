@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 pub use error::ApiError;
 pub use idempotency::{IDEMPOTENCY_TTL, Idempotent};
 pub use responses::*;
+pub use status::job_status;
 pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
 
 use crate::config::Settings;
@@ -41,6 +42,8 @@ pub struct ApiPorts {
     pub account: Arc<dyn AccountCache>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub nudge: Arc<dyn WorkerNudge>,
+    /// The webhook queue, its delivery states and the delivery function's nudge.
+    pub webhooks: crate::webhooks::WebhookPorts,
 }
 
 pub struct ApiService {

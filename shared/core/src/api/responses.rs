@@ -234,6 +234,11 @@ pub struct StatusResponse {
     pub created_at: String,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// With a `webhook_url`: the delivery of each event so far (pending, delivered,
+    /// retrying or dead, with the attempts, the last HTTP status or error and the next
+    /// attempt). Only `GET /task_status` shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<Vec<crate::webhooks::DeliveryState>>,
 }
 
 /// One failed attempt, as `task_status` shows it.

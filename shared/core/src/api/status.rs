@@ -6,6 +6,7 @@ use super::{ApiError, ApiService, rfc3339};
 use crate::domain::pricing::anlas_cost;
 use crate::domain::{ApiKeyRecord, Job, Status, TaskId};
 use crate::ports::PortError;
+use crate::webhooks::{DeliveryState, EventType, WebhookMessage, notify};
 
 impl ApiService {
     async fn owned_job(&self, caller: &ApiKeyRecord, task_id: &str) -> Result<Job, ApiError> {
@@ -30,7 +31,40 @@ impl ApiService {
         } else {
             None
         };
-        self.describe(&job, true, queue_info).await
+        let mut status = self.describe(&job, true, queue_info).await?;
+        status.webhooks = self.webhook_deliveries(&job).await;
+        Ok(status)
+    }
+
+    /// The delivery state of the job's events so far; an event with no recorded attempt
+    /// is pending. A state that cannot be read leaves the field out (logged).
+    async fn webhook_deliveries(&self, job: &Job) -> Option<Vec<DeliveryState>> {
+        job.params().webhook_url.as_ref()?;
+        let recorded = match self.ports.webhooks.states.deliveries(job.task_id()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(task_id = %job.task_id(), error = %e, "could not read the webhook deliveries");
+                return None;
+            }
+        };
+        let now = self.clock.now();
+        Some(
+            EventType::so_far(job)
+                .into_iter()
+                .map(|event| {
+                    recorded
+                        .iter()
+                        .find(|s| s.event == event)
+                        .cloned()
+                        .unwrap_or_else(|| {
+                            let id = WebhookMessage::for_job(job, event, now)
+                                .map(|m| m.id)
+                                .unwrap_or_default();
+                            DeliveryState::pending(event, id)
+                        })
+                })
+                .collect(),
+        )
     }
 
     /// A job as `task_status` shows it; image URLs only when `with_urls`.
@@ -58,38 +92,8 @@ impl ApiService {
         };
         Ok(StatusResponse {
             poll_after_seconds,
-            task_id: job.task_id().clone(),
-            status: job.status(),
-            done: job.status().is_terminal(),
-            success: job.status() == Status::Success,
-            image_url: urls.first().cloned(),
-            image_urls: urls,
             queue_info,
-            error: job.error().as_ref().map(|e| e.message.clone()),
-            error_code: job.error().as_ref().map(|e| e.code.clone()),
-            priority: job.lane().to_string(),
-            model: job.params().model.clone(),
-            seed: job.params().seed,
-            width: job.params().width,
-            height: job.params().height,
-            n_samples: job.params().n_samples,
-            cost: job
-                .cost()
-                .unwrap_or_else(|| anlas_cost(job.params(), false)),
-            attempts: job.attempts(),
-            attempt_errors: job
-                .attempt_errors()
-                .iter()
-                .map(|e| super::responses::AttemptErrorInfo {
-                    attempt: e.attempt,
-                    code: e.code.clone(),
-                    message: e.message.clone(),
-                    at: rfc3339(e.at),
-                })
-                .collect(),
-            created_at: rfc3339(job.created_at()),
-            started_at: job.started_at().map(rfc3339),
-            finished_at: job.finished_at().map(rfc3339),
+            ..job_status(job, urls)
         })
     }
 
@@ -121,12 +125,60 @@ impl ApiService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(task_id = %job.task_id(), "job cancelled");
+        notify(
+            &self.ports.webhooks,
+            &job,
+            EventType::Cancelled,
+            self.clock.now(),
+        )
+        .await;
         Ok(CancelResponse {
             success: true,
             task_id: job.task_id().clone(),
             status: job.status(),
             message: "Task cancelled".into(),
         })
+    }
+}
+
+/// The status fields of a job, without its queue position or polling hint: what
+/// `GET /task_status` shows, and what a webhook event carries.
+pub fn job_status(job: &Job, urls: Vec<String>) -> StatusResponse {
+    StatusResponse {
+        poll_after_seconds: None,
+        task_id: job.task_id().clone(),
+        status: job.status(),
+        done: job.status().is_terminal(),
+        success: job.status() == Status::Success,
+        image_url: urls.first().cloned(),
+        image_urls: urls,
+        queue_info: None,
+        error: job.error().as_ref().map(|e| e.message.clone()),
+        error_code: job.error().as_ref().map(|e| e.code.clone()),
+        priority: job.lane().to_string(),
+        model: job.params().model.clone(),
+        seed: job.params().seed,
+        width: job.params().width,
+        height: job.params().height,
+        n_samples: job.params().n_samples,
+        cost: job
+            .cost()
+            .unwrap_or_else(|| anlas_cost(job.params(), false)),
+        attempts: job.attempts(),
+        attempt_errors: job
+            .attempt_errors()
+            .iter()
+            .map(|e| super::responses::AttemptErrorInfo {
+                attempt: e.attempt,
+                code: e.code.clone(),
+                message: e.message.clone(),
+                at: rfc3339(e.at),
+            })
+            .collect(),
+        created_at: rfc3339(job.created_at()),
+        started_at: job.started_at().map(rfc3339),
+        finished_at: job.finished_at().map(rfc3339),
+        webhooks: None,
     }
 }
 

@@ -5,11 +5,12 @@ use rand::RngExt;
 
 use super::responses::{DryRunResponse, SubmitResponse, Submitted};
 use super::{ApiError, ApiService};
-use crate::domain::request::parse_submit;
+use crate::domain::request::{ValidationError, parse_submit};
 use crate::domain::{ApiKeyRecord, Job, JobError, Status, TaskId};
 use crate::novelai::body;
 use crate::objects::{input_key, mask_key};
 use crate::ports::QueueMessage;
+use crate::webhooks::WebhookUrl;
 
 impl ApiService {
     /// `POST /generate` with the body's bytes (the API function bounds their size before
@@ -38,6 +39,7 @@ impl ApiService {
                 message: format!("this API key may not use priority {}", req.lane),
             });
         }
+        req.params.webhook_url = self.webhook_url(caller, req.params.webhook_url.take())?;
         if !req.seed_given {
             // 0 asks NovelAI to choose and leaves the seed unrecorded: draw a real one.
             req.params.seed = self.draw(|r| r.random_range(1..=u32::MAX));
@@ -110,7 +112,7 @@ impl ApiService {
                 "the queue is unavailable; try again".into(),
             ));
         }
-        tracing::info!(task_id = %task_id, lane = %job.lane(), model = %job.params().model, owner = %job.owner(), "job accepted");
+        tracing::info!(task_id = %task_id, lane = %job.lane(), model = %job.params().model, owner = %job.owner(), webhook = job.params().webhook_url.is_some(), "job accepted");
         if let Err(e) = self.ports.nudge.nudge().await {
             // The schedule drains the queue anyway.
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
@@ -162,5 +164,35 @@ fn after_queue_warning(field: &str, what: &str) -> crate::domain::request::Warni
         given: serde_json::Value::Null,
         sent: serde_json::Value::Null,
         message: format!("the task is queued; {what} could not be read just now (poll its status)"),
+    }
+}
+
+impl ApiService {
+    /// The job's webhook URL: the request's, else the key's default; checked against the
+    /// rules of this deployment (https and a host name, unless `WEBHOOK_ALLOW_PRIVATE`).
+    fn webhook_url(
+        &self,
+        caller: &ApiKeyRecord,
+        given: Option<String>,
+    ) -> Result<Option<String>, ApiError> {
+        let allow_private = self.settings.webhooks.allow_private;
+        let (url, from_key) = match given {
+            Some(u) => (u, false),
+            None => match &caller.webhook_url {
+                Some(u) => (u.clone(), true),
+                None => return Ok(None),
+            },
+        };
+        match WebhookUrl::parse(&url, allow_private) {
+            Ok(u) => Ok(Some(u.as_str().to_string())),
+            Err(e) => {
+                let message = if from_key {
+                    format!("the API key's default {}", e.0)
+                } else {
+                    e.0
+                };
+                Err(ValidationError::invalid("webhook_url", message).into())
+            }
+        }
     }
 }

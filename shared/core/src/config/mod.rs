@@ -4,9 +4,11 @@
 
 mod pacing;
 pub mod ranges;
+pub mod webhooks;
 
 use crate::domain::pacing::PacingConfig;
 use ranges::{JOB_OVERHEAD_SECONDS, Range};
+pub use webhooks::WebhookSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -30,6 +32,8 @@ pub struct Settings {
     /// it to the function's `Timeout`). Also the drain's budget when an invocation comes
     /// without a deadline.
     pub worker_timeout_seconds: u64,
+    /// Where webhooks may go, their retry schedule and their timeout.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Settings {
@@ -43,6 +47,7 @@ impl Default for Settings {
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
             worker_timeout_seconds: ranges::LAMBDA_MAX_TIMEOUT_SECONDS,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -64,6 +69,9 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
     "WORKER_TIMEOUT_SECONDS",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_RETRY_SECONDS",
+    "WEBHOOK_TIMEOUT_SECONDS",
 ];
 
 /// Reads variables through a lookup: trimmed, an empty value counts as absent.
@@ -149,6 +157,7 @@ impl Settings {
                 d.worker_timeout_seconds,
                 ranges::WORKER_TIMEOUT_SECONDS,
             )?,
+            webhooks: webhooks::from_env(&env, &flag)?,
         };
         settings.check_combination(&env)?;
         Ok(settings)

@@ -72,6 +72,10 @@ pub const RATE_LIMIT_DAILY: Range = Range::at_least(1.0);
 /// The random gaps between calls and after a failure, in seconds (fractions allowed).
 pub const PACING_GAP_SECONDS: Range = Range::between(0.0, MAX_GAP_SECONDS);
 
+/// One webhook attempt's timeout, in seconds: short, so a hanging receiver holds the
+/// delivery function only briefly.
+pub const WEBHOOK_TIMEOUT_SECONDS: Range = Range::between(1.0, 30.0);
+
 /// Every numeric setting variable and its range.
 pub const RANGES: &[(&str, Range)] = &[
     ("MAX_ATTEMPTS", MAX_ATTEMPTS),
@@ -84,6 +88,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("RATE_LIMIT_MAX_INTERVAL", PACING_GAP_SECONDS),
     ("COOLDOWN_MIN", PACING_GAP_SECONDS),
     ("COOLDOWN_MAX", PACING_GAP_SECONDS),
+    ("WEBHOOK_TIMEOUT_SECONDS", WEBHOOK_TIMEOUT_SECONDS),
 ];
 
 /// The range of a numeric setting variable.

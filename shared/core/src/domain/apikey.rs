@@ -65,6 +65,10 @@ pub struct ApiKeyRecord {
     /// Whether the key may send `is_test_request: true`.
     pub allow_test: bool,
     pub disabled: bool,
+    /// Where the key's jobs send their webhook events when a request names no
+    /// `webhook_url` (absent in keys made before webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
 }
 
 impl ApiKeyRecord {
@@ -77,6 +81,7 @@ impl ApiKeyRecord {
             lanes: vec![Lane::High, Lane::Normal, Lane::Low],
             allow_test: false,
             disabled: false,
+            webhook_url: None,
         }
     }
 }

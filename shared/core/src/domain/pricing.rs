@@ -133,6 +133,7 @@ mod tests {
             inpaint: false,
             characters: Vec::new(),
             image_format: Default::default(),
+            webhook_url: None,
         }
     }
 

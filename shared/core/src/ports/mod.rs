@@ -15,6 +15,7 @@ mod queue;
 mod secrets;
 mod time;
 mod upstream;
+mod webhooks;
 
 pub use account_cache::AccountCache;
 pub use call_stats::CallStats;
@@ -29,6 +30,10 @@ pub use queue::{Delivery, JobQueue, MAX_RECEIVE_COUNT, MESSAGE_RETENTION_SECONDS
 pub use secrets::SecretStore;
 pub use time::{Clock, Sleeper};
 pub use upstream::{GeneratedImage, Upstream, UpstreamError};
+pub use webhooks::{
+    TransportError, WebhookDelivery, WebhookQueue, WebhookRequest, WebhookSecretStore,
+    WebhookStateStore, WebhookTransport,
+};
 
 /// A failure of a store or service behind a port (network, permissions, throttling…).
 #[derive(Debug, thiserror::Error)]

@@ -192,19 +192,20 @@ impl Worker {
         // Images are stored before the job is marked done.
         job.succeed(keys, self.clock.now())
             .expect("a started job can succeed");
-        match self
+        let marked_done = match self
             .persist("marking the job done", &job, || {
                 self.ports.jobs.replace(&job, Status::Started)
             })
             .await
         {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(PortError::Conflict(_)) => {
                 // Finished (or failed) meanwhile by someone else: nothing more to do.
                 tracing::info!(task_id = %task_id, "job changed before it was marked done; leaving it");
+                false
             }
             Err(e) => return Err(e),
-        }
+        };
         if let Err(e) = self
             .persist("acknowledging the message", &job, || {
                 self.ports.queue.ack(delivery)
@@ -215,6 +216,9 @@ impl Worker {
             tracing::warn!(task_id = %task_id, error = %e, "could not delete the message of a finished job");
         }
         tracing::info!(task_id = %task_id, images = count, attempt = job.attempts(), "job succeeded");
+        if marked_done {
+            self.emit(&job, crate::webhooks::EventType::Succeeded).await;
+        }
         Ok(Outcome::Succeeded)
     }
 }

@@ -5,6 +5,7 @@
 use super::{DrainReport, Outcome, Worker};
 use crate::domain::JobError;
 use crate::ports::{MAX_RECEIVE_COUNT, PortError};
+use crate::webhooks::EventType;
 
 impl Worker {
     /// Marks the jobs whose messages reached the dead-letter queue as failed, with the
@@ -59,6 +60,7 @@ impl Worker {
                     Ok(()) => {
                         tracing::error!(task_id = %task_id, "job failed: its message reached the dead-letter queue");
                         report.failed += 1;
+                        self.emit(&job, EventType::Failed).await;
                     }
                     Err(PortError::Conflict(_)) => {}
                     Err(e) => return Err(e),

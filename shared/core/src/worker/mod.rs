@@ -42,6 +42,8 @@ pub struct WorkerPorts {
     pub call_stats: Arc<dyn CallStats>,
     pub account: Arc<dyn AccountCache>,
     pub upstream: Arc<dyn Upstream>,
+    /// Where job events go for webhook delivery (queued only, never delivered here).
+    pub webhooks: crate::webhooks::WebhookPorts,
 }
 
 pub const LEASE_NAME: &str = "worker";
@@ -125,6 +127,11 @@ impl Worker {
     /// never much past the invocation's end.
     fn lease_until(&self, from: DateTime<Utc>, deadline: DateTime<Utc>) -> DateTime<Utc> {
         (from + Duration::seconds(heartbeat::LEASE_SECONDS)).min(deadline + Duration::seconds(30))
+    }
+
+    /// Queues a job event for its webhook; never fails or waits on a receiver.
+    pub(crate) async fn emit(&self, job: &crate::domain::Job, event: crate::webhooks::EventType) {
+        crate::webhooks::notify(&self.ports.webhooks, job, event, self.clock.now()).await;
     }
 
     /// Time one job may take: the upstream timeout plus room to store the images.

@@ -12,6 +12,7 @@ use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
 use crate::novelai::{body, scrub};
 use crate::ports::{Delivery, PortError, UpstreamError};
+use crate::webhooks::EventType;
 
 impl Worker {
     /// Handles one received message: skips it, or reserves its slot and runs it.
@@ -85,6 +86,9 @@ impl Worker {
                 return Ok(Outcome::Skipped);
             }
             Err(e) => return Err(e),
+        }
+        if job.attempts() == 1 {
+            self.emit(&job, EventType::Started).await;
         }
         tracing::info!(task_id = %task_id, attempt = job.attempts(), model = %job.params().model, "sending to NovelAI");
 
@@ -219,7 +223,8 @@ impl Worker {
             return Ok(Outcome::Skipped);
         }
         match self.ports.jobs.replace(&job, expected).await {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Ok(()) => self.emit(&job, EventType::Failed).await,
+            Err(PortError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
         self.ports.queue.ack(delivery).await?;

@@ -13,6 +13,7 @@ mod lease;
 mod pacing;
 mod queue;
 mod secrets;
+mod webhooks;
 
 pub use account_cache::account_cache;
 pub use call_stats::call_stats;
@@ -24,3 +25,4 @@ pub use lease::lease_store;
 pub use pacing::pacing_store;
 pub use queue::{dead_letters, heartbeat_and_backlog, job_queue, job_queue_groups};
 pub use secrets::secret_store;
+pub use webhooks::{webhook_queue, webhook_secrets, webhook_states};

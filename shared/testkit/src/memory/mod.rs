@@ -10,6 +10,7 @@ mod queue;
 mod secrets;
 mod state;
 mod upstream;
+mod webhooks;
 
 pub use idempotency::MemoryIdempotencyStore;
 pub use images::MemoryImageStore;
@@ -20,6 +21,10 @@ pub use queue::MemoryQueue;
 pub use secrets::MemorySecretStore;
 pub use state::MemoryStateStore;
 pub use upstream::MemoryUpstream;
+pub use webhooks::{
+    MemoryTransport, MemoryWebhookQueue, MemoryWebhookSecrets, MemoryWebhookStates, SentWebhook,
+    unused_webhook_ports,
+};
 
 use std::sync::Mutex;
 

@@ -57,6 +57,7 @@ pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
             account: state.clone(),
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
+            webhooks: naiq_testkit::memory::unused_webhook_ports(),
         },
         clock.clone(),
         7,
@@ -74,6 +75,7 @@ pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
         call_stats: state.clone(),
         account: state.clone(),
         upstream: given.upstream,
+        webhooks: naiq_testkit::memory::unused_webhook_ports(),
     };
     let worker = Worker::new(
         ports.clone(),

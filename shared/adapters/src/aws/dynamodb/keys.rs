@@ -37,6 +37,9 @@ impl KeyStore for DynamoKeyStore {
         );
         item.insert("allow_test".into(), AttributeValue::Bool(record.allow_test));
         item.insert("disabled".into(), AttributeValue::Bool(record.disabled));
+        if let Some(url) = &record.webhook_url {
+            item.insert("webhook_url".into(), s(url));
+        }
         self.client
             .put_item()
             .table_name(&self.table)
@@ -89,6 +92,7 @@ impl KeyStore for DynamoKeyStore {
                 .unwrap_or_default(),
             allow_test: bool_of("allow_test"),
             disabled: bool_of("disabled"),
+            webhook_url: opt_s(&item, "webhook_url").map(str::to_string),
         }))
     }
 }

@@ -11,6 +11,7 @@ mod jobs;
 mod keys;
 mod state;
 mod turns;
+mod webhooks;
 
 use std::collections::HashMap;
 

@@ -172,6 +172,10 @@ pub struct GenerationParams {
     /// before it existed).
     #[serde(default)]
     pub image_format: ImageFormat,
+    /// Where the job's webhook events go (the request's `webhook_url`, else the key's
+    /// default), checked at submit and again before each delivery. Never sent upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
 }
 
 /// An accepted `POST /generate` body.
@@ -242,6 +246,7 @@ pub const KNOWN_FIELDS: &[&str] = &[
     "email",
     "password",
     "dry_run",
+    "webhook_url",
 ];
 
 /// Parses and validates a `POST /generate` body.
@@ -366,6 +371,11 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
     let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
     let credentials = credentials::credentials(f)?;
     let dry_run = f.boolean("dry_run")?.unwrap_or(false);
+    // Bounded here; whether it may be used (https, no IP literal) is the submit's check,
+    // which knows the configuration.
+    let webhook_url = f
+        .text("webhook_url", crate::webhooks::MAX_URL_BYTES)?
+        .map(str::to_string);
     // The seed service ignored fields it did not know; naiq does too, but says so, so a
     // typo (`vibe` for `vibes`) is visible. The value is not echoed: it may be a secret.
     for name in f.map.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
@@ -397,6 +407,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         inpaint: probed_mask.is_some(),
         characters,
         image_format,
+        webhook_url,
     };
     // What the job will store must fit its item; checked before any pixel is decoded.
     stored::check(&params)?;
