@@ -45,6 +45,7 @@ pub(crate) async fn harness() -> Harness {
             account: state,
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
+            ledger: Arc::new(MemoryLedger::default()),
         },
         Arc::new(SystemClock),
         1,

@@ -114,3 +114,10 @@ async fn sqs_dead_letters() {
     let (c, r) = emulator().await;
     contract::dead_letters(&SqsQueue::new(c.sqs, r.queues)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_ledger() {
+    let (c, r) = emulator().await;
+    contract::ledger(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}

@@ -62,3 +62,8 @@ async fn memory_account_cache() {
 async fn memory_dead_letters() {
     contract::dead_letters(&MemoryQueue::default()).await;
 }
+
+#[tokio::test]
+async fn memory_ledger() {
+    contract::ledger(&MemoryLedger::default()).await;
+}

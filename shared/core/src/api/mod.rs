@@ -3,11 +3,13 @@
 
 mod error;
 mod idempotency;
+mod limits;
 mod queue;
 pub mod responses;
 mod status;
 mod submit;
 mod tasks;
+mod usage;
 
 use std::sync::{Arc, Mutex};
 
@@ -17,16 +19,18 @@ use rand_chacha::ChaCha8Rng;
 
 pub use error::ApiError;
 pub use idempotency::{IDEMPOTENCY_TTL, Idempotent};
+pub use limits::{Hold, LimitHit};
 pub use responses::*;
 pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
+pub use usage::{UsageLimits, UsageResponse};
 
 use crate::config::Settings;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
-use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, Lane};
+use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, KeyUnusable, Lane};
 use crate::ports::{
     AccountCache, CallStats, Clock, IdempotencyStore, ImageStore, JobQueue, JobStore, KeyStore,
-    PacingStore, WorkerNudge,
+    Ledger, PacingStore, WorkerNudge,
 };
 
 /// The ports the API needs.
@@ -41,6 +45,7 @@ pub struct ApiPorts {
     pub account: Arc<dyn AccountCache>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub nudge: Arc<dyn WorkerNudge>,
+    pub ledger: Arc<dyn Ledger>,
 }
 
 pub struct ApiService {
@@ -96,14 +101,17 @@ impl ApiService {
             .ok_or(ApiError::Unauthorized(
                 "malformed Authorization header: send Authorization: Bearer <key>",
             ))?;
-        match self
+        let record = self
             .ports
             .keys
             .find(&ApiKey::from_client(key).hash())
             .await?
-        {
-            Some(record) if !record.disabled => Ok(record),
-            _ => Err(ApiError::Unauthorized("invalid API key")),
+            .ok_or(ApiError::Unauthorized("invalid API key"))?;
+        match record.usable_at(self.clock.now()) {
+            Ok(()) => Ok(record),
+            Err(KeyUnusable::Disabled) => Err(ApiError::Unauthorized("invalid API key")),
+            Err(KeyUnusable::Revoked) => Err(ApiError::Unauthorized("this API key was revoked")),
+            Err(KeyUnusable::Expired) => Err(ApiError::Unauthorized("this API key has expired")),
         }
     }
 

@@ -30,6 +30,9 @@ pub struct Settings {
     /// it to the function's `Timeout`). Also the drain's budget when an invocation comes
     /// without a deadline.
     pub worker_timeout_seconds: u64,
+    /// `MAX_QUEUE_DEPTH` as given: the most jobs waiting at once, 0 for the default of
+    /// [`ranges::QUEUE_DEPTH_DAYS`] days of quota (see [`Settings::max_queue_depth`]).
+    pub queue_depth: u64,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
             worker_timeout_seconds: ranges::LAMBDA_MAX_TIMEOUT_SECONDS,
+            queue_depth: 0,
         }
     }
 }
@@ -64,6 +68,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
     "WORKER_TIMEOUT_SECONDS",
+    "MAX_QUEUE_DEPTH",
 ];
 
 /// Reads variables through a lookup: trimmed, an empty value counts as absent.
@@ -149,9 +154,22 @@ impl Settings {
                 d.worker_timeout_seconds,
                 ranges::WORKER_TIMEOUT_SECONDS,
             )?,
+            queue_depth: env.whole("MAX_QUEUE_DEPTH", d.queue_depth, ranges::MAX_QUEUE_DEPTH)?,
         };
         settings.check_combination(&env)?;
         Ok(settings)
+    }
+
+    /// The most jobs waiting at once: `MAX_QUEUE_DEPTH`, or by default a few days of
+    /// quota (a queue deeper than that would wait days anyway).
+    pub fn max_queue_depth(&self) -> u64 {
+        if self.queue_depth > 0 {
+            self.queue_depth
+        } else {
+            self.pacing
+                .daily_limit
+                .saturating_mul(ranges::QUEUE_DEPTH_DAYS)
+        }
     }
 
     /// Time one job may take: the NovelAI call's timeout and the job's overhead.

@@ -12,7 +12,7 @@ pub mod pricing;
 pub mod request;
 pub mod sizes;
 
-pub use apikey::{ApiKey, ApiKeyRecord};
+pub use apikey::{ApiKey, ApiKeyRecord, KeyLimits, KeyUnusable, LimitRefusal};
 pub use credentials::Credentials;
 pub use job::{IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
 pub use pricing::Cost;

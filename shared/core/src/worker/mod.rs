@@ -9,6 +9,7 @@
 mod account;
 mod dead_letters;
 mod run;
+mod settle;
 
 use std::sync::{Arc, Mutex};
 
@@ -21,8 +22,8 @@ use crate::config::Settings;
 use crate::domain::Lane;
 use crate::domain::pacing::{Decision, WaitReason};
 use crate::ports::{
-    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, LeaseStore, PacingStore,
-    PortError, SecretStore, Sleeper, Upstream,
+    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, KeyStore, LeaseStore, Ledger,
+    PacingStore, PortError, SecretStore, Sleeper, Upstream,
 };
 
 /// The ports the worker needs.
@@ -37,6 +38,9 @@ pub struct WorkerPorts {
     pub call_stats: Arc<dyn CallStats>,
     pub account: Arc<dyn AccountCache>,
     pub upstream: Arc<dyn Upstream>,
+    /// To skip the jobs of a revoked or expired key.
+    pub keys: Arc<dyn KeyStore>,
+    pub ledger: Arc<dyn Ledger>,
 }
 
 pub const LEASE_NAME: &str = "worker";

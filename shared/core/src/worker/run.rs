@@ -26,6 +26,10 @@ impl Worker {
             self.ports.queue.ack(delivery).await?;
             return Ok(Outcome::Skipped);
         }
+        if self.refuse_unusable_key(&job).await? {
+            self.ports.queue.ack(delivery).await?;
+            return Ok(Outcome::Skipped);
+        }
         let is_test = job.lane() == Lane::Test;
         loop {
             let now = self.clock.now();
@@ -141,6 +145,10 @@ impl Worker {
                 job.succeed(keys, self.clock.now())
                     .expect("a started job can succeed");
                 self.ports.jobs.replace(&job, Status::Started).await?;
+                let actual = self
+                    .actual_cost(&job, delivery.message.credentials.is_none())
+                    .await;
+                self.settle(&job, Some(actual)).await;
                 self.ports.queue.ack(delivery).await?;
                 tracing::info!(task_id = %task_id, images = count, upstream_ms = elapsed_ms, "job succeeded");
                 Ok(Outcome::Succeeded)
@@ -219,7 +227,8 @@ impl Worker {
             return Ok(Outcome::Skipped);
         }
         match self.ports.jobs.replace(&job, expected).await {
-            Ok(()) | Err(PortError::Conflict(_)) => {}
+            Ok(()) => self.settle(&job, None).await,
+            Err(PortError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
         self.ports.queue.ack(delivery).await?;
