@@ -7,21 +7,24 @@ mod ops;
 
 mod webhook_secret;
 
+mod keys;
+
+use std::sync::Arc;
+
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
-use chrono::Utc;
 use clap::{Parser, Subcommand};
 use naiq_adapters::aws::AwsClients;
-use naiq_adapters::aws::dynamodb::DynamoKeyStore;
-use naiq_adapters::aws::dynamodb::DynamoStateStore;
+use naiq_adapters::aws::dynamodb::{DynamoJobStore, DynamoKeyStore, DynamoStateStore};
 use naiq_adapters::aws::secrets::SecretsManagerStore;
 use naiq_adapters::novelai::NovelAiClient;
 use naiq_adapters::provision::{Names, provision};
-use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials, Lane};
+use naiq_core::domain::Credentials;
 use naiq_core::novelai::access_key as auth;
-use naiq_core::ports::{AccountCache, KeyStore, SecretStore, Upstream};
-use rand::RngExt;
+use naiq_core::ports::{AccountCache, SecretStore, Upstream};
+
+use keys::KeysCommand;
 
 #[derive(Parser)]
 #[command(
@@ -58,25 +61,6 @@ enum Command {
     },
     #[command(flatten)]
     Client(client::ClientCommand),
-}
-
-#[derive(Subcommand)]
-enum KeysCommand {
-    /// Creates a key and prints it once; only its hash is stored.
-    Create {
-        /// Who the key is for.
-        #[arg(long)]
-        name: String,
-        /// Priorities the key may use (comma-separated: high,normal,low).
-        #[arg(long, value_delimiter = ',', default_value = "high,normal,low")]
-        lanes: Vec<String>,
-        /// Lets the key send test requests (they also need ALLOW_TEST_REQUESTS).
-        #[arg(long)]
-        allow_test: bool,
-        /// Where the key's jobs send webhook events when a request names no webhook_url.
-        #[arg(long)]
-        webhook_url: Option<String>,
-    },
 }
 
 #[derive(Subcommand)]
@@ -155,41 +139,29 @@ async fn main() -> Result<std::process::ExitCode> {
     }
     let clients = AwsClients::from_env().await;
     match cli.command {
-        Command::Keys {
-            command:
-                KeysCommand::Create {
-                    name,
-                    lanes,
-                    allow_test,
-                    webhook_url,
-                },
-        } => {
-            let lanes = lanes
-                .iter()
-                .map(|l| match l.trim().parse::<Lane>() {
-                    Ok(Lane::Test) | Err(_) => bail!(
-                        "unknown lane {l:?}: use high, normal or low (test lane: --allow-test)"
-                    ),
-                    Ok(lane) => Ok(lane),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let key = ApiKey::from_random_bytes(rand::rng().random());
-            let mut record = ApiKeyRecord::new(&key, &name, Utc::now());
-            record.lanes = lanes;
-            record.allow_test = allow_test;
-            record.webhook_url = webhook_url
-                .as_deref()
-                .map(webhook_secret::check_url)
-                .transpose()?;
-            DynamoKeyStore::new(clients.dynamodb.clone(), env("KEYS_TABLE")?)
-                .insert(&record)
-                .await?;
-            eprintln!(
-                "Created API key {} for {name:?}. It is shown once; store it now.",
-                record.key_id
-            );
-            println!("{}", key.expose());
-            webhook_secret::issue(&clients, &env("STATE_TABLE")?, &record.key_id).await?;
+        Command::Keys { command } => {
+            let settings = naiq_core::config::Settings::from_lookup(&|k| std::env::var(k).ok())?;
+            let state = Arc::new(DynamoStateStore::new(
+                clients.dynamodb.clone(),
+                env("STATE_TABLE")?,
+            ));
+            let ports = naiq_core::admin::KeyPorts {
+                keys: Arc::new(DynamoKeyStore::new(
+                    clients.dynamodb.clone(),
+                    env("KEYS_TABLE")?,
+                )),
+                jobs: Arc::new(DynamoJobStore::new(
+                    clients.dynamodb.clone(),
+                    env("JOBS_TABLE")?,
+                )),
+                ledger: state,
+            };
+            let state_table = env("STATE_TABLE")?;
+            let issue = |key_id: String| {
+                let (clients, table) = (&clients, state_table.clone());
+                async move { webhook_secret::issue(clients, &table, &key_id).await }
+            };
+            keys::run(keys::admin(ports, settings.pacing), command, issue).await?;
         }
         Command::Credentials { command } => {
             // The secret is named only for the commands that use it.

@@ -36,12 +36,19 @@ pub struct ErrorBody<'a> {
     /// `too_large`, `unauthorized`, `priority_not_allowed`, `test_requests_not_allowed`,
     /// `test_requests_disabled`, `not_found`, `method_not_allowed`,
     /// `conflict`, `idempotency_key_reused`, `idempotency_in_progress`, `internal_error`,
-    /// `unavailable`).
+    /// `unavailable`, `model_not_allowed`, `area_not_allowed`, `n_samples_not_allowed`, and
+    /// with 429 `queue_full`, `waiting_limit`, `jobs_per_day`, `anlas_per_day`).
     pub code: &'a str,
     pub message: String,
     /// The request field at fault (`characters[1].prompt`, `Idempotency-Key`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'a str>,
+    /// With 429: the limit that refused (`queue`, `waiting`, `jobs-daily`, `anlas-daily`,
+    /// the policy the `RateLimit` header names) and its quota.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
     /// The seed service's error field (the same text as `message`).
     pub error: String,
 }
@@ -58,6 +65,7 @@ fn status_of(e: &ApiError) -> StatusCode {
         ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -88,12 +96,18 @@ impl IntoResponse for HttpError {
             HttpError::Api(ApiError::Internal(e)) => tracing::error!(error = %e, "request failed"),
             _ => tracing::info!(status = status.as_u16(), code, "request rejected"),
         }
+        let hit = match &self {
+            HttpError::Api(ApiError::TooManyRequests(hit)) => Some(hit.as_ref()),
+            _ => None,
+        };
         let body = ErrorBody {
             success: false,
             code,
             error: message.clone(),
             message,
             field,
+            limit: hit.map(|h| h.policy),
+            quota: hit.map(|h| h.quota),
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
@@ -106,7 +120,18 @@ impl IntoResponse for HttpError {
             StatusCode::CONFLICT if code == "idempotency_in_progress" => Some("1"),
             _ => None,
         };
-        if let Some(seconds) = retry_after {
+        if let Some(hit) = hit {
+            // A limit says when it frees up, in the RateLimit fields and in Retry-After.
+            for (name, value) in [
+                ("ratelimit-policy", hit.policy_field()),
+                ("ratelimit", hit.ratelimit_field()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(hit.retry_after()));
+        } else if let Some(seconds) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response

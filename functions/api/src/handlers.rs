@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http};
 use naiq_core::api::{
     ApiError, ApiService, CancelResponse, Idempotent, QueueStatusResponse, RateLimitStatusResponse,
-    StatusResponse, Submitted, TaskList, TaskQuery,
+    StatusResponse, Submitted, TaskList, TaskQuery, UsageResponse,
 };
 use naiq_core::domain::ValidationError;
 use serde::Serialize;
@@ -174,4 +174,14 @@ pub async fn rate_limit_status(
         success: true,
         rate_limit_info: service.rate_limit_status().await?,
     }))
+}
+
+/// The caller's own spend today in the Anlas ledger, its held amounts, and its limits.
+#[utoipa::path(get, path = "/usage", operation_id = "usage",
+    responses((status = 200, description = "The caller's usage and limits", body = UsageResponse)))]
+pub async fn usage(
+    State(service): State<Service>,
+    Caller(caller): Caller,
+) -> Result<Response, HttpError> {
+    Ok(ok(service.usage(&caller).await?))
 }

@@ -28,7 +28,7 @@ pub const ERRORS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/generate",
-        &[400, 401, 403, 405, 409, 413, 422, 500, 503],
+        &[400, 401, 403, 405, 409, 413, 422, 429, 500, 503],
     ),
     ("GET", "/task_status/{task_id}", &[401, 404, 405, 500, 503]),
     (
@@ -39,6 +39,7 @@ pub const ERRORS: &[(&str, &str, &[u16])] = &[
     ("GET", "/queue_status", &[401, 405, 500, 503]),
     ("GET", "/rate_limit_status", &[401, 405, 500, 503]),
     ("GET", "/tasks", &[400, 401, 405, 500, 503]),
+    ("GET", "/usage", &[401, 405, 500, 503]),
     ("GET", "/health", &[]),
     ("GET", "/openapi.json", &[405]),
 ];
@@ -49,7 +50,7 @@ pub const ERRORS: &[(&str, &str, &[u16])] = &[
     info(title = "naiq", description = "A serverless NovelAI image-generation queue. Every \
         route except `/health` and `/openapi.json` needs `Authorization: Bearer <API key>`."),
     paths(handlers::generate, handlers::task_status, handlers::cancel_task,
-        handlers::queue_status, handlers::rate_limit_status, handlers::tasks, handlers::health,
+        handlers::queue_status, handlers::rate_limit_status, handlers::tasks, handlers::usage, handlers::health,
         openapi_json),
     components(schemas(ErrorBody)),
     security(("bearer" = [])),
@@ -63,8 +64,14 @@ struct Errors;
 fn describe(status: u16) -> &'static str {
     match status {
         400 => "The request is malformed or a field is out of range (`field` names it)",
-        401 => "No API key, a malformed `Authorization` header, or an unknown or disabled key",
-        403 => "The key may not use this lane, or test requests are not allowed",
+        401 => {
+            "No API key, a malformed `Authorization` header, or an unknown, disabled, revoked \
+            or expired key"
+        }
+        403 => {
+            "The key may not use this lane, model, image area or `n_samples`, or test \
+            requests are not allowed"
+        }
         404 => "No such task (or another key's)",
         405 => "The route takes another method (`Allow` names it)",
         409 => {
@@ -73,6 +80,12 @@ fn describe(status: u16) -> &'static str {
         }
         413 => "The body is larger than the configured limit",
         422 => "This Idempotency-Key was used with another body",
+        429 => {
+            "A limit refuses the job for now: the queue is full (`MAX_QUEUE_DEPTH`), or the \
+            key has as many jobs waiting as it may, or its jobs or Anlas per day are spent \
+            (`limit` names it; `RateLimit-Policy`, `RateLimit` and `Retry-After` say when it \
+            frees up)"
+        }
         500 => "A backend failed",
         503 => "A backend refused for now; try again after `Retry-After` seconds",
         _ => "An error",
@@ -90,11 +103,29 @@ fn error_response(status: u16) -> utoipa::openapi::Response {
             .description(Some(description))
             .build()
     };
-    if matches!(status, 409 | 503) {
+    if matches!(status, 409 | 429 | 503) {
         response = response.header(
             "Retry-After",
             header("Seconds to wait before trying again", Type::Integer),
         );
+    }
+    if status == 429 {
+        response = response
+            .header(
+                "RateLimit-Policy",
+                header(
+                    "The limit (IETF draft-ietf-httpapi-ratelimit-headers): \
+                    `\"anlas-daily\";q=500;qu=\"anlas\";w=86400`",
+                    Type::String,
+                ),
+            )
+            .header(
+                "RateLimit",
+                header(
+                    "What is left of it and when it frees up: `\"anlas-daily\";r=0;t=3600`",
+                    Type::String,
+                ),
+            );
     }
     if status == 405 {
         response = response.header("Allow", header("The methods the route takes", Type::String));

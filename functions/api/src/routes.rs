@@ -57,6 +57,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/queue_status"),
     ("GET", "/rate_limit_status"),
     ("GET", "/tasks"),
+    ("GET", "/usage"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),
 ];
@@ -70,6 +71,7 @@ fn handler(method: &'static str, path: &str) -> MethodRouter<Service> {
         ("GET", "/queue_status") => get(queue_status),
         ("GET", "/rate_limit_status") => get(rate_limit_status),
         ("GET", "/tasks") => get(tasks),
+        ("GET", "/usage") => get(usage),
         // Liveness answers any method, as before.
         ("GET", "/health") => return any(health),
         ("GET", "/openapi.json") => get(openapi_json),

@@ -46,6 +46,7 @@ pub(crate) async fn harness() -> Harness {
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
             webhooks: naiq_testkit::memory::unused_webhook_ports(),
+            ledger: Arc::new(MemoryLedger::default()),
         },
         Arc::new(SystemClock),
         1,

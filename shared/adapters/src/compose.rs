@@ -95,7 +95,8 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         pacing: state.clone(),
         call_stats: state.clone(),
         account: state.clone(),
-        idempotency: state,
+        idempotency: state.clone(),
+        ledger: state,
         nudge,
         webhooks: webhook_ports(clients, config),
     }
@@ -141,7 +142,9 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
         lease: state.clone(),
         pacing: state.clone(),
         call_stats: state.clone(),
-        account: state,
+        account: state.clone(),
+        ledger: state,
+        keys: Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
         upstream: Arc::new(NovelAiClient::new(
             &s.novelai_image_url,
             Duration::from_secs(s.novelai_timeout_seconds),

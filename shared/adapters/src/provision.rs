@@ -116,6 +116,16 @@ fn index(name: &str, hash: &str, range: &str, projection: ProjectionType) -> Glo
         .expect("index")
 }
 
+/// An index with a hash key only.
+fn hash_index(name: &str, hash: &str, projection: ProjectionType) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash))
+        .projection(Projection::builder().projection_type(projection).build())
+        .build()
+        .expect("index")
+}
+
 async fn create_table(
     clients: &AwsClients,
     name: &str,
@@ -183,7 +193,18 @@ pub async fn provision(clients: &AwsClients, names: &Names) -> Result<Resources,
         ],
     )
     .await?;
-    create_table(clients, &names.keys_table(), schema::KEYS_KEY, &[], vec![]).await?;
+    create_table(
+        clients,
+        &names.keys_table(),
+        schema::KEYS_KEY,
+        &[schema::KEY_ID_INDEX_HASH],
+        vec![hash_index(
+            schema::KEY_ID_INDEX,
+            schema::KEY_ID_INDEX_HASH,
+            ProjectionType::All,
+        )],
+    )
+    .await?;
     create_table(
         clients,
         &names.state_table(),

@@ -167,3 +167,10 @@ async fn dynamodb_webhook_secrets() {
     let (c, r) = emulator().await;
     contract::webhook_secrets(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_ledger() {
+    let (c, r) = emulator().await;
+    contract::ledger(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
+}

@@ -3,6 +3,7 @@
 //! - `domain`: jobs and their transitions, validation, pacing, pricing (no I/O at all);
 //! - `ports`: the narrow async traits the use cases reach the world through;
 //! - `api` and `worker`: the use cases of the two functions, written against the ports;
+//!   `admin`: the operator's (API keys), for the CLI;
 //! - `novelai`: NovelAI's protocol (request bodies, the zip it answers with, the access
 //!   key, the subscription);
 //! - `webhooks`: signed task events, the address rules and their delivery use case;
@@ -12,6 +13,7 @@
 //! (`naiq-adapters`) and the test doubles (`naiq-testkit`) live in their own crates, so a
 //! wrong import is a compile error.
 
+pub mod admin;
 pub mod api;
 pub mod config;
 pub mod domain;

@@ -100,3 +100,8 @@ async fn memory_webhook_states() {
 async fn memory_webhook_secrets() {
     contract::webhook_secrets(&MemoryWebhookSecrets::default()).await;
 }
+
+#[tokio::test]
+async fn memory_ledger() {
+    contract::ledger(&MemoryLedger::default()).await;
+}

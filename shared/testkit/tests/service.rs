@@ -22,6 +22,8 @@ struct Stack {
     images: Arc<MemoryImageStore>,
     state: Arc<MemoryStateStore>,
     jobs: Arc<MemoryJobStore>,
+    keys: Arc<MemoryKeyStore>,
+    ledger: Arc<MemoryLedger>,
     alice: ApiKeyRecord,
     bob: ApiKeyRecord,
 }
@@ -35,6 +37,7 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
     let images = Arc::new(MemoryImageStore::default());
     let keys = Arc::new(MemoryKeyStore::default());
     let state = Arc::new(MemoryStateStore::default());
+    let ledger = Arc::new(MemoryLedger::default());
     let upstream = Arc::new(MemoryUpstream::with_clock(clock.clone()));
     let secrets = Arc::new(match secret {
         Some(c) => MemorySecretStore::with(c),
@@ -49,13 +52,14 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
             jobs: jobs.clone(),
             queue: queue.clone(),
             images: images.clone(),
-            keys,
+            keys: keys.clone(),
             pacing: state.clone(),
             call_stats: state.clone(),
             account: state.clone(),
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
             webhooks: unused_webhook_ports(),
+            ledger: ledger.clone(),
         },
         clock.clone(),
         7,
@@ -73,6 +77,8 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
             account: state.clone(),
             upstream: upstream.clone(),
             webhooks: unused_webhook_ports(),
+            keys: keys.clone(),
+            ledger: ledger.clone(),
         },
         clock.clone(),
         clock.clone(),
@@ -89,6 +95,8 @@ async fn stack_with(settings: Settings, secret: Option<Credentials>) -> Stack {
         images,
         state,
         jobs,
+        keys,
+        ledger,
         alice,
         bob,
     }
@@ -1030,6 +1038,8 @@ async fn a_missing_mask_fails_the_job_without_a_call() {
             account: s.state.clone(),
             upstream: s.upstream.clone(),
             webhooks: unused_webhook_ports(),
+            keys: s.keys.clone(),
+            ledger: s.ledger.clone(),
         },
         s.clock.clone(),
         s.clock.clone(),
@@ -1305,6 +1315,7 @@ async fn a_queued_job_is_answered_200_even_when_a_later_read_fails() {
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
             webhooks: unused_webhook_ports(),
+            ledger: Arc::new(MemoryLedger::default()),
         },
         s.clock.clone(),
         3,
@@ -1418,6 +1429,8 @@ async fn one_job_that_cannot_be_written_stops_neither_the_drain_nor_the_sweep() 
             account: s.state.clone(),
             upstream: s.upstream.clone(),
             webhooks: unused_webhook_ports(),
+            keys: s.keys.clone(),
+            ledger: s.ledger.clone(),
         },
         s.clock.clone(),
         s.clock.clone(),

@@ -58,6 +58,7 @@ async fn stack_with(
     keys.insert(&key).await.unwrap();
     let secret = WebhookSecret::from_random_bytes([5; SECRET_BYTES]);
     secrets.put_secret(&key.key_id, &secret).await.unwrap();
+    let ledger = Arc::new(MemoryLedger::default());
     let webhooks = WebhookPorts {
         queue: queue.unwrap_or_else(|| hooks.clone()),
         states: states.clone(),
@@ -68,13 +69,14 @@ async fn stack_with(
             jobs: jobs.clone(),
             queue: lanes.clone(),
             images: images.clone(),
-            keys,
+            keys: keys.clone(),
             pacing: state.clone(),
             call_stats: state.clone(),
             account: state.clone(),
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
             webhooks: webhooks.clone(),
+            ledger: ledger.clone(),
         },
         clock.clone(),
         7,
@@ -95,6 +97,8 @@ async fn stack_with(
             account: state,
             upstream,
             webhooks,
+            keys,
+            ledger,
         },
         clock.clone(),
         clock.clone(),

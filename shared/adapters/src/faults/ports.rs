@@ -195,6 +195,54 @@ impl<S: KeyStore + ?Sized> KeyStore for Faulty<S> {
     async fn find(&self, key_hash: &str) -> PortResult<Option<ApiKeyRecord>> {
         self.call("keys.find", self.inner.find(key_hash)).await
     }
+    async fn find_by_id(&self, key_id: &str) -> PortResult<Option<ApiKeyRecord>> {
+        self.call("keys.find_by_id", self.inner.find_by_id(key_id))
+            .await
+    }
+    async fn list(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        self.call("keys.list", self.inner.list()).await
+    }
+    async fn update(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        self.call("keys.update", self.inner.update(record)).await
+    }
+    async fn rotate(&self, old_hash: &str, new: &ApiKeyRecord) -> PortResult<()> {
+        self.call("keys.rotate", self.inner.rotate(old_hash, new))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: naiq_core::ports::Ledger + ?Sized> naiq_core::ports::Ledger for Faulty<S> {
+    async fn hold(
+        &self,
+        key_id: &str,
+        day: chrono::NaiveDate,
+        amount: u64,
+        limits: naiq_core::ports::HoldLimits,
+    ) -> PortResult<Result<naiq_core::ports::LedgerDay, naiq_core::ports::HoldRefused>> {
+        self.call("ledger.hold", self.inner.hold(key_id, day, amount, limits))
+            .await
+    }
+    async fn settle(
+        &self,
+        key_id: &str,
+        day: chrono::NaiveDate,
+        held: u64,
+        actual: u64,
+    ) -> PortResult<()> {
+        self.call(
+            "ledger.settle",
+            self.inner.settle(key_id, day, held, actual),
+        )
+        .await
+    }
+    async fn day(
+        &self,
+        key_id: &str,
+        day: chrono::NaiveDate,
+    ) -> PortResult<naiq_core::ports::LedgerDay> {
+        self.call("ledger.day", self.inner.day(key_id, day)).await
+    }
 }
 
 #[async_trait]

@@ -1,6 +1,7 @@
 //! What the API's use cases fail with. Each error has a stable machine code and names the
 //! field it is about; the HTTP status of each is decided by the API function, not here.
 
+use super::limits::LimitHit;
 use crate::domain::{IllegalTransition, ValidationError};
 use crate::ports::PortError;
 
@@ -9,7 +10,8 @@ pub enum ApiError {
     /// The request is malformed or a field is out of range.
     #[error("{0}")]
     Invalid(ValidationError),
-    /// No API key, a malformed header, or a key that is unknown or disabled.
+    /// No API key, a malformed header, or a key that is unknown, disabled, revoked or
+    /// expired.
     #[error("{0}")]
     Unauthorized(&'static str),
     /// The key may not do this (a lane, test requests).
@@ -37,6 +39,9 @@ pub enum ApiError {
     /// A backend refused for now; the client may try again.
     #[error("{0}")]
     Unavailable(String),
+    /// A limit (the queue's, or the key's) refuses the request for now.
+    #[error("{}", .0.message)]
+    TooManyRequests(Box<LimitHit>),
 }
 
 impl ApiError {
@@ -52,6 +57,7 @@ impl ApiError {
             ApiError::IdempotencyInProgress => "idempotency_in_progress",
             ApiError::Internal(_) => "internal_error",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyRequests(hit) => hit.code,
         }
     }
 

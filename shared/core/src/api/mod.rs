@@ -3,11 +3,13 @@
 
 mod error;
 mod idempotency;
+mod limits;
 mod queue;
 pub mod responses;
 mod status;
 mod submit;
 mod tasks;
+mod usage;
 
 use std::sync::{Arc, Mutex};
 
@@ -17,17 +19,19 @@ use rand_chacha::ChaCha8Rng;
 
 pub use error::ApiError;
 pub use idempotency::{IDEMPOTENCY_TTL, Idempotent};
+pub use limits::{Hold, LimitHit};
 pub use responses::*;
 pub use status::job_status;
 pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
+pub use usage::{UsageLimits, UsageResponse};
 
 use crate::config::Settings;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
-use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, Lane};
+use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, KeyUnusable, Lane};
 use crate::ports::{
     AccountCache, CallStats, Clock, IdempotencyStore, ImageStore, JobQueue, JobStore, KeyStore,
-    PacingStore, WorkerNudge,
+    Ledger, PacingStore, WorkerNudge,
 };
 
 /// The ports the API needs.
@@ -44,6 +48,7 @@ pub struct ApiPorts {
     pub nudge: Arc<dyn WorkerNudge>,
     /// The webhook queue, its delivery states and the delivery function's nudge.
     pub webhooks: crate::webhooks::WebhookPorts,
+    pub ledger: Arc<dyn Ledger>,
 }
 
 pub struct ApiService {
@@ -99,14 +104,17 @@ impl ApiService {
             .ok_or(ApiError::Unauthorized(
                 "malformed Authorization header: send Authorization: Bearer <key>",
             ))?;
-        match self
+        let record = self
             .ports
             .keys
             .find(&ApiKey::from_client(key).hash())
             .await?
-        {
-            Some(record) if !record.disabled => Ok(record),
-            _ => Err(ApiError::Unauthorized("invalid API key")),
+            .ok_or(ApiError::Unauthorized("invalid API key"))?;
+        match record.usable_at(self.clock.now()) {
+            Ok(()) => Ok(record),
+            Err(KeyUnusable::Disabled) => Err(ApiError::Unauthorized("invalid API key")),
+            Err(KeyUnusable::Revoked) => Err(ApiError::Unauthorized("this API key was revoked")),
+            Err(KeyUnusable::Expired) => Err(ApiError::Unauthorized("this API key has expired")),
         }
     }
 

@@ -124,6 +124,7 @@ impl ApiService {
             }
             Err(e) => return Err(e.into()),
         }
+        self.release_job(&job).await;
         tracing::info!(task_id = %job.task_id(), "job cancelled");
         notify(
             &self.ports.webhooks,

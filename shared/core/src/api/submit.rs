@@ -63,6 +63,28 @@ impl ApiService {
                 warnings: req.warnings,
             }));
         }
+        // Every limit before any expensive work; the job's price is held from here on
+        // (a job on per-request credentials counts too: the budget bounds what a key asks).
+        let cost = self.cost(&req.params, req.credentials.is_none()).await?;
+        let hold = self
+            .admit(caller, &req.params, u64::from(cost.total))
+            .await?;
+        match self.queue_job(caller, req, cost).await {
+            Ok(answer) => Ok(answer),
+            Err(e) => {
+                self.release_hold(caller, hold).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores the inputs and the job and queues it (its limits passed, its price held).
+    async fn queue_job(
+        &self,
+        caller: &ApiKeyRecord,
+        mut req: crate::domain::SubmitRequest,
+        cost: crate::domain::Cost,
+    ) -> Result<Submitted, ApiError> {
         let task_id = TaskId::from_random_bytes(self.draw(|r| r.random()));
         let now = self.clock.now();
         let mut job = Job::new(
@@ -88,7 +110,6 @@ impl ApiService {
         }
         let [image_key, mask_key] = stored;
         job.attach_inputs(image_key, mask_key);
-        let cost = self.cost(job.params(), req.credentials.is_none()).await?;
         job.set_cost(cost);
         self.ports.jobs.insert(&job).await?;
         let message = QueueMessage {

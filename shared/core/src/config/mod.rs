@@ -34,6 +34,9 @@ pub struct Settings {
     pub worker_timeout_seconds: u64,
     /// Where webhooks may go, their retry schedule and their timeout.
     pub webhooks: WebhookSettings,
+    /// `MAX_QUEUE_DEPTH` as given: the most jobs waiting at once, 0 for the default of
+    /// [`ranges::QUEUE_DEPTH_DAYS`] days of quota (see [`Settings::max_queue_depth`]).
+    pub queue_depth: u64,
 }
 
 impl Default for Settings {
@@ -48,6 +51,7 @@ impl Default for Settings {
             novelai_timeout_seconds: 120,
             worker_timeout_seconds: ranges::LAMBDA_MAX_TIMEOUT_SECONDS,
             webhooks: WebhookSettings::default(),
+            queue_depth: 0,
         }
     }
 }
@@ -72,6 +76,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "WEBHOOK_ALLOW_PRIVATE",
     "WEBHOOK_RETRY_SECONDS",
     "WEBHOOK_TIMEOUT_SECONDS",
+    "MAX_QUEUE_DEPTH",
 ];
 
 /// Reads variables through a lookup: trimmed, an empty value counts as absent.
@@ -158,9 +163,22 @@ impl Settings {
                 ranges::WORKER_TIMEOUT_SECONDS,
             )?,
             webhooks: webhooks::from_env(&env, &flag)?,
+            queue_depth: env.whole("MAX_QUEUE_DEPTH", d.queue_depth, ranges::MAX_QUEUE_DEPTH)?,
         };
         settings.check_combination(&env)?;
         Ok(settings)
+    }
+
+    /// The most jobs waiting at once: `MAX_QUEUE_DEPTH`, or by default a few days of
+    /// quota (a queue deeper than that would wait days anyway).
+    pub fn max_queue_depth(&self) -> u64 {
+        if self.queue_depth > 0 {
+            self.queue_depth
+        } else {
+            self.pacing
+                .daily_limit
+                .saturating_mul(ranges::QUEUE_DEPTH_DAYS)
+        }
     }
 
     /// Time one job may take: the NovelAI call's timeout and the job's overhead.

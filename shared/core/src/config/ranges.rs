@@ -69,6 +69,12 @@ pub const WORKER_TIMEOUT_SECONDS: Range = Range::between(
 /// Upstream calls per local day.
 pub const RATE_LIMIT_DAILY: Range = Range::at_least(1.0);
 
+/// The most jobs waiting at once; 0 = three days of quota (3 × `RATE_LIMIT_DAILY`).
+pub const MAX_QUEUE_DEPTH: Range = Range::at_least(0.0);
+
+/// How many days of quota the default `MAX_QUEUE_DEPTH` holds.
+pub const QUEUE_DEPTH_DAYS: u64 = 3;
+
 /// The random gaps between calls and after a failure, in seconds (fractions allowed).
 pub const PACING_GAP_SECONDS: Range = Range::between(0.0, MAX_GAP_SECONDS);
 
@@ -84,6 +90,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("NOVELAI_TIMEOUT_SECONDS", NOVELAI_TIMEOUT_SECONDS),
     ("WORKER_TIMEOUT_SECONDS", WORKER_TIMEOUT_SECONDS),
     ("RATE_LIMIT_DAILY", RATE_LIMIT_DAILY),
+    ("MAX_QUEUE_DEPTH", MAX_QUEUE_DEPTH),
     ("RATE_LIMIT_MIN_INTERVAL", PACING_GAP_SECONDS),
     ("RATE_LIMIT_MAX_INTERVAL", PACING_GAP_SECONDS),
     ("COOLDOWN_MIN", PACING_GAP_SECONDS),

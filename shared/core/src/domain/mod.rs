@@ -13,7 +13,7 @@ pub mod request;
 pub mod sizes;
 pub mod turns;
 
-pub use apikey::{ApiKey, ApiKeyRecord};
+pub use apikey::{ApiKey, ApiKeyRecord, KeyLimits, KeyUnusable, LimitRefusal};
 pub use credentials::Credentials;
 pub use job::{AttemptError, IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
 pub use pricing::Cost;

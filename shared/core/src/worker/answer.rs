@@ -217,6 +217,10 @@ impl Worker {
         }
         tracing::info!(task_id = %task_id, images = count, attempt = job.attempts(), "job succeeded");
         if marked_done {
+            let actual = self
+                .actual_cost(&job, delivery.message.credentials.is_none())
+                .await;
+            self.settle(&job, Some(actual)).await;
             self.emit(&job, crate::webhooks::EventType::Succeeded).await;
         }
         Ok(Outcome::Succeeded)

@@ -13,6 +13,7 @@ mod dead_letters;
 pub mod heartbeat;
 pub mod reaper;
 mod run;
+mod settle;
 mod turns;
 
 use std::sync::{Arc, Mutex};
@@ -26,8 +27,8 @@ use crate::config::Settings;
 use crate::domain::Lane;
 use crate::domain::pacing::{Decision, WaitReason};
 use crate::ports::{
-    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, LeaseStore, PacingStore,
-    PortError, SecretStore, Sleeper, Upstream,
+    AccountCache, CallStats, Clock, ImageStore, JobQueue, JobStore, KeyStore, LeaseStore, Ledger,
+    PacingStore, PortError, SecretStore, Sleeper, Upstream,
 };
 
 /// The ports the worker needs.
@@ -44,6 +45,9 @@ pub struct WorkerPorts {
     pub upstream: Arc<dyn Upstream>,
     /// Where job events go for webhook delivery (queued only, never delivered here).
     pub webhooks: crate::webhooks::WebhookPorts,
+    /// To skip the jobs of a revoked or expired key.
+    pub keys: Arc<dyn KeyStore>,
+    pub ledger: Arc<dyn Ledger>,
 }
 
 pub const LEASE_NAME: &str = "worker";

@@ -37,6 +37,10 @@ impl Worker {
                 .with_heartbeat(delivery, self.finish_succeeded(job, images, delivery))
                 .await;
         }
+        if self.refuse_unusable_key(&job).await? {
+            self.ports.queue.ack(delivery).await?;
+            return Ok(Outcome::Skipped);
+        }
         let is_test = job.lane() == Lane::Test;
         loop {
             let now = self.clock.now();
@@ -223,7 +227,10 @@ impl Worker {
             return Ok(Outcome::Skipped);
         }
         match self.ports.jobs.replace(&job, expected).await {
-            Ok(()) => self.emit(&job, EventType::Failed).await,
+            Ok(()) => {
+                self.settle(&job, None).await;
+                self.emit(&job, EventType::Failed).await;
+            }
             Err(PortError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }

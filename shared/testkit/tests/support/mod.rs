@@ -43,6 +43,7 @@ pub fn clock() -> Arc<ManualClock> {
 pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
     let queue = Arc::new(MemoryQueue::default());
     let keys = Arc::new(MemoryKeyStore::default());
+    let ledger = Arc::new(MemoryLedger::default());
     let state = Arc::new(MemoryStateStore::default());
     let alice = ApiKeyRecord::new(&ApiKey::from_random_bytes([1; 32]), "alice", clock.now());
     keys.insert(&alice).await.unwrap();
@@ -51,13 +52,14 @@ pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
             jobs: given.jobs.clone(),
             queue: queue.clone(),
             images: given.images.clone(),
-            keys,
+            keys: keys.clone(),
             pacing: state.clone(),
             call_stats: state.clone(),
             account: state.clone(),
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
             webhooks: naiq_testkit::memory::unused_webhook_ports(),
+            ledger: ledger.clone(),
         },
         clock.clone(),
         7,
@@ -76,6 +78,8 @@ pub async fn stack(clock: Arc<ManualClock>, given: Given) -> Stack {
         account: state.clone(),
         upstream: given.upstream,
         webhooks: naiq_testkit::memory::unused_webhook_ports(),
+        keys: keys.clone(),
+        ledger,
     };
     let worker = Worker::new(
         ports.clone(),

@@ -9,6 +9,7 @@ mod codec;
 mod idempotency;
 mod jobs;
 mod keys;
+mod ledger;
 mod state;
 mod turns;
 mod webhooks;
@@ -49,6 +50,9 @@ pub mod schema {
     /// id, and in no index.
     pub const COUNTERS_PREFIX: &str = "queue-counters#";
     pub const KEYS_KEY: &str = "key_hash";
+    /// Every key by its public id (`naiq keys show`, the worker's check of a job's key).
+    pub const KEY_ID_INDEX: &str = "key-id-index";
+    pub const KEY_ID_INDEX_HASH: &str = "key_id";
     pub const STATE_KEY: &str = "name";
     /// Epoch seconds after which DynamoDB may delete a state item.
     pub const STATE_TTL: &str = "expires_at_epoch";

@@ -348,6 +348,18 @@ impl Job {
         self.finished_at = Some(now);
         Ok(())
     }
+
+    /// Cancelled for a reason other than its owner's wish (its API key was revoked or
+    /// expired): as [`Job::revoke`], with the reason kept as the job's error.
+    pub fn revoke_because(
+        &mut self,
+        error: JobError,
+        now: DateTime<Utc>,
+    ) -> Result<(), IllegalTransition> {
+        self.revoke(now)?;
+        self.error = Some(error);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
-//! API keys: shown to their owner once, stored only as a BLAKE2b hash.
+//! API keys: shown to their owner once, stored only as a BLAKE2b hash. A key has a
+//! lifecycle (an optional expiry, revocation with a reason) and per-key limits (`limits`).
+
+mod limits;
 
 use std::fmt;
 
@@ -8,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::job::Lane;
+
+pub use limits::{KeyLimits, LimitRefusal};
 
 const PREFIX: &str = "naiq_";
 
@@ -69,6 +74,35 @@ pub struct ApiKeyRecord {
     /// `webhook_url` (absent in keys made before webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// After this instant the key answers 401, as a revoked one does.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key was revoked (`naiq keys revoke`); a revoked key is never usable again.
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why, as the operator said; also the error of the jobs the revocation cancelled.
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
+    #[serde(default)]
+    pub limits: KeyLimits,
+}
+
+/// Why a stored key may not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUnusable {
+    Disabled,
+    Revoked,
+    Expired,
+}
+
+impl KeyUnusable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyUnusable::Disabled => "disabled",
+            KeyUnusable::Revoked => "revoked",
+            KeyUnusable::Expired => "expired",
+        }
+    }
 }
 
 impl ApiKeyRecord {
@@ -82,6 +116,32 @@ impl ApiKeyRecord {
             allow_test: false,
             disabled: false,
             webhook_url: None,
+            expires_at: None,
+            revoked_at: None,
+            revoked_reason: None,
+            limits: KeyLimits::default(),
+        }
+    }
+
+    /// Whether the key may be used at `now`, and why not.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> Result<(), KeyUnusable> {
+        if self.revoked_at.is_some() {
+            Err(KeyUnusable::Revoked)
+        } else if self.disabled {
+            Err(KeyUnusable::Disabled)
+        } else if self.expires_at.is_some_and(|t| t <= now) {
+            Err(KeyUnusable::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The key's state as `naiq keys list` shows it: `active`, `revoked`, `expired`,
+    /// `disabled`.
+    pub fn state_at(&self, now: DateTime<Utc>) -> &'static str {
+        match self.usable_at(now) {
+            Ok(()) => "active",
+            Err(why) => why.as_str(),
         }
     }
 }
@@ -102,6 +162,14 @@ mod tests {
         assert_eq!(k.hash().len(), 64);
         assert_eq!(k.id(), k.hash()[..16]);
         assert_ne!(k.hash(), ApiKey::from_random_bytes([2; 32]).hash());
+        let mut rec = ApiKeyRecord::new(&k, "bot", Utc::now());
+        let now = Utc::now();
+        assert_eq!(rec.usable_at(now), Ok(()));
+        rec.expires_at = Some(now);
+        assert_eq!(rec.usable_at(now), Err(KeyUnusable::Expired));
+        assert_eq!(rec.usable_at(now - chrono::Duration::seconds(1)), Ok(()));
+        rec.revoked_at = Some(now);
+        assert_eq!(rec.state_at(now), "revoked");
         assert!(!format!("{k:?}").contains(&k.expose()[5..]));
         let rec = ApiKeyRecord::new(&k, "bot", Utc::now());
         assert!(
