@@ -114,6 +114,11 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
     }))
 }
 
+/// The queue index partition of an owner's waiting jobs in a lane.
+pub(super) fn queue_partition(lane: Lane, owner: &str) -> String {
+    format!("{}#{}#{owner}", schema::QUEUE_WAITING, lane.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -234,9 +239,4 @@ mod tests {
         assert!(!back.params().inpaint);
         assert_eq!(back, j);
     }
-}
-
-/// The queue index partition of an owner's waiting jobs in a lane.
-pub(super) fn queue_partition(lane: Lane, owner: &str) -> String {
-    format!("{}#{}#{owner}", schema::QUEUE_WAITING, lane.as_str())
 }
