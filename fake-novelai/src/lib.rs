@@ -68,11 +68,13 @@ pub mod faults;
 pub mod generation;
 pub mod hosts;
 pub mod login;
+pub mod references;
 pub mod request_log;
 pub mod rules;
 mod server;
 pub mod subscription;
 pub mod user_data;
+pub mod vibes;
 
 pub use config::{Account, Config, DEFAULT_TOKEN};
 pub use server::{FakeState, MAX_BODY_BYTES, RunningFake, router, spawn};

@@ -132,6 +132,10 @@ impl FakeState {
 pub fn router(state: FakeState) -> Router {
     Router::new()
         .route(generation::PATH, post(generation::handler))
+        .route(
+            crate::vibes::encode::PATH,
+            post(crate::vibes::encode::handler),
+        )
         .route(login::PATH, post(login::handler))
         .route(subscription::PATH, get(subscription::handler))
         .route(user_data::DATA_PATH, get(user_data::data))

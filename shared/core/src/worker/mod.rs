@@ -8,6 +8,8 @@
 
 mod account;
 mod dead_letters;
+mod encode;
+mod references;
 mod run;
 
 use std::sync::{Arc, Mutex};
@@ -53,6 +55,9 @@ pub struct Worker {
     settings: Settings,
     /// Who holds the lease (the invocation's request id).
     holder: String,
+    /// The current drain's deadline: a job's later calls (after vibe encodes) wait for
+    /// their slots only while they fit it.
+    deadline: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// Why a drain ended.
@@ -111,7 +116,16 @@ impl Worker {
             rng: Mutex::new(rand::SeedableRng::seed_from_u64(rng_seed)),
             settings,
             holder: holder.into(),
+            deadline: Mutex::new(None),
         }
+    }
+
+    /// The drain's deadline, or (outside a drain) one job budget from `now`.
+    fn deadline_or(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.deadline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(now + self.job_budget())
     }
 
     /// Time one job may take: the upstream timeout plus room to store the images.
@@ -131,6 +145,7 @@ impl Worker {
             skipped: 0,
             errors: 0,
         };
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
         // The lease outlives the invocation a little, so a crashed worker's lease frees itself.
         let lease_until = deadline + Duration::seconds(30);
         if !self
