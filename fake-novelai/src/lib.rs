@@ -64,6 +64,7 @@ pub mod billing;
 pub mod config;
 pub mod controls;
 pub mod cors;
+pub mod director;
 pub mod faults;
 pub mod generation;
 pub mod hosts;
