@@ -77,7 +77,7 @@ async fn assert_single_flight_and_paced(s: &Stack, since: DateTime<Utc>) -> usiz
 
 #[tokio::test]
 #[ignore = "needs the local stack (localstack/test.sh runs it)"]
-async fn vibes_references_previews_and_director_tools() {
+async fn vibes_and_references_through_the_stack() {
     let s = Stack::from_env();
     let key = new_key("power").await;
     let since = Utc::now();
