@@ -221,6 +221,11 @@ impl Accounts {
         })
     }
 
+    /// Charges a flat price (a vibe encode, an upscale): no free sample, no usage gauge.
+    pub fn charge_flat(&self, id: AccountId, anlas: u64) -> Result<Spent, NotEnoughAnlas> {
+        self.holdings()[id.0].balance.charge(anlas)
+    }
+
     /// Gives back what a generation that failed was charged.
     pub fn refund(&self, id: AccountId, charge: &Charge) {
         let now = Instant::now();

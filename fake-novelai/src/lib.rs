@@ -64,15 +64,18 @@ pub mod billing;
 pub mod config;
 pub mod controls;
 pub mod cors;
+pub mod director;
 pub mod faults;
 pub mod generation;
 pub mod hosts;
 pub mod login;
+pub mod references;
 pub mod request_log;
 pub mod rules;
 mod server;
 pub mod subscription;
 pub mod user_data;
+pub mod vibes;
 
 pub use config::{Account, Config, DEFAULT_TOKEN};
 pub use server::{FakeState, MAX_BODY_BYTES, RunningFake, router, spawn};

@@ -139,6 +139,18 @@ impl FakeState {
 pub fn router(state: FakeState) -> Router {
     Router::new()
         .route(generation::PATH, post(generation::handler))
+        .route(
+            crate::vibes::encode::PATH,
+            post(crate::vibes::encode::handler),
+        )
+        .route(
+            crate::director::augment::PATH,
+            post(crate::director::augment::handler),
+        )
+        .route(
+            crate::director::upscale::PATH,
+            post(crate::director::upscale::handler),
+        )
         .route(login::PATH, post(login::handler))
         .route(subscription::PATH, get(subscription::handler))
         .route(user_data::DATA_PATH, get(user_data::data))

@@ -123,12 +123,14 @@ pub struct Quote {
     pub free: u32,
     /// Whether the free sample draws on the usage gauge (V5).
     pub usage_limited: bool,
+    /// Surcharges (vibes beyond four, Precise References), never free.
+    pub extra: u64,
 }
 
 impl Quote {
     /// The Anlas charged.
     pub fn anlas(&self) -> u64 {
-        self.per_image * u64::from(self.samples - self.free)
+        self.per_image * u64::from(self.samples - self.free) + self.extra
     }
 }
 
@@ -145,6 +147,7 @@ pub fn quote(g: &Generation, who: Subscriber, medium_step_factor: f64) -> Quote 
         samples: g.n_samples,
         free: u32::from(free && g.n_samples > 0),
         usage_limited: limited,
+        extra: g.extra_anlas,
     }
 }
 

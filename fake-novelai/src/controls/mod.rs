@@ -2,7 +2,8 @@
 //!
 //! - `GET /_fake/requests`: the request log, oldest first (`[{method, path, received_at,
 //!   finished_at, status, body}]`, generations with `anlas_charged`); `DELETE` empties it
-//!   (204).
+//!   (204). `GET /_fake/requests/counts`: how many requests each route received
+//!   (`{"/ai/encode-vibe": 2, …}`), to prove a call was or was not made.
 //! - `GET /_fake/faults`: the queued faults, next first (`[{kind, count}]`); `POST
 //!   {"kind": K, "count": N}` queues N more (N ≥ 1, default 1) and answers the queue;
 //!   `DELETE` empties it (204).
@@ -34,6 +35,7 @@ use crate::server::FakeState;
 pub fn routes() -> Router<FakeState> {
     Router::new()
         .route("/_fake/requests", get(requests).delete(clear_requests))
+        .route("/_fake/requests/counts", get(counts))
         .route(
             "/_fake/faults",
             get(list_faults).post(add_faults).delete(clear_faults),
@@ -45,6 +47,14 @@ pub fn routes() -> Router<FakeState> {
 
 async fn requests(State(state): State<FakeState>) -> Response {
     axum::Json(state.log().snapshot().await).into_response()
+}
+
+async fn counts(State(state): State<FakeState>) -> Response {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for r in state.log().snapshot().await {
+        *counts.entry(r.path).or_default() += 1;
+    }
+    axum::Json(counts).into_response()
 }
 
 async fn clear_requests(State(state): State<FakeState>) -> StatusCode {

@@ -82,6 +82,8 @@ pub struct Generation {
     pub sampler: &'static str,
     pub format: ImageFormat,
     pub parameters: Value,
+    /// Anlas on top of the images: vibes beyond four, Precise References.
+    pub extra_anlas: u64,
 }
 
 /// Standard base64, padding optional (what NovelAI's clients send).
@@ -286,6 +288,8 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
     if smea_on_v4 {
         return Err(Refusal::broken("sm/sm_dyn true on a V4+ model"));
     }
+    let extra_anlas =
+        crate::vibes::check(model, p)? + crate::references::check(model, p, n_samples)?;
 
     let negative_prompt = p["v4_negative_prompt"]["caption"]["base_caption"]
         .as_str()
@@ -305,5 +309,6 @@ pub fn validate(body: &[u8]) -> Result<Generation, Refusal> {
         sampler,
         format,
         parameters: p.clone(),
+        extra_anlas,
     })
 }

@@ -248,7 +248,7 @@ async fn unknown_paths_are_404_and_logged_without_secrets() {
         Value::String(format!("<{} bytes, not a JSON object>", key.len() + 4))
     );
     assert!(!serde_json::to_string(&log).unwrap().contains(key));
-    // The old upscale route of the api host is not served.
-    let gone = common::send(&fake, reqwest::Method::POST, "/ai/upscale", "{}").await;
-    assert_eq!(gone.status, 404);
+    // Upscale is served on the image host since 2026: without a token, 401.
+    let upscale = common::send(&fake, reqwest::Method::POST, "/ai/upscale", "{}").await;
+    assert_eq!(upscale.status, 401);
 }

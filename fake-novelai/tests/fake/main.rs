@@ -14,4 +14,5 @@ mod generation;
 mod hostile;
 mod hosts;
 mod in_process;
+mod power;
 mod refused;

@@ -33,3 +33,24 @@ pub const ANSWER_RETENTION_DAYS: u32 = 3;
 pub fn answer_key(task_id: &TaskId, attempt: u32) -> String {
     format!("{ANSWER_PREFIX}{task_id}/{attempt}")
 }
+
+/// Object key of a vibe's image, by its hash: the original (to encode) for V4/V4.5, the
+/// fitted 448x448 PNG for V3. Shared by every job that uses the same image.
+pub fn vibe_source_key(hash: &str, encoded: bool) -> String {
+    if encoded {
+        format!("vibes/{hash}/source")
+    } else {
+        format!("vibes/{hash}/v3-448.png")
+    }
+}
+
+/// Object key of a vibe's encoding (`/ai/encode-vibe`'s answer) for one model and
+/// information extracted (as `Vibe::ie_key` writes it).
+pub fn vibe_encoding_key(hash: &str, model: &str, ie_key: &str) -> String {
+    format!("vibes/{hash}/{model}/ie-{ie_key}.vibe")
+}
+
+/// Object key of a Precise Reference image (fitted), next to the job's other inputs.
+pub fn reference_key(task_id: &TaskId, index: usize) -> String {
+    format!("inputs/{task_id}-ref-{index}")
+}

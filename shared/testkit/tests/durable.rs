@@ -124,6 +124,13 @@ impl Upstream for SlowUpstream {
     ) -> Result<naiq_core::domain::account::AccountInfo, UpstreamError> {
         self.inner.subscription(credentials).await
     }
+    async fn encode_vibe(
+        &self,
+        credentials: &Credentials,
+        request: &naiq_core::novelai::EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        self.inner.encode_vibe(credentials, request).await
+    }
 }
 
 struct Plain {
@@ -398,6 +405,13 @@ impl Upstream for EndlessUpstream {
         _: &Credentials,
     ) -> Result<naiq_core::domain::account::AccountInfo, UpstreamError> {
         Err(UpstreamError::Network("not in this test".into()))
+    }
+    async fn encode_vibe(
+        &self,
+        _: &Credentials,
+        _: &naiq_core::novelai::EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        std::future::pending().await
     }
 }
 

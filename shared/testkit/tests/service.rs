@@ -1617,3 +1617,93 @@ async fn a_key_that_had_its_turn_goes_behind_a_key_that_did_not() {
         Status::Success
     );
 }
+
+#[tokio::test]
+async fn vibes_are_encoded_once_in_paced_slots_and_then_come_from_the_store() {
+    let s = stack().await;
+    let img = |w| b64(&png_of(w, 64));
+    let body = json!({"prompt": "vibes", "model": "nai-v4.5",
+                      "vibes": [{"image": img(64)}, {"image": img(96), "information_extracted": 0.5}]})
+    .to_string();
+    let first = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
+    assert_eq!((first.cost.vibe_encodes, first.cost.surcharges), (2, 4));
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(s.upstream.encodes.lock().unwrap().len(), 2);
+    assert!(
+        !s.upstream
+            .overlapped
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+    // Two encodes and the generation, each in its own slot, the interval apart.
+    let times = s.upstream.started_at.lock().unwrap().clone();
+    assert_eq!(times.len(), 3);
+    for w in times.windows(2) {
+        let gap = (w[1] - w[0]).num_milliseconds();
+        assert!((8_000..=15_000).contains(&gap), "interval gap {gap} ms");
+    }
+    assert_eq!(s.state.load_pacing().await.unwrap().0.day_count, 3);
+    let sent = s.upstream.calls.lock().unwrap()[0].clone();
+    let encodings = sent["parameters"]["reference_image_multiple"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(encodings.len(), 2);
+    assert!(sent["parameters"]["reference_information_extracted_multiple"].is_null());
+
+    // The same vibes again: priced without encodes, sent with the stored encodings.
+    let again = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
+    assert_eq!((again.cost.vibe_encodes, again.cost.surcharges), (0, 0));
+    s.worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(s.upstream.encodes.lock().unwrap().len(), 2, "no new encode");
+    let resent = s.upstream.calls.lock().unwrap()[1].clone();
+    assert_eq!(
+        resent["parameters"]["reference_image_multiple"],
+        json!(encodings)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_encode_is_retried_like_a_generation() {
+    use naiq_core::ports::JobStore;
+    let s = stack().await;
+    let body = json!({"prompt": "vibes", "model": "nai-v4.5",
+                      "vibes": [{"image": b64(&png_of(64, 64))}]})
+    .to_string();
+    let sub = s
+        .api
+        .submit(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+        .queued();
+    s.upstream.fail_next(UpstreamError::Status {
+        status: 500,
+        message: "boom".into(),
+    });
+    let report = s
+        .worker
+        .drain(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded, report.retried), (1, 1), "{report:?}");
+    assert_eq!(s.upstream.encodes.lock().unwrap().len(), 2);
+    let job = s.jobs.get(&sub.task_id).await.unwrap().unwrap();
+    assert_eq!(job.status(), Status::Success);
+}

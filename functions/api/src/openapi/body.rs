@@ -71,6 +71,17 @@ pub struct GenerateBody {
     noise: Option<f64>,
     /// The image format NovelAI answers with.
     image_format: Option<ImageFormatName>,
+    /// Vibe transfer (V3, V4, V4.5; not with a mask or with references), up to 16. V4 and
+    /// V4.5 vibes are encoded once per image, model and information extracted and the
+    /// encoding kept: `cost.vibe_encodes` says how many encodes (2 Anlas each) the job
+    /// still needs, and each vibe beyond four adds 2 Anlas.
+    #[schema(max_items = 16)]
+    vibes: Option<Vec<VibeBody>>,
+    /// Precise Reference (V4.5; V5 Full/Curated with `PRECISE_REFERENCE_V5`; not with
+    /// vibes), up to 16. Each image is letter-boxed on black to 1024x1536, 1536x1024 or
+    /// 1472x1472 (the nearest shape); 5 Anlas per reference and image.
+    #[schema(max_items = 16)]
+    references: Option<Vec<ReferenceBody>>,
     /// The lane; a key may use only the lanes it was given.
     priority: Option<PriorityName>,
     /// The test lane (the key must allow it and `ALLOW_TEST_REQUESTS` be on).
@@ -95,6 +106,45 @@ pub struct GenerateBody {
     /// must resolve to public addresses only).
     #[schema(max_length = 2048, example = "https://hooks.example.com/naiq")]
     webhook_url: Option<String>,
+}
+
+/// One vibe.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct VibeBody {
+    /// PNG, JPEG or WebP, base64 or a data URL.
+    image: String,
+    /// How strongly the vibe shows (default 0.6).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    strength: Option<f64>,
+    /// How much of the image is taken in (default 1; 0.7 on V4.5 Full), kept to 0.01.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    information_extracted: Option<f64>,
+}
+
+/// One Precise Reference.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct ReferenceBody {
+    /// PNG, JPEG or WebP, base64 or a data URL.
+    image: String,
+    /// What the reference carries over (default `character`).
+    #[serde(rename = "type")]
+    kind: Option<ReferenceType>,
+    /// Default 1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    strength: Option<f64>,
+    /// Default 1 (sent as `1 - fidelity`).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    fidelity: Option<f64>,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub enum ReferenceType {
+    #[serde(rename = "character")]
+    Character,
+    #[serde(rename = "style")]
+    Style,
+    #[serde(rename = "character&style")]
+    CharacterAndStyle,
 }
 
 /// One character prompt.

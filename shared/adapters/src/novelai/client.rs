@@ -8,9 +8,10 @@ use chrono::Utc;
 
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
-use naiq_core::novelai::ImageRequest;
 use naiq_core::novelai::access_key as auth;
 use naiq_core::novelai::archive::decode_images;
+use naiq_core::novelai::encode::MAX_ENCODING_BYTES;
+use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
 use naiq_core::ports::{GeneratedImage, Upstream, UpstreamError};
 
 use super::account::{Account, TokenCache};
@@ -91,6 +92,29 @@ impl NovelAiClient {
         let bytes = answer_body(resp, |status| (200..300).contains(&status)).await?;
         decode_images(&bytes)
     }
+
+    async fn post_encode(
+        &self,
+        token: &str,
+        body: &EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        let resp = self
+            .http
+            .post(format!("{}/ai/encode-vibe", self.image_url))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(network)?;
+        let bytes = answer_body(resp, |status| (200..300).contains(&status)).await?;
+        if bytes.is_empty() || bytes.len() > MAX_ENCODING_BYTES {
+            return Err(UpstreamError::BadResponse(format!(
+                "a vibe encoding of {} bytes",
+                bytes.len()
+            )));
+        }
+        Ok(bytes.to_vec())
+    }
 }
 
 #[async_trait]
@@ -110,6 +134,24 @@ impl Upstream for NovelAiClient {
                 self.forget(credentials).await;
                 let token = self.token(credentials).await?;
                 self.post_generate(&token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn encode_vibe(
+        &self,
+        credentials: &Credentials,
+        body: &EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        let token = self.token(credentials).await?;
+        match self.post_encode(&token, body).await {
+            Err(UpstreamError::Status { status: 401, .. })
+                if matches!(credentials, Credentials::Login { .. }) =>
+            {
+                self.forget(credentials).await;
+                let token = self.token(credentials).await?;
+                self.post_encode(&token, body).await
             }
             other => other,
         }

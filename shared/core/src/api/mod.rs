@@ -10,6 +10,7 @@ mod status;
 mod submit;
 mod tasks;
 mod usage;
+mod vibes;
 
 use std::sync::{Arc, Mutex};
 
@@ -68,7 +69,8 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 impl ApiService {
     pub fn new(ports: ApiPorts, clock: Arc<dyn Clock>, rng_seed: u64, settings: Settings) -> Self {
-        let limits = Limits::for_body(settings.max_body_bytes);
+        let mut limits = Limits::for_body(settings.max_body_bytes);
+        limits.v5_references = settings.precise_reference_v5;
         Self {
             ports,
             clock,
@@ -170,6 +172,16 @@ impl ApiService {
                 .load_account()
                 .await?
                 .is_some_and(|a| a.free_image_for(params.family));
-        Ok(anlas_cost(params, opus))
+        let mut cost = anlas_cost(params, opus);
+        let (encodes, vibes) = self.vibe_cost(params).await?;
+        cost.vibe_encodes = encodes;
+        cost.add_surcharge(vibes);
+        // Precise Reference: 5 per reference and image, the free image included.
+        cost.add_surcharge(
+            crate::domain::request::references::REFERENCE_ANLAS
+                * params.references.len() as u32
+                * params.n_samples,
+        );
+        Ok(cost)
     }
 }

@@ -109,6 +109,10 @@ impl ApiService {
             }
         }
         let [image_key, mask_key] = stored;
+        self.store_vibes(job.params(), std::mem::take(&mut req.vibe_images))
+            .await?;
+        self.store_references(&task_id, std::mem::take(&mut req.reference_images))
+            .await?;
         job.attach_inputs(image_key, mask_key);
         job.set_cost(cost);
         self.ports.jobs.insert(&job).await?;

@@ -24,6 +24,9 @@ pub struct Settings {
     pub pacing: PacingConfig,
     pub max_attempts: u32,
     pub allow_test_requests: bool,
+    /// Precise Reference on V5 Full/Curated (`PRECISE_REFERENCE_V5`): off by default, as
+    /// NovelAI's facts conflict.
+    pub precise_reference_v5: bool,
     pub image_url_ttl: u64,
     pub max_body_bytes: usize,
     pub novelai_image_url: String,
@@ -45,6 +48,7 @@ impl Default for Settings {
             pacing: PacingConfig::default(),
             max_attempts: 3,
             allow_test_requests: false,
+            precise_reference_v5: false,
             image_url_ttl: 3600,
             max_body_bytes: 5 * 1024 * 1024,
             novelai_image_url: "https://image.novelai.net".into(),
@@ -68,6 +72,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "COOLDOWN_MAX",
     "MAX_ATTEMPTS",
     "ALLOW_TEST_REQUESTS",
+    "PRECISE_REFERENCE_V5",
     "IMAGE_URL_TTL",
     "MAX_BODY_BYTES",
     "NOVELAI_IMAGE_URL",
@@ -145,6 +150,7 @@ impl Settings {
             max_attempts: env.whole("MAX_ATTEMPTS", d.max_attempts.into(), ranges::MAX_ATTEMPTS)?
                 as u32,
             allow_test_requests: flag("ALLOW_TEST_REQUESTS")?,
+            precise_reference_v5: flag("PRECISE_REFERENCE_V5")?,
             image_url_ttl: env.whole("IMAGE_URL_TTL", d.image_url_ttl, ranges::IMAGE_URL_TTL)?,
             max_body_bytes: env.whole(
                 "MAX_BODY_BYTES",

@@ -47,17 +47,33 @@ const AREA_COEFFICIENT: f64 = 2.951823174884865e-6;
 const STEP_COEFFICIENT: f64 = 5.753298233447344e-7;
 
 /// The price of one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cost {
     /// Anlas per image.
     pub per_image: u32,
     /// Images paid for: `n_samples`, less the one Opus gets free.
     pub billable_images: u32,
-    /// `per_image * billable_images`.
+    /// `per_image * billable_images + surcharges`.
     pub total: u32,
     /// Whether one image of this request is free (Opus; for V5, while its usage lasts).
     pub opus_free: bool,
+    /// Vibe encodings still to be made (`/ai/encode-vibe`, 2 Anlas each): 0 when every
+    /// vibe's encoding is already stored.
+    #[serde(default)]
+    pub vibe_encodes: u32,
+    /// What comes on top of the images: vibe encodes, vibes beyond four, Precise
+    /// References (5 per reference and image).
+    #[serde(default)]
+    pub surcharges: u32,
+}
+
+impl Cost {
+    /// Adds `anlas` of surcharges to the total.
+    pub fn add_surcharge(&mut self, anlas: u32) {
+        self.surcharges += anlas;
+        self.total += anlas;
+    }
 }
 
 /// The Anlas a request costs; `free_image` = the account grants its one free sample for
@@ -98,6 +114,7 @@ pub fn anlas_cost(params: &GenerationParams, free_image: bool) -> Cost {
         billable_images,
         total: per_image * billable_images,
         opus_free,
+        ..Cost::default()
     }
 }
 
@@ -134,6 +151,8 @@ mod tests {
             characters: Vec::new(),
             image_format: Default::default(),
             webhook_url: None,
+            vibes: Vec::new(),
+            references: Vec::new(),
         }
     }
 
@@ -276,7 +295,8 @@ mod tests {
                 per_image: 20,
                 billable_images: 4,
                 total: 80,
-                opus_free: false
+                opus_free: false,
+                ..Cost::default()
             }
         );
     }
@@ -290,7 +310,8 @@ mod tests {
                 per_image: 20,
                 billable_images: 0,
                 total: 0,
-                opus_free: true
+                opus_free: true,
+                ..Cost::default()
             }
         );
         let mut p = params(832, 1216, 28);
@@ -408,7 +429,8 @@ mod tests {
         let c = anlas_cost(&params(832, 1216, 28), true);
         assert_eq!(
             serde_json::to_value(c).unwrap(),
-            serde_json::json!({"per_image": 20, "billable_images": 0, "total": 0, "opus_free": true})
+            serde_json::json!({"per_image": 20, "billable_images": 0, "total": 0, "opus_free": true,
+                               "vibe_encodes": 0, "surcharges": 0})
         );
     }
 }

@@ -17,8 +17,8 @@
 
 use super::request::{
     Action, Caption, Center, CharCaption, CharacterPrompt, FamilyParameters, ImageInput,
-    ImageRequest, InpaintStrength, JsNumber, Null, Parameters, V3Parameters, V4NegativePrompt,
-    V4Parameters, V4Prompt,
+    ImageRequest, InpaintStrength, JsNumber, Null, Parameters, ReferenceDescription,
+    ReferenceParameters, V3Parameters, V4NegativePrompt, V4Parameters, V4Prompt, VibeParameters,
 };
 use crate::domain::GenerationParams;
 use crate::domain::models::{self, Family};
@@ -173,9 +173,63 @@ pub fn build(
             image_format: params.image_format.as_str(),
             family,
             image,
+            vibes: None,
+            references: None,
         },
         use_new_shared_trial: true,
     }
+}
+
+/// Adds the job's vibes to `request`: `images` holds, in the order of `params.vibes`,
+/// each vibe's encoding (V4/V4.5) or fitted PNG (V3), base64.
+pub fn attach_vibes(request: &mut ImageRequest, params: &GenerationParams, images: Vec<String>) {
+    if params.vibes.is_empty() {
+        return;
+    }
+    let raw = !crate::domain::request::vibes::encoded(params.family);
+    request.parameters.vibes = Some(VibeParameters {
+        reference_image_multiple: images,
+        reference_strength_multiple: params.vibes.iter().map(|v| JsNumber(v.strength)).collect(),
+        reference_information_extracted_multiple: raw.then(|| {
+            params
+                .vibes
+                .iter()
+                .map(|v| JsNumber(v.information_extracted))
+                .collect()
+        }),
+    });
+}
+
+/// Adds the job's Precise References to `request`: `images` holds each reference's fitted
+/// PNG, base64, in the order of `params.references`.
+pub fn attach_references(
+    request: &mut ImageRequest,
+    params: &GenerationParams,
+    images: Vec<String>,
+) {
+    if params.references.is_empty() {
+        return;
+    }
+    let refs = &params.references;
+    request.parameters.references = Some(ReferenceParameters {
+        director_reference_images: images,
+        director_reference_descriptions: refs
+            .iter()
+            .map(|r| ReferenceDescription {
+                caption: Caption {
+                    base_caption: r.kind.clone(),
+                    char_captions: Vec::new(),
+                },
+                legacy_uc: false,
+            })
+            .collect(),
+        director_reference_information_extracted: refs.iter().map(|_| JsNumber(1.0)).collect(),
+        director_reference_strength_values: refs.iter().map(|r| JsNumber(r.strength)).collect(),
+        director_reference_secondary_strength_values: refs
+            .iter()
+            .map(|r| JsNumber(((1.0 - r.fidelity) * 1000.0).round() / 1000.0))
+            .collect(),
+    });
 }
 
 #[cfg(test)]

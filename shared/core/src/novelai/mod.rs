@@ -5,10 +5,12 @@
 pub mod access_key;
 pub mod archive;
 pub mod body;
+pub mod encode;
 pub mod request;
 pub mod scrub;
 pub mod subscription;
 
+pub use encode::EncodeVibeRequest;
 pub use request::{Action, ImageRequest};
 pub use scrub::scrub;
 

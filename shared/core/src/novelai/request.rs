@@ -96,6 +96,41 @@ pub struct Parameters {
     pub family: FamilyParameters,
     #[serde(flatten)]
     pub image: Option<ImageInput>,
+    #[serde(flatten)]
+    pub vibes: Option<VibeParameters>,
+    #[serde(flatten)]
+    pub references: Option<ReferenceParameters>,
+}
+
+/// Precise Reference: one entry per reference in each list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferenceParameters {
+    /// Base64 PNGs at an allowed size, letter-boxed on black.
+    pub director_reference_images: Vec<String>,
+    pub director_reference_descriptions: Vec<ReferenceDescription>,
+    /// The website sends 1.
+    pub director_reference_information_extracted: Vec<JsNumber>,
+    pub director_reference_strength_values: Vec<JsNumber>,
+    /// `1 - fidelity`.
+    pub director_reference_secondary_strength_values: Vec<JsNumber>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferenceDescription {
+    pub caption: Caption,
+    pub legacy_uc: bool,
+}
+
+/// Vibe transfer: V4/V4.5 send each vibe's encoding (the information extracted is baked
+/// into it); V3 sends the raw image with its information extracted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VibeParameters {
+    /// Base64: encodings (V4/V4.5) or 448x448 PNGs (V3).
+    pub reference_image_multiple: Vec<String>,
+    pub reference_strength_multiple: Vec<JsNumber>,
+    /// V3 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_information_extracted_multiple: Option<Vec<JsNumber>>,
 }
 
 /// The fields only one family's bodies carry.
@@ -217,6 +252,16 @@ impl ImageRequest {
             input.image = note(&input.image);
             if let Some(mask) = &mut input.mask {
                 *mask = note(mask);
+            }
+        }
+        if let Some(refs) = &mut r.parameters.references {
+            for v in &mut refs.director_reference_images {
+                *v = note(v);
+            }
+        }
+        if let Some(vibes) = &mut r.parameters.vibes {
+            for v in &mut vibes.reference_image_multiple {
+                *v = note(v);
             }
         }
         r

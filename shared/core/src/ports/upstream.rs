@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
 use crate::domain::request::ImageFormat;
-use crate::novelai::ImageRequest;
+use crate::novelai::{EncodeVibeRequest, ImageRequest};
 
 /// A NovelAI generation failure, classified for retry decisions.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -78,6 +78,12 @@ pub trait Upstream: Send + Sync {
         credentials: &Credentials,
         request: &ImageRequest,
     ) -> Result<Vec<GeneratedImage>, UpstreamError>;
+    /// Encodes one vibe image (`/ai/encode-vibe`): NovelAI's opaque encoding.
+    async fn encode_vibe(
+        &self,
+        credentials: &Credentials,
+        request: &EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError>;
     /// Logs in if need be and reads the account's subscription.
     async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError>;
 }

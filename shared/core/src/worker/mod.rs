@@ -10,8 +10,10 @@
 mod account;
 pub mod answer;
 mod dead_letters;
+mod encode;
 pub mod heartbeat;
 pub mod reaper;
+mod references;
 mod run;
 mod settle;
 mod turns;
@@ -64,6 +66,9 @@ pub struct Worker {
     settings: Settings,
     /// Who holds the lease (the invocation's request id).
     holder: String,
+    /// The current drain's deadline: a job's later calls (after vibe encodes) wait for
+    /// their slots only while they fit it.
+    deadline: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// Why a drain ended.
@@ -124,6 +129,7 @@ impl Worker {
             rng: Mutex::new(rand::SeedableRng::seed_from_u64(rng_seed)),
             settings,
             holder: holder.into(),
+            deadline: Mutex::new(None),
         }
     }
 
@@ -136,6 +142,14 @@ impl Worker {
     /// Queues a job event for its webhook; never fails or waits on a receiver.
     pub(crate) async fn emit(&self, job: &crate::domain::Job, event: crate::webhooks::EventType) {
         crate::webhooks::notify(&self.ports.webhooks, job, event, self.clock.now()).await;
+    }
+
+    /// The drain's deadline, or (outside a drain) one job budget from `now`.
+    fn deadline_or(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.deadline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(now + self.job_budget())
     }
 
     /// Time one job may take: the upstream timeout plus room to store the images.
@@ -156,6 +170,7 @@ impl Worker {
             errors: 0,
             reaped: 0,
         };
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
         // The lease is short and renewed while the worker lives (`heartbeat`), so a crashed
         // worker's lease frees itself in minutes.
         let lease_until = self.lease_until(self.clock.now(), deadline);

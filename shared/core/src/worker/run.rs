@@ -7,6 +7,7 @@
 
 use base64::Engine as _;
 
+use super::encode::Prepared;
 use super::{Outcome, Worker};
 use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
@@ -129,14 +130,26 @@ impl Worker {
             Ok(found) => found,
             Err(error) => return self.finish_failed(job, error, delivery).await,
         };
-        let request = body::build(job.params(), image_b64.as_deref(), mask_b64.as_deref());
+        let mut request = body::build(job.params(), image_b64.as_deref(), mask_b64.as_deref());
+        let vibes = self.prepare_vibes(&job, &credentials).await?;
         let started = std::time::Instant::now();
-        let result = self
-            .with_heartbeat(
-                delivery,
-                self.ports.upstream.generate(&credentials, &request),
-            )
-            .await;
+        let result = match vibes {
+            Prepared::Ready(images) => {
+                body::attach_vibes(&mut request, job.params(), images);
+                match self.reference_images(&job).await? {
+                    Ok(refs) => body::attach_references(&mut request, job.params(), refs),
+                    Err(error) => return self.finish_failed(job, error, delivery).await,
+                }
+                self.with_heartbeat(
+                    delivery,
+                    self.ports.upstream.generate(&credentials, &request),
+                )
+                .await
+            }
+            Prepared::Failed(e) => Err(e),
+            Prepared::Missing(error) => return self.finish_failed(job, error, delivery).await,
+            Prepared::Later => return self.retry_later(job, delivery).await,
+        };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         if let Err(e) = self.ports.call_stats.record_call_duration(elapsed_ms).await {
             tracing::warn!(task_id = %task_id, error = %e, "could not record the call's duration");
@@ -213,7 +226,7 @@ impl Worker {
         }
     }
 
-    async fn finish_failed(
+    pub(super) async fn finish_failed(
         &self,
         mut job: Job,
         error: JobError,

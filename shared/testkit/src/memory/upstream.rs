@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
-use naiq_core::novelai::ImageRequest;
+use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
 use naiq_core::ports::{Clock, GeneratedImage, Upstream, UpstreamError};
 
 use super::lock;
@@ -20,6 +20,8 @@ use naiq_core::domain::request::ImageFormat;
 pub struct MemoryUpstream {
     failures: Mutex<VecDeque<UpstreamError>>,
     pub calls: Mutex<Vec<serde_json::Value>>,
+    /// Every `/ai/encode-vibe` body (image elided), in order.
+    pub encodes: Mutex<Vec<serde_json::Value>>,
     in_flight: std::sync::atomic::AtomicBool,
     /// Set if two calls ever overlapped.
     pub overlapped: std::sync::atomic::AtomicBool,
@@ -37,6 +39,7 @@ impl Default for MemoryUpstream {
         Self {
             failures: Mutex::default(),
             calls: Mutex::default(),
+            encodes: Mutex::default(),
             in_flight: Default::default(),
             overlapped: Default::default(),
             started_at: Mutex::default(),
@@ -105,6 +108,30 @@ impl Upstream for MemoryUpstream {
                     })
                     .collect())
             }
+        };
+        self.in_flight.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn encode_vibe(
+        &self,
+        _credentials: &Credentials,
+        request: &EncodeVibeRequest,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.encodes).push(serde_json::json!({
+            "model": request.model,
+            "information_extracted": request.information_extracted.0,
+            "image_chars": request.image.len(),
+        }));
+        if let Some(c) = &self.clock {
+            lock(&self.started_at).push(c.now());
+        }
+        let result = match lock(&self.failures).pop_front() {
+            Some(e) => Err(e),
+            None => Ok(format!("vibe:{}:{}", request.model, request.image.len()).into_bytes()),
         };
         self.in_flight.store(false, Ordering::SeqCst);
         result

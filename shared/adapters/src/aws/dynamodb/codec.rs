@@ -198,6 +198,8 @@ mod tests {
             billable_images: u32::MAX,
             total: u32::MAX,
             opus_free: false,
+            vibe_encodes: u32::MAX,
+            surcharges: u32::MAX,
         });
         r.error = Some(JobError::new("x".repeat(64), "é".repeat(10_000)));
         r.attempt_errors = (1..=naiq_core::domain::job::MAX_ATTEMPT_ERRORS as u32)

@@ -45,7 +45,7 @@ fn too_large(field: &str, message: String) -> ValidationError {
 
 /// An input whose header was read and checked; its pixels are not decoded yet.
 pub(super) struct Probed {
-    field: &'static str,
+    field: String,
     bytes: Vec<u8>,
     format: image::ImageFormat,
     pub(super) width: u32,
@@ -69,7 +69,7 @@ pub(super) fn probe_field(
 ) -> Result<Option<Probed>, ValidationError> {
     match f.get(field) {
         None => Ok(None),
-        Some(serde_json::Value::String(b64)) => probe(b64, limits, field).map(Some),
+        Some(serde_json::Value::String(b64)) => probe(b64, limits, field.to_string()).map(Some),
         Some(_) => Err(ValidationError::invalid(
             field,
             format!("{field} must be a string"),
@@ -79,7 +79,8 @@ pub(super) fn probe_field(
 
 /// Reads an input image or mask (PNG, JPEG or WebP, base64, a data URL allowed) as far as
 /// its header, and checks its size; errors name `field`.
-fn probe(b64: &str, limits: &Limits, field: &'static str) -> Result<Probed, ValidationError> {
+pub(super) fn probe(b64: &str, limits: &Limits, field: String) -> Result<Probed, ValidationError> {
+    let field = field.as_str();
     let too_many_bytes = || {
         too_large(
             field,
@@ -153,7 +154,7 @@ fn probe(b64: &str, limits: &Limits, field: &'static str) -> Result<Probed, Vali
         ));
     }
     Ok(Probed {
-        field,
+        field: field.to_string(),
         bytes,
         format,
         width,
@@ -166,15 +167,7 @@ impl Probed {
     /// resized in its own colour type (no full-size RGBA copy, no floating-point buffer) and
     /// dropped before this returns.
     fn rgba_at(self, width: u32, height: u32) -> Result<image::RgbaImage, ValidationError> {
-        let field = self.field;
-        let unreadable = |e: image::ImageError| {
-            ValidationError::invalid(field, format!("{field} could not be decoded: {e}"))
-        };
-        let decoder = reader(&self.bytes, self.format)
-            .into_decoder()
-            .map_err(unreadable)?;
-        let img = image::DynamicImage::from_decoder(decoder).map_err(unreadable)?;
-        drop(self.bytes);
+        let img = self.decode()?;
         if (img.width(), img.height()) == (width, height) {
             Ok(img.into_rgba8())
         } else {
@@ -184,9 +177,37 @@ impl Probed {
         }
     }
 
+    /// Decodes the pixels (bounded by the header check) and drops the encoded bytes.
+    pub(super) fn decode(self) -> Result<image::DynamicImage, ValidationError> {
+        let field = self.field.as_str();
+        let unreadable = |e: image::ImageError| {
+            ValidationError::invalid(field, format!("{field} could not be decoded: {e}"))
+        };
+        let decoder = reader(&self.bytes, self.format)
+            .into_decoder()
+            .map_err(unreadable)?;
+        image::DynamicImage::from_decoder(decoder).map_err(unreadable)
+    }
+
+    /// The field this input came in, as errors name it.
+    pub(super) fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The encoded bytes as given (PNG, JPEG or WebP), and their media type.
+    pub(super) fn encoded(&self) -> (&[u8], &'static str) {
+        let content_type = match self.format {
+            image::ImageFormat::Jpeg => "image/jpeg",
+            image::ImageFormat::WebP => "image/webp",
+            _ => "image/png",
+        };
+        (&self.bytes, content_type)
+    }
+
     /// The input as NovelAI takes it: a PNG at the target size (resized when it differs).
     pub(super) fn fit_image(self, width: u32, height: u32) -> Result<InputImage, ValidationError> {
-        let field = self.field;
+        let field = self.field.clone();
+        let field = field.as_str();
         let fitted = self.rgba_at(width, height)?;
         Ok(InputImage {
             bytes: png_of(&image::DynamicImage::ImageRgba8(fitted), field)?,
@@ -198,7 +219,8 @@ impl Probed {
     /// = repaint. A pixel is white when its luminance, with transparency counted as black,
     /// is over 50%; then every 8x8 cell with any white pixel becomes all white.
     pub(super) fn fit_mask(self, width: u32, height: u32) -> Result<InputImage, ValidationError> {
-        let field = self.field;
+        let field = self.field.clone();
+        let field = field.as_str();
         let rgba = self.rgba_at(width, height)?;
         let luma = image::DynamicImage::ImageRgba8(rgba).into_luma_alpha8();
         // Composited over black: l * a / 255 > 127.5.
@@ -230,7 +252,7 @@ impl Probed {
 /// latent grid; ComfyUI's NovelAI node snaps masks the same way).
 const MASK_CELL: u32 = 8;
 
-fn png_of(img: &image::DynamicImage, field: &str) -> Result<Vec<u8>, ValidationError> {
+pub(super) fn png_of(img: &image::DynamicImage, field: &str) -> Result<Vec<u8>, ValidationError> {
     let mut png = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| {

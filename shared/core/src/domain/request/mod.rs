@@ -9,10 +9,13 @@ mod credentials;
 mod error;
 mod fields;
 mod images;
+mod letterbox;
 mod prompts;
+pub mod references;
 mod sampling;
 mod size;
 mod stored;
+pub mod vibes;
 
 #[cfg(test)]
 mod tests;
@@ -21,7 +24,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use error::{ValidationError, Warning};
+pub use letterbox::letterbox;
+pub use references::Reference;
 pub use stored::{ITEM_RESERVE_BYTES, MAX_ITEM_BYTES, MAX_STORED_PARAMS_BYTES, stored_bytes};
+pub use vibes::{Vibe, VibeImage};
 
 use super::credentials::Credentials;
 use super::job::Lane;
@@ -40,6 +46,8 @@ pub struct Limits {
     pub max_prompt_bytes: usize,
     /// Largest decoded input image, in bytes.
     pub max_image_bytes: usize,
+    /// Precise Reference on V5 Full/Curated (`PRECISE_REFERENCE_V5`, off by default).
+    pub v5_references: bool,
 }
 
 impl Limits {
@@ -59,6 +67,7 @@ impl Default for Limits {
             max_prompt_chars: 8_000,
             max_prompt_bytes: 24_000,
             max_image_bytes: 3_500_000,
+            v5_references: false,
         }
     }
 }
@@ -176,6 +185,12 @@ pub struct GenerationParams {
     /// default), checked at submit and again before each delivery. Never sent upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// Vibe transfer (V3, V4, V4.5); absent in jobs stored before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vibes: Vec<Vibe>,
+    /// Precise Reference (V4.5; V5 behind a switch); the images are job inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
 }
 
 /// An accepted `POST /generate` body.
@@ -191,6 +206,10 @@ pub struct SubmitRequest {
     /// The inpainting mask: a black/white PNG at the target size, white = repaint, snapped
     /// to 8x8 cells. Only with `image`.
     pub mask: Option<InputImage>,
+    /// The vibes' images to store (one per distinct image), by hash.
+    pub vibe_images: Vec<VibeImage>,
+    /// The references' images, fitted, in order.
+    pub reference_images: Vec<InputImage>,
     /// Per-request NovelAI credentials: never stored, never logged.
     pub credentials: Option<Credentials>,
     /// Answer with the upstream body and the cost; queue nothing.
@@ -239,6 +258,8 @@ pub const KNOWN_FIELDS: &[&str] = &[
     "strength",
     "noise",
     "image_format",
+    "vibes",
+    "references",
     "priority",
     "is_test_request",
     "auth_type",
@@ -318,6 +339,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
             images::probe_field(f, "mask", limits)?
         }
     };
+    let (vibes, vibe_images) = vibes::vibes(f, model, probed_mask.is_some(), limits)?;
     let size_given = ["width", "height", "resolution"]
         .iter()
         .any(|k| f.get(k).is_some());
@@ -387,6 +409,8 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         });
     }
 
+    // Each reference is decoded and fitted on its own (header-bounded like every input).
+    let (references, reference_images) = references::references(f, model, limits)?;
     let params = GenerationParams {
         model: model.id.to_string(),
         family,
@@ -408,6 +432,8 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         characters,
         image_format,
         webhook_url,
+        vibes,
+        references,
     };
     // What the job will store must fit its item; checked before any pixel is decoded.
     stored::check(&params)?;
@@ -422,6 +448,8 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         is_test_request,
         image,
         mask,
+        vibe_images,
+        reference_images,
         credentials,
         dry_run,
         warnings,

@@ -1,0 +1,56 @@
+//! The images the tools answer with: plain PNGs at a size, with a text chunk or two, in a
+//! zip whose entries are stored (not deflated), as NovelAI sends augment answers.
+
+use std::io::Write;
+
+/// An RGB (or, with `alpha`, RGBA) PNG of one colour drawn from `seed`, with tEXt chunks.
+pub fn png(
+    width: u32,
+    height: u32,
+    alpha: bool,
+    seed: u64,
+    text: &[(&str, String)],
+) -> Result<Vec<u8>, String> {
+    let channels: usize = if alpha { 4 } else { 3 };
+    let colour = [
+        (seed.wrapping_mul(37) % 200) as u8 + 30,
+        (seed.wrapping_mul(91) % 200) as u8 + 30,
+        (seed.wrapping_mul(53) % 200) as u8 + 30,
+        200,
+    ];
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, width, height);
+        enc.set_color(if alpha {
+            png::ColorType::Rgba
+        } else {
+            png::ColorType::Rgb
+        });
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        for (keyword, value) in text {
+            enc.add_text_chunk((*keyword).to_string(), value.clone())
+                .map_err(|e| e.to_string())?;
+        }
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        let row: Vec<u8> = (0..width as usize)
+            .flat_map(|_| colour[..channels].iter().copied())
+            .collect();
+        let data: Vec<u8> = (0..height).flat_map(|_| row.iter().copied()).collect();
+        writer.write_image_data(&data).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// A zip of stored entries `image_0.png`, `image_1.png`, ….
+pub fn stored_zip(images: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (i, bytes) in images.iter().enumerate() {
+        zip.start_file(format!("image_{i}.png"), options)
+            .map_err(|e| e.to_string())?;
+        zip.write_all(bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
+}
