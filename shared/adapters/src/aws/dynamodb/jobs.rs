@@ -188,48 +188,66 @@ impl JobStore for DynamoJobStore {
         before: chrono::DateTime<chrono::Utc>,
         limit: usize,
     ) -> PortResult<Vec<Job>> {
-        // The queue index keeps only keys: read the keys lane by lane (its order is
-        // `rank#created_ms#id`), then each job itself, consistently.
+        // The queue index has one partition per lane and key (`WAITING#<lane>#<owner>`,
+        // ordered `rank#created_ms#id`) and keeps only keys; the lane counters name the
+        // keys with waiting jobs. Read each such partition up to the cutoff, then each job
+        // itself, consistently; within a lane, oldest first.
         let cutoff = before.timestamp_millis().max(0);
+        let snapshot = self.queue_snapshot().await?;
         let mut jobs = Vec::new();
         for lane in naiq_core::domain::Lane::ALL {
-            let mut start: Option<Item> = None;
-            loop {
+            let Some(turns) = snapshot.lane(lane) else {
+                continue;
+            };
+            let mut in_lane = Vec::new();
+            for (owner, _) in turns.keys.iter().filter(|(_, k)| k.waiting > 0) {
+                let mut start: Option<Item> = None;
+                loop {
+                    let out = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(schema::QUEUE_INDEX)
+                        .key_condition_expression("#q = :q AND #o BETWEEN :lo AND :hi")
+                        .expression_attribute_names("#q", schema::QUEUE_INDEX_HASH)
+                        .expression_attribute_names("#o", schema::QUEUE_INDEX_RANGE)
+                        .expression_attribute_values(
+                            ":q",
+                            s(super::codec::queue_partition(lane, owner)),
+                        )
+                        .expression_attribute_values(":lo", s(format!("{}#", lane.rank())))
+                        .expression_attribute_values(
+                            ":hi",
+                            s(format!("{}#{cutoff:013}", lane.rank())),
+                        )
+                        .limit(limit.min(100) as i32)
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(backend)?;
+                    for key in out.items() {
+                        let task_id = TaskId::parse(get_s(key, schema::JOBS_KEY)?)
+                            .ok_or_else(|| PortError::Corrupt("task_id".into()))?;
+                        // The index lags the table: keep only what is still waiting.
+                        if let Some(job) = self.get(&task_id).await?
+                            && job.status().is_waiting()
+                            && job.created_at() < before
+                        {
+                            in_lane.push(job);
+                        }
+                    }
+                    match out.last_evaluated_key {
+                        Some(k) if !k.is_empty() && in_lane.len() < limit => start = Some(k),
+                        _ => break,
+                    }
+                }
+            }
+            in_lane.sort_by_key(|j| (j.created_at(), j.task_id().as_str().to_string()));
+            for job in in_lane {
                 if jobs.len() >= limit {
                     return Ok(jobs);
                 }
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(schema::QUEUE_INDEX)
-                    .key_condition_expression("#q = :q AND #o BETWEEN :lo AND :hi")
-                    .expression_attribute_names("#q", schema::QUEUE_INDEX_HASH)
-                    .expression_attribute_names("#o", schema::QUEUE_INDEX_RANGE)
-                    .expression_attribute_values(":q", s(schema::QUEUE_WAITING))
-                    .expression_attribute_values(":lo", s(format!("{}#", lane.rank())))
-                    .expression_attribute_values(":hi", s(format!("{}#{cutoff:013}", lane.rank())))
-                    .limit((limit - jobs.len()).min(100) as i32)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                for key in out.items() {
-                    let task_id = TaskId::parse(get_s(key, schema::JOBS_KEY)?)
-                        .ok_or_else(|| PortError::Corrupt("task_id".into()))?;
-                    // The index lags the table: keep only what is still waiting.
-                    if let Some(job) = self.get(&task_id).await?
-                        && job.status().is_waiting()
-                        && job.created_at() < before
-                        && jobs.len() < limit
-                    {
-                        jobs.push(job);
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
-                }
+                jobs.push(job);
             }
         }
         Ok(jobs)
