@@ -363,7 +363,8 @@ def main():
     for item in scan_jobs():
         text = json.dumps(item)
         task_id = (item.get("task_id") or {}).get("S")
-        if not task_id or task_id in known:
+        # The jobs table also holds each lane's queue counters (fair turns): not jobs.
+        if not task_id or task_id in known or task_id.startswith(COUNTERS_PREFIX):
             continue
         found = TOKEN.findall(text)
         r = tokens.get(found[0]) if found else None
@@ -419,6 +420,11 @@ def all_done(stack, jobs):
 
 
 TOKEN = __import__("re").compile(r"ctok[0-9a-f]{10}")
+
+
+# The key prefix of the lane counters' items in the jobs table
+# (shared/adapters/src/aws/dynamodb/mod.rs, COUNTERS_PREFIX).
+COUNTERS_PREFIX = "queue-counters#"
 
 
 def scan_jobs():

@@ -167,6 +167,21 @@ def event_time(ev):
         return None
 
 
+# How long a ghost job may wait for the reaper: its grace (10 min) plus the reaper's
+# period (5 min), as shared/core/src/worker/reaper.rs sets them.
+REAPER_WAIT = 15 * 60
+
+
+def created_at(final, default):
+    """A job's creation time (epoch seconds) from its status answer, else `default`."""
+    from datetime import datetime
+    text = final.get("created_at")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (AttributeError, ValueError):
+        return default
+
+
 def check(run, events):
     """(violations, table) of a run."""
     cfg = settings(run)
@@ -349,6 +364,13 @@ def check(run, events):
                 reasons["queued while the worker was still draining"] += 1
             elif lanes.get("dead_letter", {}).get("visible", 0) > 0:
                 reasons["in the dead-letter queue, awaiting the sweep"] += 1
+            elif (j.get("unanswered_submit") and status == "PENDING" and attempts == 0
+                  and counts["visible"] + counts["not_visible"] == 0
+                  and ended - created_at(final, ended) < REAPER_WAIT):
+                # Written, then the send and the failure write both failed (injected): a
+                # ghost with no message, which the reaper fails as `message_lost` once its
+                # grace is over (shared/core/src/worker/reaper.rs).
+                reasons["no message after a failed submit; the reaper fails it later"] += 1
             else:
                 violation("job_waiting",
                           f"task {j['task_id']} ({lane}) is {status} with {attempts} attempts and "

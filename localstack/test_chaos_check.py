@@ -202,6 +202,14 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(kinds(busy)[0], [])
         busy["ended_at"] = T0 + 60
         self.assertEqual(kinds(busy)[0], ["job_waiting"])
+        # a job whose submit never answered and whose lane holds no message: a ghost the
+        # reaper fails later, valid while it is younger than the reaper's wait
+        ghost = copy.deepcopy(run)
+        ghost["jobs"][-1]["unanswered_submit"] = True
+        ghost["jobs"][-1]["final"]["created_at"] = iso(T0 + 5)
+        self.assertEqual(kinds(ghost)[0], [])
+        ghost["ended_at"] = T0 + 5 + chaos_check.REAPER_WAIT + 1
+        self.assertEqual(kinds(ghost)[0], ["job_waiting"])
         # the quota spent: valid
         spent = copy.deepcopy(run)
         spent["rate_limit"]["rate_limit_info"]["remaining"] = 0
