@@ -9,7 +9,9 @@ naiq's promises, prints the table, and exits 1 on any violation:
     when the run ended;
   - every generation at the fake belongs to a job (the token in its prompt) and no job has
     more generations than its recorded attempts;
-  - no attempt is paid twice: at most one generation of a job answered with images;
+  - no attempt is paid twice: at most one generation of a job answered with images, but
+    for an answer lost to a kill within STORE_WINDOW of it (before the one write that
+    stores it could be made) when the job counts that attempt as `interrupted`;
   - the daily limit holds, at the fake and in naiq's own count, and every call was counted;
   - never two calls in flight (nor a 429 from the fake's own concurrency lock), and each
     call of a non-test job starts at least RATE_LIMIT_MIN_INTERVAL after the start of the
@@ -167,6 +169,10 @@ def event_time(ev):
         return None
 
 
+# How long after NovelAI's answer a kill can still lose it: receiving the body and the
+# one S3 put of the answer (shared/core/src/worker/answer.rs).
+STORE_WINDOW = 1.0
+
 # How long a ghost job may wait for the reaper: its grace (10 min) plus the reaper's
 # period (5 min), as shared/core/src/worker/reaper.rs sets them.
 REAPER_WAIT = 15 * 60
@@ -211,6 +217,8 @@ def check(run, events):
             continue
         per_token.setdefault(c["token"], []).append(c)
 
+    lost_before_stored = 0
+
     def kills_between(a, b):
         return [k for k in kills if a <= k["at"] <= b]
 
@@ -226,7 +234,17 @@ def check(run, events):
                       f"{len(mine)} generations at the fake, {attempts} attempts recorded; "
                       f"statuses {[c['status'] for c in mine]}, faults {[c['fault'] for c in mine]}")
         paid = [c for c in mine if is_paid(c)]
-        if len(paid) > 1:
+        interrupted = any(e.get("code") == "interrupted"
+                          for f in finals for e in (f.get("attempt_errors") or []))
+        # A kill in the moment between NovelAI's answer and the one write that stores it
+        # loses that answer: the attempt is counted `interrupted` and the next attempt is
+        # a new call. That is a second attempt, not one attempt paid twice; any other
+        # second payment is a violation.
+        lost = [a for a, b in zip(paid, paid[1:])
+                if interrupted and any(0 <= k["at"] - (a["finished"] or a["received"]) <= STORE_WINDOW
+                                       for k in kills_between(a["received"], b["received"]))]
+        lost_before_stored += len(lost)
+        if len(paid) - len(lost) > 1:
             first = paid[0]
             between = kills_between(first["received"], paid[1]["received"])
             evidence = ", ".join(
@@ -409,6 +427,7 @@ def check(run, events):
         "attempts (recorded)": sum(int((j.get("final") or {}).get("attempts") or 0) for j in jobs),
         "upstream calls (at the fake)": len(calls),
         "answered with images": sum(1 for c in calls if is_paid(c)),
+        "answers lost to a kill before they were stored": lost_before_stored,
         "violations": dict(Counter(k for k, _ in violations)),
         "run time (s)": round(ended - run["started_at"], 1),
     }

@@ -80,6 +80,22 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(found, ["paid_twice"], violations)
         self.assertIn("after_answer", violations[0][1])
         self.assertIn("task-1", violations[0][1])
+        # killed in the instant after the answer (before it could be stored), with that
+        # attempt counted as interrupted: a second attempt, not one paid twice
+        lost = copy.deepcopy(run)
+        lost["kills"][0]["at"] = T0 + 1.25 + 0.01
+        lost["jobs"][0]["final"]["attempt_errors"] = [{"attempt": 1, "code": "interrupted"}]
+        found, violations, table = kinds(lost)
+        self.assertEqual(found, [], violations)
+        self.assertEqual(table["answers lost to a kill before they were stored"], 1)
+        # the same kill with no interrupted attempt recorded, or seconds after the answer
+        # (it was stored by then): paid twice
+        lost["jobs"][0]["final"]["attempt_errors"] = []
+        self.assertEqual(kinds(lost)[0], ["paid_twice"])
+        late = copy.deepcopy(lost)
+        late["jobs"][0]["final"]["attempt_errors"] = [{"attempt": 1, "code": "interrupted"}]
+        late["kills"][0]["at"] = T0 + 1.25 + chaos_check.STORE_WINDOW + 0.2
+        self.assertEqual(kinds(late)[0], ["paid_twice"])
 
     def test_calls_without_a_job_or_beyond_the_attempts_are_found(self):
         run = clean_run()
