@@ -16,16 +16,7 @@ pub(super) fn characters(
     model: &Model,
     limits: &Limits,
 ) -> Result<Vec<Character>, ValidationError> {
-    let items = match f.get("characters") {
-        None => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ValidationError::invalid(
-                "characters",
-                "characters must be a list of {prompt, uc, position} objects",
-            ));
-        }
-    };
+    let items = f.list("characters", "{prompt, uc, position}")?;
     if items.is_empty() {
         return Ok(Vec::new());
     }

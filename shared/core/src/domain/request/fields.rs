@@ -33,6 +33,22 @@ impl<'a> Fields<'a> {
         self.map.get(name).filter(|v| !v.is_null())
     }
 
+    /// An optional list of objects: absent, `null` and `[]` are all no items; anything but
+    /// a list is refused with `shape` (what a list item looks like) in the message.
+    pub(super) fn list(&self, name: &str, shape: &str) -> Result<&'a [Value], ValidationError> {
+        match self.get(name) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => {
+                let name = self.path(name);
+                Err(ValidationError::invalid(
+                    &name,
+                    format!("{name} must be a list of {shape} objects"),
+                ))
+            }
+        }
+    }
+
     /// A short string: a name, a choice or an id (at most [`MAX_WORD_BYTES`]).
     pub(super) fn string(&self, name: &str) -> Result<Option<&'a str>, ValidationError> {
         self.text(name, MAX_WORD_BYTES)

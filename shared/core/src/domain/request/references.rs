@@ -63,16 +63,7 @@ pub(super) fn references(
     model: &Model,
     limits: &Limits,
 ) -> Result<(Vec<Reference>, Vec<InputImage>), ValidationError> {
-    let items = match f.get("references") {
-        None => return Ok(Default::default()),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ValidationError::invalid(
-                "references",
-                "references must be a list of {image, type, strength, fidelity} objects",
-            ));
-        }
-    };
+    let items = f.list("references", "{image, type, strength, fidelity}")?;
     if items.is_empty() {
         return Ok(Default::default());
     }

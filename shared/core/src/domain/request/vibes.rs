@@ -69,16 +69,7 @@ pub(super) fn vibes(
     inpaint: bool,
     limits: &Limits,
 ) -> Result<(Vec<Vibe>, Vec<VibeImage>), ValidationError> {
-    let items = match f.get("vibes") {
-        None => return Ok(Default::default()),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ValidationError::invalid(
-                "vibes",
-                "vibes must be a list of {image, strength, information_extracted} objects",
-            ));
-        }
-    };
+    let items = f.list("vibes", "{image, strength, information_extracted}")?;
     if items.is_empty() {
         return Ok(Default::default());
     }
