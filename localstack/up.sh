@@ -13,7 +13,8 @@
 #   localstack/up.sh --detach   # returns once everything answers; localstack/down.sh stops it
 #
 # Ports (all on 127.0.0.1): MOTO_PORT (4566), API_PORT (9000), FAKE_NOVELAI_PORT (8089),
-# RELAY_PORT (9001). The configuration variables of the architecture (PACING_TIMEZONE,
+# RELAY_PORT (9001). NAIQ_FUNCTIONS=0 starts everything but the functions and the relay (the
+# benchmark, bench/run.sh, runs release builds of them itself). The configuration variables of the architecture (PACING_TIMEZONE,
 # RATE_LIMIT_DAILY, MAX_ATTEMPTS, NOVELAI_IMAGE_URL, …) are passed on to the functions.
 set -euo pipefail
 
@@ -136,14 +137,16 @@ export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$RELAY_PORT"
 export AWS_LAMBDA_LOG_FORMAT="${AWS_LAMBDA_LOG_FORMAT:-JSON}"
 watch_flags=(-A 127.0.0.1 -P "$API_PORT" --quiet)
 [[ "${NAIQ_WATCH_RELOAD:-1}" == 0 ]] && watch_flags+=(--ignore-changes)
-(cd "$root" && start watch cargo lambda watch "${watch_flags[@]}")
 api="http://127.0.0.1:$API_PORT/lambda-url/naiq-api"
-wait_for "the API" "$api/health" 240
-start relay python3 "$here/lambda_relay.py" --port "$RELAY_PORT" \
-    --target "http://127.0.0.1:$API_PORT" --schedule-function naiq-worker \
-    --schedule-function naiq-webhooks \
-    --schedule-seconds "$NAIQ_SCHEDULE_SECONDS" --schedule-event "$root/events/schedule.json" \
-    --worker-timeout "$WORKER_TIMEOUT_SECONDS"
+if [[ "${NAIQ_FUNCTIONS:-1}" != 0 ]]; then
+    (cd "$root" && start watch cargo lambda watch "${watch_flags[@]}")
+    wait_for "the API" "$api/health" 240
+    start relay python3 "$here/lambda_relay.py" --port "$RELAY_PORT" \
+        --target "http://127.0.0.1:$API_PORT" --schedule-function naiq-worker \
+        --schedule-function naiq-webhooks \
+        --schedule-seconds "$NAIQ_SCHEDULE_SECONDS" --schedule-event "$root/events/schedule.json" \
+        --worker-timeout "$WORKER_TIMEOUT_SECONDS"
+fi
 
 # 6. A key for local use (it may send test requests).
 # Its webhook signing secret is printed once, on standard error.

@@ -20,7 +20,9 @@ mod routes;
 #[cfg(test)]
 mod tests;
 
-#[tokio::main]
+// One thread: a Lambda process handles one event at a time, and a multi-thread runtime
+// spends more CPU moving work between threads than it saves (bench/README.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
     // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.

@@ -17,7 +17,9 @@ use serde_json::Value;
 /// has no deadline (`cargo lambda watch`).
 pub const TIMEOUT_SECONDS: i64 = 60;
 
-#[tokio::main]
+// One thread: a Lambda process handles one event at a time, and a multi-thread runtime
+// spends more CPU moving work between threads than it saves (bench/README.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     naiq_adapters::logging::init();
     let config = Config::from_env().map_err(|e| {

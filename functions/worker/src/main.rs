@@ -12,7 +12,9 @@ use naiq_adapters::runtime::{SystemClock, TokioSleeper, os_seed};
 use naiq_core::worker::Worker;
 use serde_json::Value;
 
-#[tokio::main]
+// One thread: a Lambda process handles one event at a time, and a multi-thread runtime
+// spends more CPU moving work between threads than it saves (bench/README.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
     // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.

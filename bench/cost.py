@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Turns the counted work of `bench/run.sh --count-aws` (bench/counts.json) into dollars per
+1,000 jobs at AWS list prices, for 800 jobs a day, with clients that take webhooks and with
+clients that poll. Prints the Markdown table docs/cost.md quotes.
+
+    python3 bench/cost.py [bench/counts.json]
+
+Prices: us-east-1 list prices, on-demand, arm64 Lambda (checked 2026-12; change PRICES when
+they change). Assumptions are the constants below, each with its reason.
+"""
+
+import json
+import os
+import sys
+
+PRICES = {
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second_arm64": 0.0000133334,
+    "http_api_request": 1.00 / 1e6,
+    "dynamodb_write_unit": 0.625 / 1e6,
+    "dynamodb_read_unit": 0.125 / 1e6,
+    "sqs_fifo_request": 0.50 / 1e6,  # per 64 KiB chunk; naiq's messages are far smaller
+    "s3_put": 0.005 / 1000,
+    "s3_get": 0.0004 / 1000,
+    "s3_gb_month": 0.023,
+    "secrets_request": 0.05 / 10000,
+    "logs_gb_ingested": 0.50,
+}
+
+JOBS_PER_DAY = 800
+# The schedule invokes the worker (and the webhook function) every minute.
+SCHEDULED_PER_DAY = 1440
+# Memory the template gives each function (MiB), sized from the measured peak RSS.
+API_MEMORY_MIB = 256
+WORKER_MEMORY_MIB = 128
+# While jobs wait, the worker sleeps in its invocation until the next slot: a busy queue
+# bills the mean gap (8-15 s, RATE_LIMIT_*_INTERVAL) for each job.
+WORKER_SECONDS_PER_JOB = 11.5
+# A polling client asks for the status every poll_after_seconds while its job waits; at
+# 800 jobs a day spread over the windows the wait is short: ten polls a job.
+POLLS_PER_JOB = 10
+# Each image stays in S3 for the bucket's retention (7 days) and is fetched once.
+IMAGE_DAYS = 7
+
+
+def dollars_of(aws, per):
+    """AWS charges (not Lambda) of counted requests, times `per`."""
+    if not aws:
+        return 0.0, {}
+    req, units, sent = aws["requests"], aws["dynamodb_units"], aws["sent"]
+    parts = {
+        "DynamoDB": units.get("write", 0) * PRICES["dynamodb_write_unit"]
+        + units.get("read", 0) * PRICES["dynamodb_read_unit"],
+        "SQS": sum(n for k, n in req.items() if k.startswith("sqs:")) * PRICES["sqs_fifo_request"],
+        "S3 requests": sum(n for k, n in req.items() if k.startswith("s3:PUT"))
+        * PRICES["s3_put"]
+        + sum(n for k, n in req.items() if k.startswith("s3:GET") or k.startswith("s3:HEAD"))
+        * PRICES["s3_get"],
+        "Secrets Manager": sum(n for k, n in req.items() if k.startswith("secretsmanager:"))
+        * PRICES["secrets_request"],
+    }
+    stored = sum(n for k, n in sent.items() if k == "s3:PUT object")
+    parts["S3 storage"] = stored / 1e9 * PRICES["s3_gb_month"] * IMAGE_DAYS / 30
+    return sum(parts.values()) * per, {k: v * per for k, v in parts.items()}
+
+
+def lambda_dollars(seconds, memory_mib, per):
+    gb_s = seconds * memory_mib / 1024
+    return (gb_s * PRICES["lambda_gb_second_arm64"] + PRICES["lambda_request"]) * per
+
+
+def route(r, name):
+    return next(a for a in r["api"] if a["route"] == name)
+
+
+def model(r, polling):
+    """Dollars per 1,000 jobs, by term."""
+    submit = route(r, "POST /generate")
+    status = route(r, "GET /task_status (waiting)")
+    w = r["worker"]
+    per_job = 1000
+    idle_per_1000 = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
+    terms = {}
+
+    def add(name, dollars):
+        terms[name] = terms.get(name, 0.0) + dollars
+
+    add("API Gateway requests", PRICES["http_api_request"] * per_job)
+    add("API Lambda", lambda_dollars(submit["p50_ms"] / 1000, API_MEMORY_MIB, per_job))
+    aws, parts = dollars_of(submit["aws_per_request"], per_job)
+    for k, v in parts.items():
+        add(f"{k} (submit)", v)
+    add("worker Lambda (sleeping to the next slot)",
+        lambda_dollars(WORKER_SECONDS_PER_JOB, WORKER_MEMORY_MIB, per_job))
+    aws, parts = dollars_of(w["aws_per_job"], per_job)
+    for k, v in parts.items():
+        add(f"{k} (worker)", v)
+    add("worker Lambda (scheduled, idle)",
+        lambda_dollars(w["idle_drain_ms"] / 1000, WORKER_MEMORY_MIB, idle_per_1000))
+    aws, parts = dollars_of(w["aws_per_idle_drain"], idle_per_1000)
+    for k, v in parts.items():
+        add(f"{k} (scheduled worker, idle)", v)
+    logs = (submit["log_bytes_per_request"] + w["log_bytes_per_job"]) * per_job
+    if polling:
+        n = POLLS_PER_JOB * per_job
+        add("API Gateway requests (polls)", PRICES["http_api_request"] * n)
+        add("API Lambda (polls)", lambda_dollars(status["p50_ms"] / 1000, API_MEMORY_MIB, n))
+        aws, parts = dollars_of(status["aws_per_request"], n)
+        for k, v in parts.items():
+            add(f"{k} (polls)", v)
+        logs += status["log_bytes_per_request"] * n
+    add("CloudWatch Logs", logs / 1e9 * PRICES["logs_gb_ingested"])
+    return {k: v for k, v in terms.items() if v > 0}
+
+
+def counted_lines(r):
+    submit = route(r, "POST /generate")
+    status = route(r, "GET /task_status (waiting)")
+    w = r["worker"]
+    out = ["| counted per | AWS requests | DynamoDB units (read / write) | log bytes |",
+           "|---|---|---|---|"]
+    for name, aws, logs in [
+        ("submit (`POST /generate`)", submit["aws_per_request"], submit["log_bytes_per_request"]),
+        ("poll (`GET /task_status`, waiting)", status["aws_per_request"],
+         status["log_bytes_per_request"]),
+        ("job, in the worker", w["aws_per_job"], w["log_bytes_per_job"]),
+        ("scheduled worker invocation, queue empty", w["aws_per_idle_drain"], 0),
+    ]:
+        reqs = ", ".join(f"{k} {v:.2f}" for k, v in sorted(aws["requests"].items()))
+        u = aws["dynamodb_units"]
+        out.append(f"| {name} | {reqs} | {u.get('read', 0):.2f} / {u.get('write', 0):.2f} | "
+                   f"{logs:.0f} |")
+    return out
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "counts.json")
+    r = json.load(open(path))
+    print("\n".join(counted_lines(r)))
+    print()
+    hooks, polls = model(r, False), model(r, True)
+    print("| term | webhooks, $ per 1,000 jobs | polling, $ per 1,000 jobs |")
+    print("|---|---|---|")
+    for k in sorted(polls, key=lambda k: -polls[k]):
+        print(f"| {k} | {hooks.get(k, 0):.4f} | {polls[k]:.4f} |")
+    print(f"| **total** | **{sum(hooks.values()):.4f}** | **{sum(polls.values()):.4f}** |")
+    print()
+    print(f"Largest term with webhooks: {max(hooks, key=hooks.get)}; "
+          f"with polling: {max(polls, key=polls.get)}.")
+
+
+if __name__ == "__main__":
+    main()

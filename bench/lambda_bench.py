@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""naiq's Lambda benchmark: the release binaries of the API and the worker under a minimal
+Lambda Runtime API (bench/runtime_api.py), on the local emulator and the fake NovelAI that
+`bench/run.sh` starts. Prints a Markdown table and writes every figure as JSON.
+
+For each API route, a fresh process: init (process start → its first `next`), the first
+request's latency, then N warm requests: latency p50/p90 and CPU per request (the process's
+user + system time over the N requests, from /proc/<pid>/stat), and the process's peak RSS
+(VmHWM). For the worker: one drain of the jobs the submit scenario queued; per job, the
+worker's overhead (slot reserved → the request arrives at the fake; the fake's answer →
+`SUCCESS` logged) and CPU per job. Then the API's peak RSS for the worst inputs: the largest
+image and mask it accepts, and an 8192×8192 PNG it refuses from its header.
+
+With `--count-aws`, every AWS request goes through a counting proxy (bench/aws_counter.py):
+the counts per job feed docs/cost.md. Counting adds latency, so timings come from a run
+without it.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runtime_api import RuntimeApi  # noqa: E402
+import aws_counter  # noqa: E402
+import bodies  # noqa: E402
+
+# The counting proxy, with --count-aws.
+COUNTER = None
+
+
+def counted():
+    return COUNTER.counter.snapshot() if COUNTER else None
+
+
+def counted_since(before, per):
+    """AWS requests, bytes and DynamoDB units since `before`, divided by `per`."""
+    if before is None:
+        return None
+    d = aws_counter.difference(COUNTER.counter.snapshot(), before)
+    return {part: {k: v / per for k, v in values.items()} for part, values in d.items()}
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system time of the whole process (every thread, live or ended)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError("no VmHWM")
+
+
+def percentile(values, p):
+    s = sorted(values)
+    k = (len(s) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def http_event(method, path, key=None, body=None, route=None, query=""):
+    """An API Gateway HTTP API (payload 2.0) event, as the sample events in events/ are."""
+    headers = {"accept": "application/json", "host": "bench.execute-api.us-east-1.amazonaws.com",
+               "user-agent": "naiq-bench"}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route or path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench",
+            "domainName": "bench.execute-api.us-east-1.amazonaws.com", "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "naiq-bench"},
+            "requestId": "bench", "routeKey": f"{method} {route or path}", "stage": "$default",
+            "time": "04/Dec/2026:12:00:00 +0000", "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        headers["content-type"] = "application/json"
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return event
+
+
+class Function:
+    """One function process under its own Runtime API; its log lines are time-stamped."""
+
+    def __init__(self, binary, name, extra_env=None, deadline_seconds=30):
+        self.rt = RuntimeApi(deadline_seconds=deadline_seconds)
+        env = dict(os.environ)
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": self.rt.address,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "AWS_ENDPOINT_URL_LAMBDA": f"http://{self.rt.address}",
+            "WORKER_FUNCTION_NAME": "naiq-worker",
+        })
+        env.pop("WEBHOOKS_FUNCTION_NAME", None)
+        if COUNTER:
+            env["AWS_ENDPOINT_URL"] = COUNTER.url
+        env.update(extra_env or {})
+        self.lines = []
+        started = time.monotonic()
+        self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if not self.rt.first_next.wait(30):
+            self.stop()
+            raise RuntimeError(f"{name} never asked for an event")
+        if self.rt.init_error:
+            self.stop()
+            raise RuntimeError(f"{name} failed to start: {self.rt.init_error}")
+        self.init_ms = (self.rt.first_next_at - started) * 1000.0
+
+    def log_bytes(self):
+        time.sleep(0.2)  # let the reader catch up
+        return sum(len(line) + 1 for _, line in self.lines)
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            self.lines.append((time.time(), raw.decode(errors="replace").rstrip("\n")))
+
+    def invoke(self, event, timeout=900):
+        answer = self.rt.invoke(event, timeout)
+        if answer.error:
+            raise RuntimeError(f"invocation failed: {answer.body[:500]!r}")
+        return answer
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.rt.close()
+
+
+def status_of(answer):
+    out = json.loads(answer.body)
+    return out.get("statusCode"), json.loads(out.get("body") or "null")
+
+
+def api_scenario(args, name, make_event, expect, n):
+    """A fresh API process: init, first request, then n warm requests."""
+    print(f"lambda_bench: {name}", file=sys.stderr, flush=True)
+    f = Function(args.api_bin, "naiq-api")
+    try:
+        first = f.invoke(make_event(0))
+        code, body = status_of(first)
+        if code not in expect:
+            raise RuntimeError(f"{name}: first request answered {code}: {body}")
+        latencies, cpu0 = [], cpu_seconds(f.proc.pid)
+        logs0, aws0 = f.log_bytes(), counted()
+        for i in range(1, n + 1):
+            a = f.invoke(make_event(i))
+            code, body = status_of(a)
+            if code not in expect:
+                raise RuntimeError(f"{name}: request {i} answered {code}: {body}")
+            latencies.append(a.latency_ms)
+        cpu_ms = (cpu_seconds(f.proc.pid) - cpu0) * 1000.0 / n
+        aws = counted_since(aws0, n)
+        return {
+            "log_bytes_per_request": (f.log_bytes() - logs0) / n, "aws_per_request": aws,
+            "route": name, "init_ms": f.init_ms, "first_ms": first.latency_ms,
+            "p50_ms": percentile(latencies, 0.5), "p90_ms": percentile(latencies, 0.9),
+            "cpu_ms": cpu_ms, "peak_rss_mib": peak_rss_mib(f.proc.pid), "requests": n,
+            "nudges": f.rt.nudges,
+        }
+    finally:
+        f.stop()
+
+
+def fake(path, method="GET", body=None):
+    url = os.environ["NAIQ_FAKE_NOVELAI_URL"] + path
+    req = urllib.request.Request(url, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"null")
+
+
+def iso_seconds(s):
+    from datetime import datetime
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def worker_scenario(args, expected_jobs):
+    """One drain of the waiting jobs: overhead and CPU per job."""
+    before = len(fake("/_fake/requests"))
+    f = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+    try:
+        aws0 = counted()
+        cpu0 = cpu_seconds(f.proc.pid)
+        started = time.monotonic()
+        answer = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+        wall = time.monotonic() - started
+        cpu = cpu_seconds(f.proc.pid) - cpu0
+        rss = peak_rss_mib(f.proc.pid)
+        report = json.loads(answer.body)
+        jobs = max(report.get("succeeded", 0), 1)
+        aws = counted_since(aws0, jobs)
+        log_bytes = f.log_bytes() / jobs
+        # An invocation that finds every lane empty (the schedule's, most minutes of a day).
+        aws0 = counted()
+        idle = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+        idle_ms = idle.latency_ms
+        idle_aws = counted_since(aws0, 1)
+    finally:
+        f.stop()
+    calls = [r for r in fake("/_fake/requests")[before:] if r["path"] == "/ai/generate-image"]
+    reserved, succeeded = {}, {}
+    order = []
+    for at, line in f.lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        msg = rec.get("fields", {}).get("message") or rec.get("message")
+        task = rec.get("fields", {}).get("task_id") or rec.get("task_id")
+        if msg == "slot reserved" and task:
+            reserved[task] = at
+            order.append(task)
+        elif msg == "job succeeded" and task:
+            succeeded[task] = at
+    to_upstream, to_success = [], []
+    for task, call in zip(order, calls):
+        to_upstream.append((iso_seconds(call["received_at"]) - reserved[task]) * 1000.0)
+        if task in succeeded and call.get("finished_at"):
+            to_success.append((succeeded[task] - iso_seconds(call["finished_at"])) * 1000.0)
+    jobs = report.get("succeeded", 0)
+    if jobs < expected_jobs:
+        raise RuntimeError(f"the drain finished {jobs} of {expected_jobs} jobs: {report}")
+    return {
+        "init_ms": f.init_ms, "jobs": jobs, "drain_s": wall,
+        "cpu_ms_per_job": cpu * 1000.0 / max(jobs, 1), "peak_rss_mib": rss,
+        "reserved_to_upstream_ms_p50": percentile(to_upstream, 0.5),
+        "reserved_to_upstream_ms_p90": percentile(to_upstream, 0.9),
+        "answer_to_success_ms_p50": percentile(to_success, 0.5),
+        "answer_to_success_ms_p90": percentile(to_success, 0.9),
+        "report": report, "aws_per_job": aws, "log_bytes_per_job": log_bytes,
+        "idle_drain_ms": idle_ms, "aws_per_idle_drain": idle_aws,
+    }
+
+
+def worst_inputs(args, key):
+    """The API's peak RSS on the costliest bodies (each in a fresh process)."""
+    out = []
+    for name, body, expect in [
+        ("largest image + mask (accepted)", bodies.largest_image_and_mask(), {200, 202}),
+        ("8192x8192 PNG (refused from its header)", bodies.single_colour_8192(), {400, 413}),
+    ]:
+        f = Function(args.api_bin, "naiq-api")
+        try:
+            idle = peak_rss_mib(f.proc.pid)
+            a = f.invoke(http_event("POST", "/generate", key, body))
+            code, _ = status_of(a)
+            if code not in expect:
+                raise RuntimeError(f"{name}: answered {code}")
+            out.append({"input": name, "body_bytes": len(body), "status": code,
+                        "latency_ms": a.latency_ms, "idle_rss_mib": idle,
+                        "peak_rss_mib": peak_rss_mib(f.proc.pid)})
+        finally:
+            f.stop()
+    return out
+
+
+def run(args):
+    key = os.environ["NAIQ_API_KEY"]
+    n = args.requests
+    seed_body = {"prompt": "1girl, cat ears, 猫耳", "model": "nai-v3", "resolution": "portrait"}
+    results = {"api": [], "machine": machine()}
+    api = results["api"]
+    api.append(api_scenario(args, "GET /health", lambda i: http_event("GET", "/health"),
+                            {200}, n))
+    submitted = []
+
+    def submit(i):
+        return http_event("POST", "/generate", key, seed_body)
+
+    # The submit scenario also leaves the jobs the other scenarios read.
+    f_sub = api_scenario(args, "POST /generate", submit, {200, 202}, n)
+    api.append(f_sub)
+    # A waiting job to ask about, and jobs to cancel.
+    helper = Function(args.api_bin, "naiq-api")
+    try:
+        for _ in range(n + 2):
+            _, body = status_of(helper.invoke(submit(0)))
+            submitted.append(body["task_id"])
+    finally:
+        helper.stop()
+    waiting = submitted[0]
+    to_cancel = submitted[1:]
+    for name, route, make in [
+        ("GET /task_status (waiting)", "/task_status/{task_id}",
+         lambda i: http_event("GET", f"/task_status/{waiting}", key,
+                              route="/task_status/{task_id}")),
+        ("GET /queue_status", None, lambda i: http_event("GET", "/queue_status", key)),
+        ("GET /rate_limit_status", None, lambda i: http_event("GET", "/rate_limit_status", key)),
+        ("GET /tasks", None, lambda i: http_event("GET", "/tasks", key, query="limit=20")),
+        ("GET /usage", None, lambda i: http_event("GET", "/usage", key)),
+    ]:
+        api.append(api_scenario(args, name, make, {200}, n))
+    api.append(api_scenario(
+        args, "POST /cancel_task", lambda i: http_event(
+            "POST", f"/cancel_task/{to_cancel[i]}", key, route="/cancel_task/{task_id}"),
+        {200}, n))
+    # The worker drains what is left: the submit scenario's jobs and the one kept waiting.
+    results["worker"] = worker_scenario(args, args.jobs_expected or (n + 2))
+    api.append(api_scenario(
+        args, "GET /task_status (done)",
+        lambda i: http_event("GET", f"/task_status/{waiting}", key,
+                             route="/task_status/{task_id}"), {200}, n))
+    results["worst_inputs"] = worst_inputs(args, key)
+    return results
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": cpu, "cores": os.cpu_count(),
+            "load_avg": os.getloadavg(), "kernel": os.uname().release}
+
+
+def markdown(r):
+    out = [f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores; "
+           f"load average at the end {r['machine']['load_avg'][0]:.2f}", "",
+           "| route | init ms | first request ms | warm p50 ms | warm p90 ms | CPU ms/request | peak RSS MiB |",
+           "|---|---|---|---|---|---|---|"]
+    for a in r["api"]:
+        out.append(f"| `{a['route']}` | {a['init_ms']:.1f} | {a['first_ms']:.1f} | "
+                   f"{a['p50_ms']:.1f} | {a['p90_ms']:.1f} | {a['cpu_ms']:.2f} | "
+                   f"{a['peak_rss_mib']:.1f} |")
+    w = r["worker"]
+    out += ["", "| worker | figure |", "|---|---|",
+            f"| init | {w['init_ms']:.1f} ms |",
+            f"| jobs in one drain | {w['jobs']} in {w['drain_s']:.1f} s |",
+            f"| CPU per job | {w['cpu_ms_per_job']:.2f} ms |",
+            f"| slot reserved → request at NovelAI, p50 / p90 | {w['reserved_to_upstream_ms_p50']:.1f} / {w['reserved_to_upstream_ms_p90']:.1f} ms |",
+            f"| NovelAI's answer → `SUCCESS` stored, p50 / p90 | {w['answer_to_success_ms_p50']:.1f} / {w['answer_to_success_ms_p90']:.1f} ms |",
+            f"| peak RSS | {w['peak_rss_mib']:.1f} MiB |"]
+    out += ["", "| worst input to the API | body | answer | latency | peak RSS (idle) |",
+            "|---|---|---|---|---|"]
+    for x in r["worst_inputs"]:
+        out.append(f"| {x['input']} | {x['body_bytes'] / 1e6:.2f} MB | {x['status']} | "
+                   f"{x['latency_ms']:.0f} ms | {x['peak_rss_mib']:.1f} MiB ({x['idle_rss_mib']:.1f}) |")
+    return "\n".join(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--api-bin", default=os.path.join(ROOT, "target/release/naiq-api"))
+    p.add_argument("--worker-bin", default=os.path.join(ROOT, "target/release/naiq-worker"))
+    p.add_argument("--requests", type=int, default=200, help="warm requests per route")
+    p.add_argument("--jobs-expected", type=int, default=0)
+    p.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--count-aws", action="store_true",
+                   help="send every AWS request through the counting proxy")
+    args = p.parse_args()
+    global COUNTER
+    if args.count_aws:
+        COUNTER = aws_counter.CountingProxy(os.environ["AWS_ENDPOINT_URL"])
+    results = run(args)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2)
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
