@@ -10,6 +10,7 @@ use naiq_adapters::aws::AwsClients;
 use naiq_adapters::compose::{Config, api_ports};
 use naiq_adapters::runtime::{SystemClock, os_seed};
 use naiq_core::api::ApiService;
+use tower::ServiceExt;
 
 mod caller;
 mod error;
@@ -25,6 +26,7 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
     // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
     naiq_adapters::logging::init();
+    naiq_adapters::metrics::init();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
@@ -36,5 +38,10 @@ async fn main() -> Result<(), Error> {
         os_seed(),
         config.settings.clone(),
     ));
-    run(routes::app(service)).await
+    // The metrics are written once per request, after its answer is made.
+    run(routes::app(service).map_response(|response| {
+        naiq_adapters::metrics::flush();
+        response
+    }))
+    .await
 }
