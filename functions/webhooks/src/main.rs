@@ -20,7 +20,7 @@ pub const TIMEOUT_SECONDS: i64 = 60;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     naiq_adapters::logging::init();
-    naiq_adapters::metrics::init();
+    naiq_adapters::metrics::init(false);
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e

@@ -20,13 +20,18 @@ static COLLECTOR: OnceLock<Option<&'static Collector>> = OnceLock::new();
 
 /// Installs the process's recorder, unless `NAIQ_METRICS=off`; `true` when one is
 /// installed. A second call changes nothing.
-pub fn init() -> bool {
+///
+/// With `emit_zeros`, a counter used once in the process is written at every flush, 0
+/// included: the worker's, so that each drain reports `JobsSucceeded` and `JobsFailed`
+/// and the alarms' metric math finds a 0 where it would otherwise find a gap. The API and
+/// the webhook function leave it off (a line per request or tick for nothing).
+pub fn init(emit_zeros: bool) -> bool {
     let off = std::env::var(METRICS_VARIABLE).is_ok_and(|v| v.eq_ignore_ascii_case("off"));
-    install_unless(off)
+    install(off, emit_zeros)
 }
 
 /// Installs the recorder unless `off` (what [`init`] does with the environment read).
-pub fn install_unless(off: bool) -> bool {
+pub fn install(off: bool, emit_zeros: bool) -> bool {
     COLLECTOR
         .get_or_init(|| {
             if off {
@@ -34,6 +39,7 @@ pub fn install_unless(off: bool) -> bool {
             }
             match Builder::new()
                 .cloudwatch_namespace(naiq_core::metrics::NAMESPACE)
+                .emit_zeros(emit_zeros)
                 .init()
             {
                 Ok(collector) => {

@@ -1,7 +1,8 @@
 //! The gauges a drain leaves behind (`crate::metrics`): waiting jobs in total and per
 //! lane, those of them that could start now, and the day's calls against the limit. Read
 //! once per invocation, from the queue counters and the pacing state, whatever ended the
-//! drain (so a warm container never re-emits an earlier invocation's values).
+//! drain (so a warm container never re-emits an earlier invocation's values). The job
+//! outcome counters are touched too, so each drain reports them, 0 included.
 
 use super::Worker;
 use crate::domain::Lane;
@@ -11,6 +12,7 @@ use crate::metrics::{Gauges, gauges};
 impl Worker {
     /// Sets the gauges; a read that fails is logged and leaves them as they were.
     pub(super) async fn record_gauges(&self) {
+        crate::metrics::drain_outcomes_reported();
         let now = self.clock.now();
         let (snapshot, state) = match (
             self.ports.jobs.queue_snapshot().await,
