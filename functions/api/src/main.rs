@@ -10,6 +10,7 @@ use naiq_adapters::aws::AwsClients;
 use naiq_adapters::compose::{Config, api_ports};
 use naiq_adapters::runtime::{SystemClock, os_seed};
 use naiq_core::api::ApiService;
+use tower::ServiceExt;
 
 mod caller;
 mod error;
@@ -27,6 +28,7 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
     // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
     naiq_adapters::logging::init();
+    naiq_adapters::metrics::init(false);
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
@@ -38,5 +40,10 @@ async fn main() -> Result<(), Error> {
         os_seed(),
         config.settings.clone(),
     ));
-    run(routes::app(service)).await
+    // The metrics are written once per request, after its answer is made.
+    run(routes::app(service).map_response(|response| {
+        naiq_adapters::metrics::flush();
+        response
+    }))
+    .await
 }

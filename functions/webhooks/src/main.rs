@@ -22,6 +22,7 @@ pub const TIMEOUT_SECONDS: i64 = 60;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     naiq_adapters::logging::init();
+    naiq_adapters::metrics::init(false);
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
@@ -44,7 +45,10 @@ async fn main() -> Result<(), Error> {
                 .and_then(Value::as_str)
                 .unwrap_or("unknown")
                 .to_string();
-            let report = deliverer.drain(deadline).await?;
+            let report = deliverer.drain(deadline).await;
+            // Once per invocation, whatever the drain's outcome.
+            naiq_adapters::metrics::flush();
+            let report = report?;
             tracing::info!(source, report = ?report, "webhook delivery finished");
             Ok::<_, Error>(serde_json::to_value(report)?)
         }

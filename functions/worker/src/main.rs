@@ -19,6 +19,7 @@ async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT=JSON (set by the template's LoggingConfig); the
     // runtime's raw events never, whatever AWS_LAMBDA_LOG_LEVEL or RUST_LOG ask.
     naiq_adapters::logging::init();
+    naiq_adapters::metrics::init(true);
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
         e
@@ -51,7 +52,10 @@ async fn main() -> Result<(), Error> {
                 settings,
                 event.context.request_id.clone(),
             );
-            let report = worker.drain(deadline).await?;
+            let report = worker.drain(deadline).await;
+            // Once per invocation, whatever the drain's outcome.
+            naiq_adapters::metrics::flush();
+            let report = report?;
             tracing::info!(source, report = ?report, "drain finished");
             Ok::<_, Error>(serde_json::to_value(report)?)
         }

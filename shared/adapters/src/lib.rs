@@ -15,6 +15,7 @@ pub mod aws;
 pub mod compose;
 pub mod faults;
 pub mod logging;
+pub mod metrics;
 pub mod novelai;
 pub mod provision;
 pub mod resources;

@@ -18,6 +18,10 @@ use naiq_core::config::ranges::{JOB_OVERHEAD_SECONDS, MAX_ATTEMPTS, RANGES, rang
 use naiq_core::config::{SETTING_VARIABLES, Settings};
 use serde_json::{Map, Value, json};
 
+/// The CloudWatch alarms, against the metrics the code emits.
+#[path = "template/alarms.rs"]
+mod alarms;
+
 /// The API function's handle on the worker, for its asynchronous nudge.
 const WORKER_FUNCTION_NAME: &str = "WORKER_FUNCTION_NAME";
 const WEBHOOKS_FUNCTION_NAME: &str = "WEBHOOKS_FUNCTION_NAME";

@@ -7,7 +7,8 @@
 //! - `novelai`: NovelAI's protocol (request bodies, the zip it answers with, the access
 //!   key, the subscription);
 //! - `webhooks`: signed task events, the address rules and their delivery use case;
-//! - `config`: the settings, read through an injected lookup and checked once.
+//! - `config`: the settings, read through an injected lookup and checked once;
+//! - `metrics`: what naiq measures, over the `metrics` facade (no I/O, like `tracing`).
 //!
 //! This crate depends on no AWS SDK, no HTTP client and no async runtime: the adapters
 //! (`naiq-adapters`) and the test doubles (`naiq-testkit`) live in their own crates, so a
@@ -17,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod novelai;
 pub mod objects;
 pub mod ports;

@@ -138,6 +138,7 @@ impl ApiService {
             ));
         }
         tracing::info!(task_id = %task_id, lane = %job.lane(), model = %job.params().model, owner = %job.owner(), webhook = job.params().webhook_url.is_some(), "job accepted");
+        crate::metrics::job_accepted();
         if let Err(e) = self.ports.nudge.nudge().await {
             // The schedule drains the queue anyway.
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");

@@ -129,6 +129,7 @@ impl Deliverer {
                 self.ports.queue.ack(delivery).await?;
             }
             Err(Failure::Refused(error)) => {
+                crate::metrics::webhook_delivery_failed();
                 tracing::warn!(task_id = %m.task_id, webhook_id = %m.id, error = %error, "webhook refused; not retried");
                 state.state = DeliveryStatus::Dead;
                 state.last_error = Some(error);
@@ -139,6 +140,7 @@ impl Deliverer {
                 self.ports.queue.dead_letter(delivery).await?;
             }
             Err(Failure::Retry { status, error }) => {
+                crate::metrics::webhook_delivery_failed();
                 state.last_status = status;
                 state.last_error = Some(error.clone());
                 match self.settings.retry_seconds.get(attempt as usize - 1) {

@@ -217,9 +217,12 @@ impl Worker {
         }
         tracing::info!(task_id = %task_id, images = count, attempt = job.attempts(), "job succeeded");
         if marked_done {
-            let actual = self
-                .actual_cost(&job, delivery.message.credentials.is_none())
-                .await;
+            let server_account = delivery.message.credentials.is_none();
+            let actual = self.actual_cost(&job, server_account).await;
+            crate::metrics::job_succeeded();
+            if server_account {
+                crate::metrics::anlas_spent(actual);
+            }
             self.settle(&job, Some(actual)).await;
             self.emit(&job, crate::webhooks::EventType::Succeeded).await;
         }

@@ -58,6 +58,7 @@ impl Worker {
                 .expect("an unfinished job can fail");
                 match self.ports.jobs.replace(&job, expected).await {
                     Ok(()) => {
+                        crate::metrics::job_failed("dead_letter");
                         self.settle(&job, None).await;
                         tracing::error!(task_id = %task_id, "job failed: its message reached the dead-letter queue");
                         report.failed += 1;

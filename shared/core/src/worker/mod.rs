@@ -11,6 +11,7 @@ mod account;
 pub mod answer;
 mod dead_letters;
 mod encode;
+mod gauges;
 pub mod heartbeat;
 pub mod reaper;
 mod references;
@@ -181,6 +182,7 @@ impl Worker {
             .await?
         {
             report.stopped = StopReason::LeaseHeld;
+            self.record_gauges().await;
             return Ok(report);
         }
         self.refresh_account(false).await;
@@ -199,6 +201,7 @@ impl Worker {
         };
         // Still under the drain lease: no job of this worker is in flight now.
         self.reap(&mut report).await;
+        self.record_gauges().await;
         if let Err(e) = self
             .ports
             .lease

@@ -106,6 +106,7 @@ impl Worker {
         }
         match self.ports.jobs.replace(&job, expected).await {
             Ok(()) => {
+                crate::metrics::job_failed(&code);
                 tracing::error!(task_id = %job.task_id(), code = %code, created_at = %job.created_at(), "waiting job failed: it has no queue message");
                 report.failed += 1;
                 report.reaped += 1;

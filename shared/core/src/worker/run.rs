@@ -93,6 +93,9 @@ impl Worker {
             Err(e) => return Err(e),
         }
         if job.attempts() == 1 {
+            if let Some(started) = job.started_at() {
+                crate::metrics::job_started(job.lane(), job.created_at(), started);
+            }
             self.emit(&job, EventType::Started).await;
         }
         tracing::info!(task_id = %task_id, attempt = job.attempts(), model = %job.params().model, "sending to NovelAI");
@@ -151,6 +154,7 @@ impl Worker {
             Prepared::Later => return self.retry_later(job, delivery).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        crate::metrics::upstream_call(elapsed_ms);
         if let Err(e) = self.ports.call_stats.record_call_duration(elapsed_ms).await {
             tracing::warn!(task_id = %task_id, error = %e, "could not record the call's duration");
         }
@@ -233,7 +237,8 @@ impl Worker {
         delivery: &Delivery,
     ) -> Result<Outcome, PortError> {
         let expected = job.status();
-        tracing::warn!(task_id = %job.task_id(), code = %error.code, "job failed");
+        let code = error.code.clone();
+        tracing::warn!(task_id = %job.task_id(), code = %code, "job failed");
         if let Err(e) = job.fail(error, self.clock.now()) {
             tracing::info!(task_id = %job.task_id(), error = %e, "job already finished");
             self.ports.queue.ack(delivery).await?;
@@ -241,6 +246,7 @@ impl Worker {
         }
         match self.ports.jobs.replace(&job, expected).await {
             Ok(()) => {
+                crate::metrics::job_failed(&code);
                 self.settle(&job, None).await;
                 self.emit(&job, EventType::Failed).await;
             }

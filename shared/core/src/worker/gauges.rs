@@ -1,0 +1,59 @@
+//! The gauges a drain leaves behind (`crate::metrics`): waiting jobs in total and per
+//! lane, those of them that could start now, and the day's calls against the limit. Read
+//! once per invocation, from the queue counters and the pacing state, whatever ended the
+//! drain (so a warm container never re-emits an earlier invocation's values). The job
+//! outcome counters are touched too, so each drain reports them, 0 included.
+
+use super::Worker;
+use crate::domain::Lane;
+use crate::domain::pacing::{Decision, WaitReason};
+use crate::metrics::{Gauges, gauges};
+
+impl Worker {
+    /// Sets the gauges; a read that fails is logged and leaves them as they were.
+    pub(super) async fn record_gauges(&self) {
+        crate::metrics::drain_outcomes_reported();
+        let now = self.clock.now();
+        let (snapshot, state) = match (
+            self.ports.jobs.queue_snapshot().await,
+            self.ports.pacing.load_pacing().await,
+        ) {
+            (Ok(snapshot), Ok((state, _))) => (snapshot, state),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "could not read the queue gauges");
+                return;
+            }
+        };
+        let pacing = &self.settings.pacing;
+        // A wait for the interval (or a cooldown) is a call about to start; a wait for a
+        // window or for tomorrow's quota is not.
+        let may_call = |is_test| match pacing.decide(&state, now, is_test) {
+            Decision::Now => true,
+            Decision::Wait { reason, .. } => reason == WaitReason::Interval,
+        };
+        let per_lane: Vec<(Lane, u64)> = Lane::ALL
+            .iter()
+            .map(|&lane| (lane, snapshot.lane(lane).map_or(0, |t| t.waiting)))
+            .collect();
+        let waiting = |lanes: &[Lane]| -> u64 {
+            per_lane
+                .iter()
+                .filter(|(l, _)| lanes.contains(l))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let in_window = if may_call(false) {
+            waiting(&Lane::ALL)
+        } else if may_call(true) {
+            waiting(&[Lane::Test])
+        } else {
+            0
+        };
+        gauges(&Gauges {
+            in_window,
+            calls_today: state.count_on(pacing.local_day(now)),
+            daily_limit: pacing.daily_limit,
+            per_lane,
+        });
+    }
+}
