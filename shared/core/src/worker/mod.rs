@@ -12,6 +12,7 @@ pub mod answer;
 mod dead_letters;
 mod encode;
 pub mod heartbeat;
+pub mod previews;
 pub mod reaper;
 mod references;
 mod run;
