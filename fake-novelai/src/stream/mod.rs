@@ -57,12 +57,15 @@ impl futures_core::Stream for Chunks {
     }
 }
 
-/// The route's handler: logs the request, answers it, logs the answer's status (the body
-/// goes on after it).
+/// The route's handler: logs the request, answers it, logs the answer; a stream is logged
+/// as finished once its last byte is sent (as a plain generation's answer is), so the log
+/// shows how long the account's lock was held.
 pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -> Response {
     let entry = state.log().start("POST", PATH, body_value(&body)).await;
     let response = answer(&state, entry, &headers, &body).await;
-    state.log().finish(entry, response.status().as_u16()).await;
+    if response.status() != StatusCode::OK {
+        state.log().finish(entry, response.status().as_u16()).await;
+    }
     response
 }
 
@@ -158,6 +161,11 @@ impl Play {
     }
 
     async fn run(self) {
+        self.play().await;
+        self.state.log().finish(self.entry, 200).await;
+    }
+
+    async fn play(&self) {
         let latency = self.state.latency();
         tokio::time::sleep(latency).await;
         let g = &self.generation;

@@ -261,7 +261,7 @@ async fn task_status_shows_progress_and_preview_only_while_started() {
     r.jobs.replace(&job, Status::Started).await.unwrap();
     let status = r.stack.api.task_status(&r.stack.alice, task.as_str()).await.unwrap();
     assert_eq!(status.progress, Some(p));
-    let url = status.preview_url.unwrap();
+    let url = status.preview_url.clone().unwrap();
     assert!(url.contains(&preview_key(&task)), "{url}");
     let shown = serde_json::to_value(&status).unwrap();
     assert_eq!(shown["progress"], serde_json::json!({"step": 9, "steps": 23}));
