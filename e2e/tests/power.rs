@@ -139,11 +139,7 @@ async fn vibes_and_references_through_the_stack() {
         count(&after, "/ai/encode-vibe"),
         "a cache hit makes no call: {later}"
     );
-    assert_eq!(
-        generations(&later),
-        generations(&after) + 1,
-        "{later}"
-    );
+    assert_eq!(generations(&later), generations(&after) + 1, "{later}");
 
     // Refused where the model does not take vibes, and with a mask.
     let (status, v5) = s

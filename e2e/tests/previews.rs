@@ -61,7 +61,9 @@ async fn watch(s: &Stack, key: &str, id: &str) -> (Vec<(u64, Vec<u8>)>, Value) {
         if let Some(step) = body["progress"]["step"].as_u64() {
             assert_eq!(body["status"], "STARTED", "{body}");
             assert_eq!(body["progress"]["steps"], 23, "{body}");
-            let url = body["preview_url"].as_str().expect("a preview URL with progress");
+            let url = body["preview_url"]
+                .as_str()
+                .expect("a preview URL with progress");
             if seen.last().is_none_or(|(last, _)| *last != step) {
                 seen.push((step, bytes_at(s, url).await));
             }
@@ -83,7 +85,10 @@ async fn a_streamed_job_shows_its_steps_then_succeeds() {
     let id = sub["task_id"].as_str().unwrap().to_string();
     let (seen, done) = watch(&s, &key, &id).await;
     assert_eq!(done["status"], "SUCCESS", "{done}");
-    assert!(done.get("progress").is_none() && done.get("preview_url").is_none(), "{done}");
+    assert!(
+        done.get("progress").is_none() && done.get("preview_url").is_none(),
+        "{done}"
+    );
     let steps: Vec<u64> = seen.iter().map(|(step, _)| *step).collect();
     assert!(steps.len() >= 2, "progress seen growing: {steps:?}");
     assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
@@ -136,5 +141,8 @@ async fn a_streamed_job_shows_its_steps_then_succeeds() {
     assert_eq!(done["error_code"], "upstream_stream_failed", "{done}");
     let attempts = done["attempts"].as_u64().unwrap();
     assert!(attempts >= 2, "{done}");
-    assert_eq!(done["attempt_errors"].as_array().unwrap().len() as u64, attempts);
+    assert_eq!(
+        done["attempt_errors"].as_array().unwrap().len() as u64,
+        attempts
+    );
 }

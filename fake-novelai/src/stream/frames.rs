@@ -123,10 +123,7 @@ fn sse(event: &Event<'_>) -> Vec<u8> {
             json!({"event_type": "final", "samp_ix": sample, "gen_id": gen_id,
                    "image": b64(image)}),
         ),
-        Event::Error { message } => (
-            "error",
-            json!({"event_type": "error", "message": message}),
-        ),
+        Event::Error { message } => ("error", json!({"event_type": "error", "message": message})),
     };
     format!("event: {kind}\ndata: {data}\n\n").into_bytes()
 }
@@ -153,7 +150,11 @@ pub fn sigma(step: u32, steps: u32) -> f64 {
 pub fn preview_jpeg(width: u32, height: u32, seed: u64, step: u32, steps: u32) -> Vec<u8> {
     let (w, h) = ((width / 8).max(8), (height / 8).max(8));
     let done = f64::from(step + 1) / f64::from(steps.max(1));
-    let target = [(seed % 251) as f64, (seed / 7 % 251) as f64, (seed / 13 % 251) as f64];
+    let target = [
+        (seed % 251) as f64,
+        (seed / 7 % 251) as f64,
+        (seed / 13 % 251) as f64,
+    ];
     let shade = |t: f64| (128.0 + (t - 128.0) * done).clamp(0.0, 255.0) as u8;
     let pixel = image::Rgb([shade(target[0]), shade(target[1]), shade(target[2])]);
     let img = image::RgbImage::from_pixel(w, h, pixel);

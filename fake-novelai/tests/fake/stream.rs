@@ -57,7 +57,12 @@ fn frames(mut body: &[u8]) -> Result<Vec<Ev>, usize> {
         let mut map = &body[4..4 + len];
         body = &body[4 + len..];
         let n = rmp::decode::read_map_len(&mut map).unwrap();
-        let mut ev = Ev { kind: String::new(), sample: 0, step: None, image: Vec::new() };
+        let mut ev = Ev {
+            kind: String::new(),
+            sample: 0,
+            step: None,
+            image: Vec::new(),
+        };
         for _ in 0..n {
             let klen = rmp::decode::read_str_len(&mut map).unwrap() as usize;
             let key = std::str::from_utf8(&map[..klen]).unwrap().to_string();
@@ -124,7 +129,10 @@ async fn msgpack_streams_steps_minus_one_previews_then_a_final_per_sample() {
     let entry = logged.iter().find(|r| r["path"] == PATH).unwrap();
     assert_eq!(entry["status"], 200);
     assert!(entry["anlas_charged"].as_u64().is_some(), "{entry}");
-    assert!(entry["finished_at"].is_string(), "finished once the body ended: {entry}");
+    assert!(
+        entry["finished_at"].is_string(),
+        "finished once the body ended: {entry}"
+    );
 }
 
 #[tokio::test]
@@ -158,17 +166,38 @@ async fn v3_a_bad_stream_form_and_a_bad_token_are_refused_like_the_plain_route()
         assert_eq!(a.status, 400);
         assert!(a.message().contains("parameters.stream"), "{}", a.message());
     }
-    assert_eq!(post(&fake, "pst-wrong", &stream_body("msgpack", 6, 1)).await.status, 401);
-    let unknown = with(&stream_body("msgpack", 6, 1), "/model", json!("nai-diffusion-9"));
+    assert_eq!(
+        post(&fake, "pst-wrong", &stream_body("msgpack", 6, 1))
+            .await
+            .status,
+        401
+    );
+    let unknown = with(
+        &stream_body("msgpack", 6, 1),
+        "/model",
+        json!("nai-diffusion-9"),
+    );
     assert_eq!(post(&fake, GOOD, &unknown).await.status, 400);
 }
 
 #[tokio::test]
 async fn the_step_delay_paces_the_stream_and_the_lock_is_held_throughout() {
     let fake = start(0).await;
-    let set = send(&fake, reqwest::Method::PUT, "/_fake/config", r#"{"step_delay_ms": 60}"#).await;
+    let set = send(
+        &fake,
+        reqwest::Method::PUT,
+        "/_fake/config",
+        r#"{"step_delay_ms": 60}"#,
+    )
+    .await;
     assert_eq!(set.json()["step_delay_ms"], 60);
-    let bad = send(&fake, reqwest::Method::PUT, "/_fake/config", r#"{"step_delay_ms": -1}"#).await;
+    let bad = send(
+        &fake,
+        reqwest::Method::PUT,
+        "/_fake/config",
+        r#"{"step_delay_ms": -1}"#,
+    )
+    .await;
     assert_eq!(bad.status, 400);
     let started = Instant::now();
     let body = stream_body("msgpack", 11, 1);
@@ -177,7 +206,10 @@ async fn the_step_delay_paces_the_stream_and_the_lock_is_held_throughout() {
         // Another token of the same account, mid-stream.
         post(&fake, OTHER, &body).await
     });
-    assert!(started.elapsed() >= Duration::from_millis(600), "10 steps of 60 ms");
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "10 steps of 60 ms"
+    );
     assert_eq!(first.status, 200);
     assert_eq!(frames(&first.bytes).unwrap().len(), 11);
     assert_eq!(second.status, 429, "single flight while streaming");
@@ -210,12 +242,21 @@ async fn stream_faults_cut_the_body_or_send_an_error_event() {
     let a = post(&fake, GOOD, &stream_body("msgpack", 10, 1)).await;
     let events = frames(&a.bytes).unwrap();
     assert_eq!(events.last().unwrap().kind, "error");
-    assert!(events[..events.len() - 1].iter().all(|e| e.kind == "intermediate"));
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|e| e.kind == "intermediate")
+    );
     let logged = log(&fake).await;
     let faults: Vec<(&str, u64)> = logged
         .iter()
         .filter(|r| r["path"] == PATH)
-        .map(|r| (r["fault"].as_str().unwrap_or(""), r["anlas_charged"].as_u64().unwrap_or(0)))
+        .map(|r| {
+            (
+                r["fault"].as_str().unwrap_or(""),
+                r["anlas_charged"].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(faults[0].0, "stream_truncated");
     assert_eq!(faults[1].0, "stream_dropped");

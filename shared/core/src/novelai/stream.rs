@@ -24,7 +24,11 @@ const LENGTH_BYTES: usize = 4;
 #[derive(Clone, PartialEq, Eq)]
 pub enum StreamEvent {
     /// A step's preview of one sample: a small JPEG.
-    Intermediate { sample: u32, step: u32, jpeg: Vec<u8> },
+    Intermediate {
+        sample: u32,
+        step: u32,
+        jpeg: Vec<u8>,
+    },
     /// One sample's finished image, in the format the request asked for.
     Final { sample: u32, image: Vec<u8> },
     /// NovelAI gave up mid-stream.

@@ -198,10 +198,20 @@ mod tests {
             body.extend(frame("final", sample, None, &png(8 + sample, 4)));
         }
         let previews = answer.feed(&body).unwrap();
-        let steps: Vec<_> = previews.iter().map(|p| (p.sample, p.step, p.steps)).collect();
+        let steps: Vec<_> = previews
+            .iter()
+            .map(|p| (p.sample, p.step, p.steps))
+            .collect();
         assert_eq!(
             steps,
-            [(0, 1, 4), (0, 2, 4), (0, 3, 4), (1, 1, 4), (1, 2, 4), (1, 3, 4)]
+            [
+                (0, 1, 4),
+                (0, 2, 4),
+                (0, 3, 4),
+                (1, 1, 4),
+                (1, 2, 4),
+                (1, 3, 4)
+            ]
         );
         let images = answer.finish().unwrap();
         assert_eq!(images.len(), 2);
@@ -223,7 +233,9 @@ mod tests {
         assert!(matches!(answer.finish(), Err(UpstreamError::Stream(_))));
 
         let mut answer = StreamAnswer::new(&req);
-        let err = answer.feed(&frame("final", 5, None, &png(8, 8))).unwrap_err();
+        let err = answer
+            .feed(&frame("final", 5, None, &png(8, 8)))
+            .unwrap_err();
         assert!(matches!(err, UpstreamError::Stream(_)));
     }
 

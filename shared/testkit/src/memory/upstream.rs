@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
-use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
 use naiq_core::novelai::stream_answer::stream_body;
+use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
 use naiq_core::ports::{Clock, GeneratedImage, Preview, PreviewSink, Upstream, UpstreamError};
 
 use super::lock;
@@ -228,8 +228,11 @@ impl Upstream for MemoryUpstream {
 fn preview_jpeg(shade: u8) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(16, 24, image::Rgb([shade, 64, 128]));
     let mut out = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .expect("jpeg encodes");
+    img.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Jpeg,
+    )
+    .expect("jpeg encodes");
     out
 }
 
