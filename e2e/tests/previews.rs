@@ -81,7 +81,13 @@ async fn a_streamed_job_shows_its_steps_then_succeeds() {
     let key = new_key("previews").await;
     configure(&s, json!({"step_delay_ms": 150})).await;
 
-    let sub = s.submit(&key, &v45("previews, 猫耳")).await;
+    // A prompt of this run's own: the fake's log outlives a run.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prompt = format!("previews {nanos}, 猫耳");
+    let sub = s.submit(&key, &v45(&prompt)).await;
     let id = sub["task_id"].as_str().unwrap().to_string();
     let (seen, done) = watch(&s, &key, &id).await;
     assert_eq!(done["status"], "SUCCESS", "{done}");
@@ -90,6 +96,7 @@ async fn a_streamed_job_shows_its_steps_then_succeeds() {
         "{done}"
     );
     let steps: Vec<u64> = seen.iter().map(|(step, _)| *step).collect();
+    eprintln!("progress steps seen while polling: {steps:?}");
     assert!(steps.len() >= 2, "progress seen growing: {steps:?}");
     assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
     assert!(steps.iter().all(|s| (5..=22).contains(s)), "{steps:?}");
@@ -102,7 +109,7 @@ async fn a_streamed_job_shows_its_steps_then_succeeds() {
         .fake_requests()
         .await
         .into_iter()
-        .filter(|r| r["body"]["input"] == "previews, 猫耳")
+        .filter(|r| r["body"]["input"] == prompt.as_str())
         .collect();
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["path"], STREAM);
