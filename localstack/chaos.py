@@ -35,6 +35,8 @@ import time
 import urllib.parse
 
 LANES = ["test", "high", "normal", "low"]
+# The generation routes at the fake: plain, and the stream V4/V4.5/V5 text-to-image uses.
+GENERATE_PATHS = ("/ai/generate-image", "/ai/generate-image-stream")
 
 
 def log(msg):
@@ -265,7 +267,7 @@ def main():
             return None
         seen = stack.fake_log() or []
         in_flight = [r.get("received_at") for r in seen
-                     if r.get("path") == "/ai/generate-image" and not r.get("finished_at")]
+                     if r.get("path") in GENERATE_PATHS and not r.get("finished_at")]
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -303,7 +305,7 @@ def main():
         if pending_kill is not None and worker_pid(watch[0]):
             mode = pending_kill["mode"]
             entries = stack.fake_log() or []
-            gens = [r for r in entries if r.get("path") == "/ai/generate-image"]
+            gens = [r for r in entries if r.get("path") in GENERATE_PATHS]
             # Only while it drains (a call in the last 3 s): a kill of an idle worker shows little.
             draining = any(r.get("received_at", "") >= iso(now - 3) for r in gens)
             fire = mode == "random" and draining

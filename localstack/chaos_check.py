@@ -30,7 +30,8 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
-GENERATE = "/ai/generate-image"
+# The plain route and the stream route (V4/V4.5/V5 text-to-image jobs stream).
+GENERATE = ("/ai/generate-image", "/ai/generate-image-stream")
 TOKEN = re.compile(r"ctok[0-9a-f]{10}")
 # Fake timestamps are milliseconds: allow their rounding, nothing more.
 TOLERANCE = 0.002
@@ -57,7 +58,7 @@ def calls_of(run):
     """The generations at the fake, oldest first, each with the job token of its prompt."""
     calls = []
     for r in run["fake_requests"]:
-        if r.get("path") != GENERATE:
+        if r.get("path") not in GENERATE:
             continue
         tokens = set(TOKEN.findall(json.dumps(r.get("body"))))
         calls.append({

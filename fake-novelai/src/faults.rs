@@ -43,6 +43,18 @@ pub enum FaultKind {
     /// 200 with a well-formed zip that holds no image.
     #[serde(rename = "missing_image")]
     MissingImage,
+    /// Stream route: half the previews, then half a frame, then the body ends. The plain
+    /// route answers it as "500".
+    #[serde(rename = "stream_truncated")]
+    StreamTruncated,
+    /// Stream route: half the previews, then half a frame, then the connection drops
+    /// (no end of the chunked body). The plain route answers it as "500".
+    #[serde(rename = "stream_dropped")]
+    StreamDropped,
+    /// Stream route: half the previews, then an `error` event (the charge refunded). The
+    /// plain route answers it as "500".
+    #[serde(rename = "stream_error")]
+    StreamError,
 }
 
 impl FaultKind {
@@ -56,6 +68,20 @@ impl FaultKind {
         FaultKind::MissingImage,
     ];
 
+    /// The stream route's own kinds. They are not among [`FaultKind::ALL`], the random
+    /// faults' default kinds, so turning random faults on does not change what the plain
+    /// route answers; name them in `fault_kinds` to draw them.
+    pub const STREAM: [FaultKind; 3] = [
+        FaultKind::StreamTruncated,
+        FaultKind::StreamDropped,
+        FaultKind::StreamError,
+    ];
+
+    /// Whether only a stream can play it out.
+    pub fn is_stream(self) -> bool {
+        Self::STREAM.contains(&self)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::ServerError => "500",
@@ -65,11 +91,17 @@ impl FaultKind {
             FaultKind::Hang => "hang",
             FaultKind::CorruptZip => "corrupt_zip",
             FaultKind::MissingImage => "missing_image",
+            FaultKind::StreamTruncated => "stream_truncated",
+            FaultKind::StreamDropped => "stream_dropped",
+            FaultKind::StreamError => "stream_error",
         }
     }
 
     pub fn from_name(name: &str) -> Option<FaultKind> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
+        Self::ALL
+            .into_iter()
+            .chain(Self::STREAM)
+            .find(|k| k.name() == name)
     }
 }
 
@@ -125,7 +157,10 @@ impl FaultQueue {
 pub async fn answer(kind: FaultKind, prompt: &str, stopping: impl Future<Output = ()>) -> Response {
     let server_error = || error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
     match kind {
-        FaultKind::ServerError => server_error(),
+        FaultKind::ServerError
+        | FaultKind::StreamTruncated
+        | FaultKind::StreamDropped
+        | FaultKind::StreamError => server_error(),
         FaultKind::Locked => error(
             StatusCode::TOO_MANY_REQUESTS,
             "Concurrent generation is locked",
@@ -160,7 +195,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_serialise_as_the_wire_names() {
-        for kind in FaultKind::ALL {
+        for kind in FaultKind::ALL.into_iter().chain(FaultKind::STREAM) {
             assert_eq!(FaultKind::from_name(kind.name()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
         }

@@ -73,6 +73,7 @@ pub mod references;
 pub mod request_log;
 pub mod rules;
 mod server;
+pub mod stream;
 pub mod subscription;
 pub mod user_data;
 pub mod vibes;

@@ -44,6 +44,8 @@ struct Inner {
     random_faults: RandomFaults,
     locks: Locks,
     latency_ms: AtomicU64,
+    /// The stream route's time per step (0 at the start).
+    step_delay_ms: AtomicU64,
     /// An `f64`'s bits.
     medium_step_factor: AtomicU64,
     started_at: i64,
@@ -63,6 +65,7 @@ impl FakeState {
             random_faults: RandomFaults::default(),
             locks: Locks::default(),
             latency_ms: AtomicU64::new(latency_ms),
+            step_delay_ms: AtomicU64::new(0),
             medium_step_factor: AtomicU64::new(config.medium_step_factor.to_bits()),
             started_at: now,
             expires_at: now + SUBSCRIPTION_LENGTH,
@@ -96,6 +99,15 @@ impl FakeState {
 
     pub(crate) fn set_latency_ms(&self, ms: u64) {
         self.0.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// How long the stream route takes per step (after the latency).
+    pub(crate) fn step_delay(&self) -> Duration {
+        Duration::from_millis(self.0.step_delay_ms.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn set_step_delay_ms(&self, ms: u64) {
+        self.0.step_delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// The factor on V5 Full Medium's per-step price.
@@ -139,6 +151,7 @@ impl FakeState {
 pub fn router(state: FakeState) -> Router {
     Router::new()
         .route(generation::PATH, post(generation::handler))
+        .route(crate::stream::PATH, post(crate::stream::handler))
         .route(
             crate::vibes::encode::PATH,
             post(crate::vibes::encode::handler),

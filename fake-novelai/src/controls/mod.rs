@@ -7,8 +7,9 @@
 //! - `GET /_fake/faults`: the queued faults, next first (`[{kind, count}]`); `POST
 //!   {"kind": K, "count": N}` queues N more (N ≥ 1, default 1) and answers the queue;
 //!   `DELETE` empties it (204).
-//! - `PUT /_fake/config {"latency_ms": N, "medium_step_factor": F, "fault_rate": R,
-//!   "fault_kinds": [K…], "fault_seed": S}` (any of them): sets the latency, V5 Full
+//! - `PUT /_fake/config {"latency_ms": N, "step_delay_ms": D, "medium_step_factor": F,
+//!   "fault_rate": R, "fault_kinds": [K…], "fault_seed": S}` (any of them): sets the
+//!   latency, the stream route's time per step (D ms, 0 at the start), V5 Full
 //!   Medium's step factor (0–10), and the random faults ([`crate::faults::random`]: each
 //!   generation fails with probability R, 0–1, with one of the kinds K, all by default,
 //!   drawn from seed S); answers what it set.
@@ -97,8 +98,12 @@ pub fn valid_medium_step_factor(factor: f64) -> bool {
     (0.0..=10.0).contains(&factor)
 }
 
+/// The longest stream step the fake takes (a minute: 50 steps of it is already longer
+/// than any client waits).
+pub const MAX_STEP_DELAY_MS: u64 = 60_000;
+
 /// The message of a bad `PUT /_fake/config`.
-pub const CONFIG_USAGE: &str = "expected {\"latency_ms\": N} and/or {\"medium_step_factor\": F} (F from 0 to 10), {\"fault_rate\": R} (R from 0 to 1), {\"fault_kinds\": [K, ...]} (at least one fault kind), {\"fault_seed\": S}";
+pub const CONFIG_USAGE: &str = "expected {\"latency_ms\": N}, {\"step_delay_ms\": D} and/or {\"medium_step_factor\": F} (F from 0 to 10), {\"fault_rate\": R} (R from 0 to 1), {\"fault_kinds\": [K, ...]} (at least one fault kind), {\"fault_seed\": S}";
 
 async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -106,6 +111,9 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
         return error(StatusCode::BAD_REQUEST, CONFIG_USAGE);
     };
     let latency = fields.get("latency_ms").map(Value::as_u64);
+    let step_delay = fields
+        .get("step_delay_ms")
+        .map(|d| d.as_u64().filter(|d| *d <= MAX_STEP_DELAY_MS));
     let factor = fields
         .get("medium_step_factor")
         .map(|f| f.as_f64().filter(|f| valid_medium_step_factor(*f)));
@@ -123,6 +131,7 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let seed = fields.get("fault_seed").map(Value::as_u64);
     let known = [
         latency.is_some(),
+        step_delay.is_some(),
         factor.is_some(),
         rate.is_some(),
         kinds.is_some(),
@@ -132,6 +141,7 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     .filter(|k| *k)
     .count();
     let invalid = latency == Some(None)
+        || step_delay == Some(None)
         || factor == Some(None)
         || rate == Some(None)
         || matches!(kinds, Some(None))
@@ -143,6 +153,10 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     if let Some(Some(ms)) = latency {
         state.set_latency_ms(ms);
         set.insert("latency_ms".into(), ms.into());
+    }
+    if let Some(Some(ms)) = step_delay {
+        state.set_step_delay_ms(ms);
+        set.insert("step_delay_ms".into(), ms.into());
     }
     if let Some(Some(f)) = factor {
         state.set_medium_step_factor(f);

@@ -33,6 +33,30 @@ impl Locks {
     }
 }
 
+/// The lock of one account held by an answer that outlives its handler (a stream's body):
+/// it keeps the fake's state alive, and frees the account when dropped.
+pub struct OwnedHeld {
+    state: crate::server::FakeState,
+    account: AccountId,
+}
+
+impl OwnedHeld {
+    /// The account's lock, or `None` while another generation holds it.
+    pub fn try_hold(state: &crate::server::FakeState, account: AccountId) -> Option<Self> {
+        let inserted = state.locks().set().insert(account);
+        inserted.then(|| OwnedHeld {
+            state: state.clone(),
+            account,
+        })
+    }
+}
+
+impl Drop for OwnedHeld {
+    fn drop(&mut self) {
+        self.state.locks().set().remove(&self.account);
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.locks.set().remove(&self.account);

@@ -8,13 +8,14 @@
 //! then 200 with one image per sample at the requested size, PNG or (with
 //! `image_format: "webp"`) lossless WebP, in a zip ([`archive`]) or, with `Accept:
 //! application/json`, in JSON ([`json_form`]). A generation that fails after the charge
-//! is refunded. The request log notes each charge.
+//! is refunded. The request log notes each charge. The stream route
+//! ([`crate::stream`]) makes the same checks ([`admit`]) and takes the same lock.
 
 pub mod archive;
 mod characters;
 pub mod image;
 pub mod json_form;
-mod lock;
+pub(crate) mod lock;
 pub mod metadata;
 mod pixels;
 mod refusal;
@@ -50,7 +51,27 @@ pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: B
     response
 }
 
-async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Response {
+/// A generation that passed the checks every generation route makes (see [`admit`]).
+pub(crate) struct Admitted {
+    pub account: crate::accounts::AccountId,
+    pub generation: Generation,
+    pub factor: f64,
+    /// A stream fault to play out (only when the route streams).
+    pub stream_fault: Option<FaultKind>,
+}
+
+/// The checks of every generation route, in the order of this module's doc: a "401"
+/// fault, the token, the body (then `route_check`, the route's own rules), the price, any
+/// other fault. `Err` is the answer. A drawn or queued stream fault is handed back when
+/// `streams`, and answered as on this route otherwise.
+pub(crate) async fn admit(
+    state: &FakeState,
+    entry: Entry,
+    headers: &HeaderMap,
+    body: &[u8],
+    route_check: impl FnOnce(&Generation) -> Result<(), Refusal>,
+    streams: bool,
+) -> Result<Admitted, Response> {
     // A random fault is drawn once per generation; a queued one waits its turn behind it.
     let drawn = state.random_faults().draw();
     if drawn == Some(FaultKind::Unauthorized) || state.faults().take(true).is_some() {
@@ -58,27 +79,47 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
             .log()
             .faulted(entry, FaultKind::Unauthorized.name())
             .await;
-        return unauthorized();
+        return Err(unauthorized());
     }
     let Some(account) = bearer(headers).and_then(|t| state.accounts().by_token(t)) else {
-        return unauthorized();
+        return Err(unauthorized());
     };
-    let generation = match validate(body) {
-        Ok(g) => g,
-        Err(refusal) => return refusal.response(),
-    };
+    let generation = validate(body).map_err(|refusal| refusal.response())?;
+    route_check(&generation).map_err(|refusal| refusal.response())?;
     let factor = state.medium_step_factor();
     let per_image = price::per_image(&generation, factor);
     if per_image > MAX_PRICE {
-        return Refusal::invalid(format!(
+        return Err(Refusal::invalid(format!(
             "one image costs {per_image} Anlas, over the {MAX_PRICE} a request may"
         ))
-        .response();
+        .response());
     }
+    let mut stream_fault = None;
     if let Some(kind) = drawn.or_else(|| state.faults().take(false)) {
         state.log().faulted(entry, kind.name()).await;
-        return faults::answer(kind, &generation.prompt, state.stopping()).await;
+        if !(streams && kind.is_stream()) {
+            return Err(faults::answer(kind, &generation.prompt, state.stopping()).await);
+        }
+        stream_fault = Some(kind);
     }
+    Ok(Admitted {
+        account,
+        generation,
+        factor,
+        stream_fault,
+    })
+}
+
+async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Response {
+    let Admitted {
+        account,
+        generation,
+        factor,
+        ..
+    } = match admit(state, entry, headers, body, |_| Ok(()), false).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
     let Some(_held) = state.locks().try_hold(account) else {
         return faults::answer(FaultKind::Locked, "", state.stopping()).await;
     };

@@ -16,3 +16,4 @@ mod hosts;
 mod in_process;
 mod power;
 mod refused;
+mod stream;

@@ -1426,6 +1426,24 @@ fn images_bucket_is_private_and_expires_images() {
                     )
                 },
             );
+            // The step previews of running jobs too.
+            let previews = rules.iter().find(|r| {
+                r.get("Prefix").and_then(Value::as_str) == Some(naiq_core::objects::PREVIEW_PREFIX)
+            });
+            p.check(
+                previews.is_some_and(|r| {
+                    r["Status"] == "Enabled"
+                        && as_u64(r.get("ExpirationInDays"))
+                            == Some(u64::from(naiq_core::objects::PREVIEW_RETENTION_DAYS))
+                }),
+                || {
+                    format!(
+                        "{id}: needs an enabled lifecycle rule with Prefix {:?} and ExpirationInDays {} (objects::PREVIEW_RETENTION_DAYS)",
+                        naiq_core::objects::PREVIEW_PREFIX,
+                        naiq_core::objects::PREVIEW_RETENTION_DAYS
+                    )
+                },
+            );
         }
     }
     match api

@@ -34,6 +34,20 @@ pub fn answer_key(task_id: &TaskId, attempt: u32) -> String {
     format!("{ANSWER_PREFIX}{task_id}/{attempt}")
 }
 
+/// Where the step previews of running jobs are kept (see `worker::previews`); the
+/// bucket's lifecycle rule for this prefix expires them.
+pub const PREVIEW_PREFIX: &str = "previews/";
+
+/// Days a preview is kept: it is only shown while its job runs (seconds to minutes), and
+/// a day is the shortest expiry S3 offers. `template.yaml`'s rule for [`PREVIEW_PREFIX`]
+/// says the same (a test checks).
+pub const PREVIEW_RETENTION_DAYS: u32 = 1;
+
+/// Object key of a running job's latest step preview: one per task, overwritten.
+pub fn preview_key(task_id: &TaskId) -> String {
+    format!("{PREVIEW_PREFIX}{task_id}.jpg")
+}
+
 /// Object key of a vibe's image, by its hash: the original (to encode) for V4/V4.5, the
 /// fitted 448x448 PNG for V3. Shared by every job that uses the same image.
 pub fn vibe_source_key(hash: &str, encoded: bool) -> String {

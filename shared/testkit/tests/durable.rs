@@ -118,6 +118,19 @@ impl Upstream for SlowUpstream {
         }
         self.inner.generate(credentials, request).await
     }
+    async fn generate_stream(
+        &self,
+        credentials: &Credentials,
+        request: &ImageRequest,
+        previews: &dyn naiq_core::ports::PreviewSink,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        for _ in 0..self.turns {
+            tokio::task::yield_now().await;
+        }
+        self.inner
+            .generate_stream(credentials, request, previews)
+            .await
+    }
     async fn subscription(
         &self,
         credentials: &Credentials,
@@ -397,6 +410,14 @@ impl Upstream for EndlessUpstream {
         &self,
         _: &Credentials,
         _: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        std::future::pending().await
+    }
+    async fn generate_stream(
+        &self,
+        _: &Credentials,
+        _: &ImageRequest,
+        _: &dyn naiq_core::ports::PreviewSink,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
         std::future::pending().await
     }

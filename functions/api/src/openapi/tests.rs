@@ -177,3 +177,30 @@ fn the_task_status_documents_each_attempts_error() {
         .collect();
     assert_eq!(fields, BTreeSet::from(["attempt", "at", "code", "message"]));
 }
+
+#[test]
+fn the_task_status_documents_progress_and_preview_as_optional() {
+    let doc = document_json();
+    let status = &doc["components"]["schemas"]["StatusResponse"];
+    let required = status["required"].as_array().unwrap();
+    for field in ["progress", "preview_url"] {
+        let property = &status["properties"][field];
+        assert!(!property.is_null(), "{field}: {status}");
+        assert!(
+            !required.contains(&Value::from(field)),
+            "{field} is absent unless STARTED"
+        );
+        assert!(
+            property.to_string().contains("STARTED") || field == "preview_url",
+            "{field} says when it shows: {property}"
+        );
+    }
+    let progress = &doc["components"]["schemas"]["Progress"];
+    let fields: BTreeSet<&str> = progress["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields, BTreeSet::from(["step", "steps"]));
+}

@@ -54,6 +54,7 @@ fn scrub(err: UpstreamError, secret: &str) -> UpstreamError {
         },
         UpstreamError::Network(m) => UpstreamError::Network(redact(&m, secret)),
         UpstreamError::BadResponse(m) => UpstreamError::BadResponse(redact(&m, secret)),
+        UpstreamError::Stream(m) => UpstreamError::Stream(redact(&m, secret)),
     }
 }
 

@@ -1,5 +1,7 @@
-//! HTTP client for NovelAI: generation, login and subscription, all on the image host. Email/password credentials are turned into an access key (Argon2id),
-//! logged in once and the token reused; a 401 leads to one fresh login and one retry.
+//! HTTP client for NovelAI: generation (whole, or streamed with step previews), login and
+//! subscription, all on the image host. Email/password credentials are turned into an
+//! access key (Argon2id), logged in once and the token reused; a 401 leads to one fresh
+//! login and one retry.
 
 use std::time::Duration;
 
@@ -11,8 +13,9 @@ use naiq_core::domain::account::AccountInfo;
 use naiq_core::novelai::access_key as auth;
 use naiq_core::novelai::archive::decode_images;
 use naiq_core::novelai::encode::MAX_ENCODING_BYTES;
+use naiq_core::novelai::stream_answer::{STREAM_PATH, StreamAnswer, stream_body};
 use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
-use naiq_core::ports::{GeneratedImage, Upstream, UpstreamError};
+use naiq_core::ports::{GeneratedImage, PreviewSink, Upstream, UpstreamError};
 
 use super::account::{Account, TokenCache};
 use super::{answer_body, network};
@@ -93,6 +96,43 @@ impl NovelAiClient {
         decode_images(&bytes)
     }
 
+    /// The stream route: reads the body chunk by chunk as it arrives (under the client's
+    /// one timeout for the whole call, as a plain generation), handing each step's preview
+    /// to `previews` before reading on.
+    async fn post_stream(
+        &self,
+        token: &str,
+        body: &ImageRequest,
+        previews: &dyn PreviewSink,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let mut resp = self
+            .http
+            .post(format!("{}{STREAM_PATH}", self.image_url))
+            .bearer_auth(token)
+            .json(&stream_body(body))
+            .send()
+            .await
+            .map_err(network)?;
+        if !resp.status().is_success() {
+            // An error answer is a plain JSON body, as on the generation route.
+            let status = resp.status().as_u16();
+            return Err(match answer_body(resp, |_| false).await {
+                Err(e) => e,
+                Ok(_) => UpstreamError::Status {
+                    status,
+                    message: String::new(),
+                },
+            });
+        }
+        let mut answer = StreamAnswer::new(body);
+        while let Some(chunk) = resp.chunk().await.map_err(network)? {
+            for preview in answer.feed(&chunk)? {
+                previews.preview(preview).await;
+            }
+        }
+        answer.finish()
+    }
+
     async fn post_encode(
         &self,
         token: &str,
@@ -134,6 +174,26 @@ impl Upstream for NovelAiClient {
                 self.forget(credentials).await;
                 let token = self.token(credentials).await?;
                 self.post_generate(&token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn generate_stream(
+        &self,
+        credentials: &Credentials,
+        body: &ImageRequest,
+        previews: &dyn PreviewSink,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let token = self.token(credentials).await?;
+        match self.post_stream(&token, body, previews).await {
+            Err(UpstreamError::Status { status: 401, .. })
+                if matches!(credentials, Credentials::Login { .. }) =>
+            {
+                tracing::info!("NovelAI refused the cached login token; logging in again");
+                self.forget(credentials).await;
+                let token = self.token(credentials).await?;
+                self.post_stream(&token, body, previews).await
             }
             other => other,
         }

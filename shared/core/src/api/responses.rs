@@ -217,6 +217,15 @@ pub struct StatusResponse {
     pub poll_after_seconds: Option<u64>,
     pub image_url: Option<String>,
     pub image_urls: Vec<String>,
+    /// While the task is `STARTED` and NovelAI streams its steps (V4, V4.5 and V5
+    /// text-to-image): the steps done so far of the sample being made. Updated every
+    /// couple of steps, at most about once a second. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<crate::domain::job::Progress>,
+    /// With `progress`: a presigned URL of the latest step's small JPEG preview, valid as
+    /// long as the image URLs. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_url: Option<String>,
     pub queue_info: Option<QueueInfo>,
     pub error: Option<String>,
     pub error_code: Option<String>,

@@ -85,6 +85,20 @@ impl ApiService {
                 );
             }
         }
+        // A running job's progress and preview (`worker::previews` stores the preview
+        // before it records the progress, so the object exists once progress shows).
+        let (progress, preview_url) = match job.progress() {
+            Some(p) if with_urls && job.status() == Status::Started => {
+                let key = crate::objects::preview_key(job.task_id());
+                let url = self
+                    .ports
+                    .images
+                    .url(&key, self.settings.image_url_ttl)
+                    .await?;
+                (Some(p), Some(url))
+            }
+            _ => (None, None),
+        };
         let poll_after_seconds = match (&queue_info, job.status()) {
             (Some(q), _) => Some(poll_after(q.estimated_wait)),
             (None, s) if !s.is_terminal() => Some(MIN_POLL_SECONDS),
@@ -93,6 +107,8 @@ impl ApiService {
         Ok(StatusResponse {
             poll_after_seconds,
             queue_info,
+            progress,
+            preview_url,
             ..job_status(job, urls)
         })
     }
@@ -153,6 +169,8 @@ pub fn job_status(job: &Job, urls: Vec<String>) -> StatusResponse {
         success: job.status() == Status::Success,
         image_url: urls.first().cloned(),
         image_urls: urls,
+        progress: None,
+        preview_url: None,
         queue_info: None,
         error: job.error().as_ref().map(|e| e.message.clone()),
         error_code: job.error().as_ref().map(|e| e.code.clone()),

@@ -1,6 +1,7 @@
 //! The NovelAI image API as pure code: the request bodies per model family, the zip of
-//! images it answers with, the access-key derivation of email/password logins, and the
-//! subscription it describes an account with. The HTTP client is in `naiq-adapters`.
+//! images it answers with, the access-key derivation of email/password logins, the
+//! subscription it describes an account with, and the frames of its image stream
+//! (`stream`). The HTTP client is in `naiq-adapters`.
 
 pub mod access_key;
 pub mod archive;
@@ -8,6 +9,8 @@ pub mod body;
 pub mod encode;
 pub mod request;
 pub mod scrub;
+pub mod stream;
+pub mod stream_answer;
 pub mod subscription;
 
 pub use encode::EncodeVibeRequest;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::previews::PreviewSink;
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
 use crate::domain::request::ImageFormat;
@@ -19,6 +20,11 @@ pub enum UpstreamError {
     /// A 200 whose body is not the expected zip of PNGs.
     #[error("NovelAI sent an unreadable result: {0}")]
     BadResponse(String),
+    /// An image stream that broke off: cut inside a frame, a frame that does not parse,
+    /// an `error` event, or no final image. Retried like a network failure (see
+    /// `novelai::stream_answer`).
+    #[error("NovelAI's image stream broke off: {0}")]
+    Stream(String),
 }
 
 impl UpstreamError {
@@ -34,14 +40,15 @@ impl UpstreamError {
             UpstreamError::Status { .. } => "upstream_error",
             UpstreamError::Network(_) => "upstream_unreachable",
             UpstreamError::BadResponse(_) => "upstream_bad_response",
+            UpstreamError::Stream(_) => "upstream_stream_failed",
         }
     }
 
-    /// Whether another attempt may succeed (429, 5xx, network).
+    /// Whether another attempt may succeed (429, 5xx, network, a broken stream).
     pub fn is_retryable(&self) -> bool {
         match self {
             UpstreamError::Status { status, .. } => *status == 429 || *status >= 500,
-            UpstreamError::Network(_) => true,
+            UpstreamError::Network(_) | UpstreamError::Stream(_) => true,
             UpstreamError::BadResponse(_) => false,
         }
     }
@@ -77,6 +84,16 @@ pub trait Upstream: Send + Sync {
         &self,
         credentials: &Credentials,
         request: &ImageRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError>;
+    /// Like [`Upstream::generate`], through the stream endpoint
+    /// (`/ai/generate-image-stream`, `novelai::stream_answer`): hands `previews` each step's
+    /// JPEG as it arrives, then returns the final images. Only for the families that
+    /// stream (`stream_answer::streams`).
+    async fn generate_stream(
+        &self,
+        credentials: &Credentials,
+        request: &ImageRequest,
+        previews: &dyn PreviewSink,
     ) -> Result<Vec<GeneratedImage>, UpstreamError>;
     /// Encodes one vibe image (`/ai/encode-vibe`): NovelAI's opaque encoding.
     async fn encode_vibe(

@@ -13,6 +13,7 @@ mod dead_letters;
 mod encode;
 mod gauges;
 pub mod heartbeat;
+pub mod previews;
 pub mod reaper;
 mod references;
 mod run;

@@ -1,5 +1,6 @@
 //! One job: reserve its slot with a conditional write of the pacing state, mark it
-//! started, call NovelAI (with a heartbeat on its message), store the answer, then the
+//! started, call NovelAI (with a heartbeat on its message; through the image stream for
+//! the families that stream, recording the job's progress, `previews`), store the answer, then the
 //! images, mark it done (`answer`); or record the failure, start the cooldown and retry it
 //! while attempts are left. A redelivered job whose attempt was answered finishes from the
 //! stored answer; one found `STARTED` without an answer was interrupted, and that attempt
@@ -11,7 +12,7 @@ use super::encode::Prepared;
 use super::{Outcome, Worker};
 use crate::domain::pacing::Decision;
 use crate::domain::{Job, JobError, Lane, Status};
-use crate::novelai::{body, scrub};
+use crate::novelai::{body, scrub, stream_answer};
 use crate::ports::{Delivery, PortError, UpstreamError};
 use crate::webhooks::EventType;
 
@@ -143,11 +144,18 @@ impl Worker {
                     Ok(refs) => body::attach_references(&mut request, job.params(), refs),
                     Err(error) => return self.finish_failed(job, error, delivery).await,
                 }
-                self.with_heartbeat(
-                    delivery,
-                    self.ports.upstream.generate(&credentials, &request),
-                )
-                .await
+                let previews = super::previews::JobPreviews::new(self, &job);
+                let call = async {
+                    if stream_answer::streams(job.params()) {
+                        self.ports
+                            .upstream
+                            .generate_stream(&credentials, &request, &previews)
+                            .await
+                    } else {
+                        self.ports.upstream.generate(&credentials, &request).await
+                    }
+                };
+                self.with_heartbeat(delivery, call).await
             }
             Prepared::Failed(e) => Err(e),
             Prepared::Missing(error) => return self.finish_failed(job, error, delivery).await,

@@ -52,6 +52,15 @@ pub async fn job_store(store: &dyn JobStore) {
         store.get(a.task_id()).await.unwrap().unwrap().status(),
         Status::Started
     );
+    // A running job's progress: written and read back while it runs (one STARTED to
+    // STARTED replace, counting nothing in the queue), gone once it is done.
+    let mut running = started.clone();
+    running
+        .set_progress(naiq_core::domain::job::Progress { step: 7, steps: 23 })
+        .unwrap();
+    store.replace(&running, Status::Started).await.unwrap();
+    assert_eq!(store.get(a.task_id()).await.unwrap(), Some(running.clone()));
+    assert_eq!(store.total_pending().await.unwrap(), 0);
     let mut done = started.clone();
     done.succeed(
         vec!["images/x/0.png".into()],
@@ -60,6 +69,7 @@ pub async fn job_store(store: &dyn JobStore) {
     .unwrap();
     store.replace(&done, Status::Started).await.unwrap();
     assert_eq!(store.get(a.task_id()).await.unwrap(), Some(done.clone()));
+    assert_eq!(done.progress(), None);
     let mut missing = job(99, Lane::Low, 0);
     missing.start(missing.created_at()).unwrap();
     assert!(matches!(

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
+use naiq_core::novelai::stream_answer::stream_body;
 use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
-use naiq_core::ports::{Clock, GeneratedImage, Upstream, UpstreamError};
+use naiq_core::ports::{Clock, GeneratedImage, Preview, PreviewSink, Upstream, UpstreamError};
 
 use super::lock;
 use crate::png_of;
@@ -32,6 +33,11 @@ pub struct MemoryUpstream {
     /// How many times `subscription` was called.
     pub subscription_calls: std::sync::atomic::AtomicU64,
     clock: Option<std::sync::Arc<dyn Clock>>,
+    /// Streamed generations: the clock moved forward after each step's preview, and by
+    /// how much (none: previews come at no time).
+    step_time: Mutex<Option<(std::sync::Arc<crate::ManualClock>, chrono::Duration)>>,
+    /// Streamed generations that break off after this many previews, in order.
+    cuts: Mutex<VecDeque<u32>>,
 }
 
 impl Default for MemoryUpstream {
@@ -52,6 +58,8 @@ impl Default for MemoryUpstream {
             }),
             subscription_calls: Default::default(),
             clock: None,
+            step_time: Mutex::default(),
+            cuts: Mutex::default(),
         }
     }
 }
@@ -73,6 +81,70 @@ impl MemoryUpstream {
     pub fn call_count(&self) -> usize {
         lock(&self.calls).len()
     }
+
+    /// Each streamed step takes `per_step` on `clock`.
+    pub fn step_time(&self, clock: std::sync::Arc<crate::ManualClock>, per_step: chrono::Duration) {
+        *lock(&self.step_time) = Some((clock, per_step));
+    }
+
+    /// The next streamed generation breaks off after `previews` previews
+    /// (`UpstreamError::Stream`), as a stream cut mid-way does.
+    pub fn cut_next_stream(&self, previews: u32) {
+        lock(&self.cuts).push_back(previews);
+    }
+
+    fn images_for(request: &ImageRequest) -> Vec<GeneratedImage> {
+        let p = &request.parameters;
+        let (w, h) = (p.width, p.height);
+        let format = match p.image_format {
+            "webp" => ImageFormat::Webp,
+            _ => ImageFormat::Png,
+        };
+        (0..p.n_samples as usize)
+            .map(|_| GeneratedImage {
+                bytes: image_of(w, h, format),
+                format,
+                width: w,
+                height: h,
+            })
+            .collect()
+    }
+
+    /// A stream's previews, one sample after another (steps − 1 each, as NovelAI sends
+    /// them), moving the step clock; `Err` where a queued cut stops it.
+    async fn stream_previews(
+        &self,
+        request: &ImageRequest,
+        previews: &dyn PreviewSink,
+    ) -> Result<(), UpstreamError> {
+        let steps = request.parameters.steps;
+        let cut = lock(&self.cuts).pop_front();
+        let step_time = lock(&self.step_time).clone();
+        let mut sent = 0;
+        for sample in 0..request.parameters.n_samples {
+            for step in 1..steps {
+                if cut == Some(sent) {
+                    return Err(UpstreamError::Stream(format!(
+                        "the stream ended inside a frame after {sent} previews"
+                    )));
+                }
+                if let Some((clock, per_step)) = &step_time {
+                    clock.advance(*per_step);
+                }
+                let jpeg = preview_jpeg(step as u8);
+                previews
+                    .preview(Preview {
+                        sample,
+                        step,
+                        steps,
+                        jpeg,
+                    })
+                    .await;
+                sent += 1;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -91,23 +163,32 @@ impl Upstream for MemoryUpstream {
         }
         let result = match lock(&self.failures).pop_front() {
             Some(e) => Err(e),
-            None => {
-                let p = &request.parameters;
-                let (w, h) = (p.width, p.height);
-                let n = p.n_samples as usize;
-                let format = match p.image_format {
-                    "webp" => ImageFormat::Webp,
-                    _ => ImageFormat::Png,
-                };
-                Ok((0..n)
-                    .map(|_| GeneratedImage {
-                        bytes: image_of(w, h, format),
-                        format,
-                        width: w,
-                        height: h,
-                    })
-                    .collect())
-            }
+            None => Ok(Self::images_for(request)),
+        };
+        self.in_flight.store(false, Ordering::SeqCst);
+        result
+    }
+
+    async fn generate_stream(
+        &self,
+        _credentials: &Credentials,
+        request: &ImageRequest,
+        previews: &dyn PreviewSink,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.calls).push(stream_body(request));
+        if let Some(c) = &self.clock {
+            lock(&self.started_at).push(c.now());
+        }
+        let failure = lock(&self.failures).pop_front();
+        let result = match failure {
+            Some(e) => Err(e),
+            None => match self.stream_previews(request, previews).await {
+                Ok(()) => Ok(Self::images_for(request)),
+                Err(e) => Err(e),
+            },
         };
         self.in_flight.store(false, Ordering::SeqCst);
         result
@@ -141,6 +222,18 @@ impl Upstream for MemoryUpstream {
         self.subscription_calls.fetch_add(1, Ordering::SeqCst);
         Ok(lock(&self.account).clone())
     }
+}
+
+/// A small real JPEG, its shade by step, like a step's preview.
+fn preview_jpeg(shade: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(16, 24, image::Rgb([shade, 64, 128]));
+    let mut out = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut out),
+        image::ImageFormat::Jpeg,
+    )
+    .expect("jpeg encodes");
+    out
 }
 
 /// A small real image of the size and format asked for.

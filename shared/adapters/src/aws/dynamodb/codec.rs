@@ -56,6 +56,12 @@ pub fn job_to_item(job: &Job) -> Item {
             s(serde_json::to_string(&job.attempt_errors).expect("attempt errors serialise")),
         );
     }
+    if let Some(p) = &job.progress {
+        item.insert(
+            "progress".into(),
+            s(serde_json::to_string(p).expect("progress serialises")),
+        );
+    }
     if !job.status.is_terminal() {
         item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
     }
@@ -110,6 +116,13 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
             Some(v) => serde_json::from_str(v)
                 .map_err(|e| PortError::Corrupt(format!("attempt_errors: {e}")))?,
             None => Vec::new(),
+        },
+        progress: match opt_s(item, "progress") {
+            Some(v) => Some(
+                serde_json::from_str(v)
+                    .map_err(|e| PortError::Corrupt(format!("progress: {e}")))?,
+            ),
+            None => None,
         },
     }))
 }
@@ -211,6 +224,10 @@ mod tests {
                 )
             })
             .collect();
+        r.progress = Some(naiq_core::domain::job::Progress {
+            step: u32::MAX,
+            steps: u32::MAX,
+        });
         let item = job_to_item(&Job::restore(r));
         let size = item_bytes(&item);
         assert!(size <= MAX_ITEM_BYTES, "{size} > {MAX_ITEM_BYTES}");
@@ -229,6 +246,22 @@ mod tests {
         let mut old = item.clone();
         old.remove("attempt_errors");
         assert!(item_to_job(&old).unwrap().attempt_errors().is_empty());
+    }
+
+    #[test]
+    fn progress_round_trips_and_items_without_it_have_none() {
+        let mut j = job();
+        j.start(j.created_at()).unwrap();
+        let p = naiq_core::domain::job::Progress { step: 7, steps: 28 };
+        j.set_progress(p).unwrap();
+        let item = job_to_item(&j);
+        assert_eq!(item_to_job(&item).unwrap().progress(), Some(p));
+        let mut old = item.clone();
+        old.remove("progress");
+        assert_eq!(item_to_job(&old).unwrap().progress(), None);
+        let mut bad = item;
+        bad.insert("progress".into(), s("{\"step\": \"x\"}"));
+        assert!(matches!(item_to_job(&bad), Err(PortError::Corrupt(_))));
     }
 
     #[test]

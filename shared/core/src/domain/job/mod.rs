@@ -12,6 +12,7 @@
 
 mod attempts;
 mod lane;
+mod progress;
 mod status;
 mod task_id;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attempts::{AttemptError, MAX_ATTEMPT_ERRORS, MAX_ATTEMPT_MESSAGE_BYTES};
 pub use lane::Lane;
+pub use progress::Progress;
 pub use status::Status;
 pub use task_id::TaskId;
 
@@ -83,6 +85,7 @@ pub struct JobRecord {
     pub error: Option<JobError>,
     pub cost: Option<Cost>,
     pub attempt_errors: Vec<AttemptError>,
+    pub progress: Option<Progress>,
 }
 
 /// One generation job as stored in the jobs table. It never holds a credential.
@@ -110,6 +113,9 @@ pub struct Job {
     cost: Option<Cost>,
     /// The error of each failed attempt, oldest first (at most [`MAX_ATTEMPT_ERRORS`]).
     attempt_errors: Vec<AttemptError>,
+    /// The running attempt's progress (a streamed generation's last recorded step); none
+    /// unless `STARTED`.
+    progress: Option<Progress>,
 }
 
 /// The code of an attempt the worker stopped during (a crash, a timeout of the function):
@@ -141,6 +147,7 @@ impl Job {
             error: None,
             cost: None,
             attempt_errors: Vec::new(),
+            progress: None,
         }
     }
 
@@ -162,6 +169,7 @@ impl Job {
             error: r.error,
             cost: r.cost,
             attempt_errors: r.attempt_errors,
+            progress: r.progress,
         }
     }
 
@@ -183,6 +191,7 @@ impl Job {
             error: self.error.clone(),
             cost: self.cost,
             attempt_errors: self.attempt_errors.clone(),
+            progress: self.progress,
         }
     }
 
@@ -233,6 +242,20 @@ impl Job {
         &self.attempt_errors
     }
 
+    /// The running attempt's progress, if a streamed generation recorded one.
+    pub fn progress(&self) -> Option<Progress> {
+        self.progress
+    }
+
+    /// Records how far the running attempt is; only while `STARTED`.
+    pub fn set_progress(&mut self, progress: Progress) -> Result<(), IllegalTransition> {
+        if self.status != Status::Started {
+            return Err(self.refuse("given progress"));
+        }
+        self.progress = Some(progress);
+        Ok(())
+    }
+
     fn record_attempt_error(&mut self, error: &JobError, now: DateTime<Utc>) {
         attempts::push(
             &mut self.attempt_errors,
@@ -281,6 +304,7 @@ impl Job {
         }
         self.status = Status::Started;
         self.attempts += 1;
+        self.progress = None;
         if self.started_at.is_none() {
             self.started_at = Some(now);
         }
@@ -304,6 +328,7 @@ impl Job {
         }
         self.record_attempt_error(&error, now);
         self.status = Status::Retry;
+        self.progress = None;
         self.error = Some(error);
         Ok(())
     }
@@ -318,6 +343,7 @@ impl Job {
             return Err(self.refuse("succeeded"));
         }
         self.status = Status::Success;
+        self.progress = None;
         self.image_keys = image_keys;
         self.finished_at = Some(now);
         self.error = None;
@@ -334,6 +360,7 @@ impl Job {
             self.record_attempt_error(&error, now);
         }
         self.status = Status::Failure;
+        self.progress = None;
         self.error = Some(error);
         self.finished_at = Some(now);
         Ok(())
@@ -399,6 +426,25 @@ mod tests {
         j.succeed(vec!["images/a/0.png".into()], now()).unwrap();
         assert_eq!(j.status(), Status::Success);
         assert_eq!(j.finished_at(), Some(now()));
+    }
+
+    #[test]
+    fn progress_is_kept_only_while_started() {
+        let mut j = job();
+        let p = Progress { step: 6, steps: 23 };
+        assert!(j.set_progress(p).is_err(), "not started");
+        j.start(now()).unwrap();
+        j.set_progress(p).unwrap();
+        assert_eq!(j.progress(), Some(p));
+        assert_eq!(Job::restore(j.to_record()).progress(), Some(p));
+        j.retry(JobError::new("upstream_stream_failed", "cut"), now())
+            .unwrap();
+        assert_eq!(j.progress(), None);
+        j.start(now()).unwrap();
+        j.set_progress(p).unwrap();
+        j.succeed(vec!["images/a/0.png".into()], now()).unwrap();
+        assert_eq!(j.progress(), None);
+        assert!(j.set_progress(p).is_err(), "finished");
     }
 
     #[test]
