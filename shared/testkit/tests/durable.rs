@@ -131,6 +131,26 @@ impl Upstream for SlowUpstream {
     ) -> Result<Vec<u8>, UpstreamError> {
         self.inner.encode_vibe(credentials, request).await
     }
+    async fn augment(
+        &self,
+        credentials: &Credentials,
+        request: &naiq_core::novelai::AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        for _ in 0..self.turns {
+            tokio::task::yield_now().await;
+        }
+        self.inner.augment(credentials, request).await
+    }
+    async fn upscale(
+        &self,
+        credentials: &Credentials,
+        request: &naiq_core::novelai::UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        for _ in 0..self.turns {
+            tokio::task::yield_now().await;
+        }
+        self.inner.upscale(credentials, request).await
+    }
 }
 
 struct Plain {
@@ -411,6 +431,20 @@ impl Upstream for EndlessUpstream {
         _: &Credentials,
         _: &naiq_core::novelai::EncodeVibeRequest,
     ) -> Result<Vec<u8>, UpstreamError> {
+        std::future::pending().await
+    }
+    async fn augment(
+        &self,
+        _: &Credentials,
+        _: &naiq_core::novelai::AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        std::future::pending().await
+    }
+    async fn upscale(
+        &self,
+        _: &Credentials,
+        _: &naiq_core::novelai::UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
         std::future::pending().await
     }
 }

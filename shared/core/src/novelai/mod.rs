@@ -5,11 +5,13 @@
 pub mod access_key;
 pub mod archive;
 pub mod body;
+pub mod director;
 pub mod encode;
 pub mod request;
 pub mod scrub;
 pub mod subscription;
 
+pub use director::{AugmentRequest, UpscaleRequest};
 pub use encode::EncodeVibeRequest;
 pub use request::{Action, ImageRequest};
 pub use scrub::scrub;
