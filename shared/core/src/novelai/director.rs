@@ -132,16 +132,17 @@ mod tests {
             json!({"req_type": "lineart", "use_new_shared_trial": true, "width": 832,
                    "height": 1216, "image": "AAAA"})
         );
-        let keys: Vec<_> = b.as_object().unwrap().keys().cloned().collect();
+        let r = parse_augment(
+            json!({"tool": "lineart", "image": image})
+                .to_string()
+                .as_bytes(),
+            &Limits::default(),
+        )
+        .unwrap();
+        let wire = serde_json::to_string(&AugmentRequest::build(&r.params, "AAAA".into())).unwrap();
         assert_eq!(
-            keys,
-            [
-                "req_type",
-                "use_new_shared_trial",
-                "width",
-                "height",
-                "image"
-            ]
+            wire,
+            r#"{"req_type":"lineart","use_new_shared_trial":true,"width":832,"height":1216,"image":"AAAA"}"#
         );
         let b = augment(
             json!({"tool": "emotion", "image": image, "emotion": "Happy",
