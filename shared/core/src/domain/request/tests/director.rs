@@ -295,8 +295,8 @@ fn director_tools_cost_as_v3_at_28_steps_free_on_opus_but_background_removal() {
         assert_eq!(tool_cost(tool.as_str(), 832, 1216, false), (20, false));
         assert_eq!(tool_cost(tool.as_str(), 832, 1216, true), (0, true));
         assert_eq!(tool_cost(tool.as_str(), 1024, 1024, true), (0, true));
-        // Over 1 MP, Opus pays: 1088x1024 is 21 at 28 steps.
-        assert_eq!(tool_cost(tool.as_str(), 1088, 1024, true).1, false);
+        // Over 1 MP, Opus pays: 1088x1024 (1,114,112 pixels) is 22 at 28 steps.
+        assert_eq!(tool_cost(tool.as_str(), 1088, 1024, true), (22, false));
     }
     assert_eq!(tool_cost("sketch", 1024, 1024, false), (20, false));
 }
