@@ -76,6 +76,18 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_in_any_script_is_written() {
+        let text = [("Comment", r#"{"prompt":"青い目, é"}"#.to_string())];
+        let png = super::output::png(64, 64, false, 1, &text).unwrap();
+        let info = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap()
+            .info()
+            .clone();
+        assert_eq!(info.utf8_text[0].get_text().unwrap(), text[0].1);
+    }
+
+    #[test]
     fn emotions_and_prompts_are_checked() {
         let body = |v: serde_json::Value| v.to_string().into_bytes();
         let ok = json!({"req_type": "emotion", "prompt": "happy;;smile", "defry": 0,

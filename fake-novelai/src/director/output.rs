@@ -29,8 +29,14 @@ pub fn png(
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
         for (keyword, value) in text {
-            enc.add_text_chunk((*keyword).to_string(), value.clone())
-                .map_err(|e| e.to_string())?;
+            // tEXt holds Latin-1 only: a prompt in another script goes in an iTXt chunk
+            // (UTF-8) rather than failing the request.
+            if value.chars().all(|c| u32::from(c) <= 0xFF) {
+                enc.add_text_chunk((*keyword).to_string(), value.clone())
+            } else {
+                enc.add_itxt_chunk((*keyword).to_string(), value.clone())
+            }
+            .map_err(|e| e.to_string())?;
         }
         let mut writer = enc.write_header().map_err(|e| e.to_string())?;
         let row: Vec<u8> = (0..width as usize)

@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http};
 use naiq_core::api::{
     ApiError, ApiService, CancelResponse, Idempotent, QueueStatusResponse, RateLimitStatusResponse,
-    StatusResponse, Submitted, TaskList, TaskQuery, UsageResponse,
+    StatusResponse, SubmitRoute, Submitted, TaskList, TaskQuery, UsageResponse,
 };
 use naiq_core::domain::ValidationError;
 use serde::Serialize;
 
 use crate::caller::Caller;
 use crate::error::HttpError;
-use crate::openapi::{GenerateBody, TasksQuery};
+use crate::openapi::{AugmentBody, GenerateBody, TasksQuery, UpscaleBody};
 use crate::routes::Body;
 
 type Service = Arc<ApiService>;
@@ -73,6 +73,55 @@ pub async fn generate(
     headers: http::HeaderMap,
     Body(body): Body,
 ) -> Result<Response, HttpError> {
+    submit(&service, SubmitRoute::Generate, &caller, &headers, &body).await
+}
+
+/// Queues one of NovelAI's Director tools on an image: a task like a generation's, in the
+/// same queue, answered as `POST /generate` answers.
+#[utoipa::path(post, path = "/augment", operation_id = "augment",
+    request_body = AugmentBody,
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255,
+        pattern = r"^[\x20-\x7E]+$",
+        description = "Makes a retry safe, as for `POST /generate`")),
+    responses((status = 200, description = "Queued", body = Submitted,
+        headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the first answer to this Idempotency-Key again")))))]
+pub async fn augment(
+    State(service): State<Service>,
+    Caller(caller): Caller,
+    headers: http::HeaderMap,
+    Body(body): Body,
+) -> Result<Response, HttpError> {
+    submit(&service, SubmitRoute::Augment, &caller, &headers, &body).await
+}
+
+/// Queues a 2x upscale of an image: a task like a generation's, in the same queue,
+/// answered as `POST /generate` answers.
+#[utoipa::path(post, path = "/upscale", operation_id = "upscale",
+    request_body = UpscaleBody,
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255,
+        pattern = r"^[\x20-\x7E]+$",
+        description = "Makes a retry safe, as for `POST /generate`")),
+    responses((status = 200, description = "Queued", body = Submitted,
+        headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the first answer to this Idempotency-Key again")))))]
+pub async fn upscale(
+    State(service): State<Service>,
+    Caller(caller): Caller,
+    headers: http::HeaderMap,
+    Body(body): Body,
+) -> Result<Response, HttpError> {
+    submit(&service, SubmitRoute::Upscale, &caller, &headers, &body).await
+}
+
+/// A submit of any route, with its `Idempotency-Key`.
+async fn submit(
+    service: &ApiService,
+    route: SubmitRoute,
+    caller: &naiq_core::domain::ApiKeyRecord,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<Response, HttpError> {
     let key = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => None,
         Some(Ok(k)) => Some(k),
@@ -84,7 +133,10 @@ pub async fn generate(
         }
     };
     Ok(
-        match service.submit_idempotent(&caller, &body, key).await? {
+        match service
+            .submit_idempotent_to(route, caller, body, key)
+            .await?
+        {
             Idempotent::Fresh(answer) => ok(answer),
             Idempotent::Replayed(first) => {
                 let mut response = ok(first);

@@ -5,6 +5,7 @@
 //! can answer with, all with the same body ([`ErrorBody`]) and the headers they carry.
 
 mod body;
+mod director_body;
 
 use std::sync::OnceLock;
 
@@ -18,6 +19,7 @@ use utoipa::openapi::{Content, Object, Ref, RefOr, Required, Type};
 use utoipa::{Modify, OpenApi};
 
 pub use body::{GenerateBody, TasksQuery};
+pub use director_body::{AugmentBody, UpscaleBody};
 
 use crate::error::ErrorBody;
 use crate::handlers;
@@ -28,6 +30,16 @@ pub const ERRORS: &[(&str, &str, &[u16])] = &[
     (
         "POST",
         "/generate",
+        &[400, 401, 403, 405, 409, 413, 422, 429, 500, 503],
+    ),
+    (
+        "POST",
+        "/augment",
+        &[400, 401, 403, 405, 409, 413, 422, 429, 500, 503],
+    ),
+    (
+        "POST",
+        "/upscale",
         &[400, 401, 403, 405, 409, 413, 422, 429, 500, 503],
     ),
     ("GET", "/task_status/{task_id}", &[401, 404, 405, 500, 503]),
@@ -49,7 +61,7 @@ pub const ERRORS: &[(&str, &str, &[u16])] = &[
 #[openapi(
     info(title = "naiq", description = "A serverless NovelAI image-generation queue. Every \
         route except `/health` and `/openapi.json` needs `Authorization: Bearer <API key>`."),
-    paths(handlers::generate, handlers::task_status, handlers::cancel_task,
+    paths(handlers::generate, handlers::augment, handlers::upscale, handlers::task_status, handlers::cancel_task,
         handlers::queue_status, handlers::rate_limit_status, handlers::tasks, handlers::usage, handlers::health,
         openapi_json),
     components(schemas(ErrorBody)),

@@ -52,6 +52,8 @@ pub(crate) fn router(service: Service) -> Router {
 /// it, `template.yaml` and the OpenAPI document to the same routes.
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/generate"),
+    ("POST", "/augment"),
+    ("POST", "/upscale"),
     ("GET", "/task_status/{task_id}"),
     ("POST", "/cancel_task/{task_id}"),
     ("GET", "/queue_status"),
@@ -66,6 +68,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 fn handler(method: &'static str, path: &str) -> MethodRouter<Service> {
     let route = match (method, path) {
         ("POST", "/generate") => post(generate),
+        ("POST", "/augment") => post(augment),
+        ("POST", "/upscale") => post(upscale),
         ("GET", "/task_status/{task_id}") => get(task_status),
         ("POST", "/cancel_task/{task_id}") => post(cancel_task),
         ("GET", "/queue_status") => get(queue_status),

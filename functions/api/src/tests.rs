@@ -346,3 +346,5 @@ async fn a_webhook_url_at_an_ip_literal_or_over_http_is_a_400_naming_it() {
     let (status, resp) = call(&h, request("POST", "/generate", Some(EVENT_KEY), ok)).await;
     assert_eq!(status, 200, "{resp}");
 }
+
+mod director;

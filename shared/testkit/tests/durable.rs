@@ -144,6 +144,26 @@ impl Upstream for SlowUpstream {
     ) -> Result<Vec<u8>, UpstreamError> {
         self.inner.encode_vibe(credentials, request).await
     }
+    async fn augment(
+        &self,
+        credentials: &Credentials,
+        request: &naiq_core::novelai::AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        for _ in 0..self.turns {
+            tokio::task::yield_now().await;
+        }
+        self.inner.augment(credentials, request).await
+    }
+    async fn upscale(
+        &self,
+        credentials: &Credentials,
+        request: &naiq_core::novelai::UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        for _ in 0..self.turns {
+            tokio::task::yield_now().await;
+        }
+        self.inner.upscale(credentials, request).await
+    }
 }
 
 struct Plain {
@@ -434,6 +454,20 @@ impl Upstream for EndlessUpstream {
     ) -> Result<Vec<u8>, UpstreamError> {
         std::future::pending().await
     }
+    async fn augment(
+        &self,
+        _: &Credentials,
+        _: &naiq_core::novelai::AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        std::future::pending().await
+    }
+    async fn upscale(
+        &self,
+        _: &Credentials,
+        _: &naiq_core::novelai::UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        std::future::pending().await
+    }
 }
 
 /// Time that stands still for the worker that is about to be killed: its heartbeat never
@@ -589,4 +623,55 @@ async fn a_dead_letter_whose_attempt_was_answered_finishes_from_the_answer() {
     );
     assert_eq!(p.upstream.call_count(), 1);
     assert!(s.queue.is_empty());
+}
+
+#[tokio::test]
+async fn a_director_tools_answer_is_stored_first_and_a_redelivery_finishes_from_it() {
+    use base64::Engine as _;
+    let p = plain();
+    let images = Arc::new(FlakyImages {
+        inner: p.images.clone(),
+        prefix: "images/",
+        failures: AtomicU32::new(OUTLASTS_THE_RETRIES),
+    });
+    let s = stack_over(
+        images.clone(),
+        p.jobs.clone(),
+        p.upstream.clone(),
+        Settings::default(),
+    )
+    .await;
+    let image = base64::engine::general_purpose::STANDARD.encode(naiq_testkit::png_of(128, 192));
+    let body = serde_json::json!({"tool": "bg-removal", "image": image}).to_string();
+    let naiq_core::api::Submitted::Queued(sub) = s
+        .api
+        .submit_augment(&s.alice, body.as_bytes())
+        .await
+        .unwrap()
+    else {
+        panic!("queued")
+    };
+    let report = s.drain().await;
+    assert_eq!((report.succeeded, report.errors), (0, 1), "{report:?}");
+    assert_eq!(p.upstream.director_calls.lock().unwrap().len(), 1);
+    let task_id = TaskId::parse(sub.task_id.as_str()).unwrap();
+    assert!(p.images.get_sync(&answer_key(&task_id, 1)).is_some());
+
+    images.failures.store(0, Ordering::SeqCst);
+    s.queue.expire_in_flight();
+    let report = s.drain().await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(
+        p.upstream.director_calls.lock().unwrap().len(),
+        1,
+        "the paid answer was used, not paid again"
+    );
+    assert_eq!(s.slots_taken().await, 1, "no second slot was reserved");
+    let st = s
+        .api
+        .task_status(&s.alice, sub.task_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!((st.status, st.attempts), (Status::Success, 1));
+    assert_eq!(st.image_urls.len(), 3, "background removal's three images");
 }

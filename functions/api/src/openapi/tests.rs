@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{ERRORS, GenerateBody, document};
+use super::{AugmentBody, ERRORS, GenerateBody, UpscaleBody, document};
 use crate::routes::ROUTES;
 use crate::tests::{EVENT_KEY, call_raw, harness, request};
 
@@ -123,6 +123,51 @@ fn the_generate_body_names_every_field_the_core_reads() {
         .collect();
     assert_eq!(documented, known);
     assert_eq!(schema["required"], serde_json::json!(["prompt"]));
+}
+
+fn documented_fields<T: utoipa::PartialSchema>() -> (BTreeSet<String>, Value) {
+    let schema = serde_json::to_value(T::schema()).unwrap();
+    let fields = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    (fields, schema["required"].clone())
+}
+
+#[test]
+fn the_augment_and_upscale_bodies_name_every_field_the_core_reads() {
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    let (fields, required) = documented_fields::<AugmentBody>();
+    assert_eq!(fields, set(naiq_core::domain::request::AUGMENT_FIELDS));
+    assert_eq!(required, serde_json::json!(["tool", "image"]));
+    let (fields, required) = documented_fields::<UpscaleBody>();
+    assert_eq!(fields, set(naiq_core::domain::request::UPSCALE_FIELDS));
+    assert_eq!(required, serde_json::json!(["image"]));
+
+    // The tool and emotion lists are the core's.
+    let doc = document_json();
+    let schemas = &doc["components"]["schemas"];
+    let tools: Vec<&str> = naiq_core::domain::director::DirectorTool::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(schemas["ToolName"]["enum"], serde_json::json!(tools));
+    let emotions: Vec<&str> = naiq_core::domain::director::Emotion::ALL
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+    assert_eq!(schemas["EmotionName"]["enum"], serde_json::json!(emotions));
+    for path in ["/augment", "/upscale"] {
+        let op = &doc["paths"][path]["post"];
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Submitted",
+            "{path}"
+        );
+        assert!(op["responses"]["429"].is_object(), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
-//! HTTP client for NovelAI: generation (whole, or streamed with step previews), login and
-//! subscription, all on the image host. Email/password credentials are turned into an
-//! access key (Argon2id), logged in once and the token reused; a 401 leads to one fresh
-//! login and one retry.
+//! HTTP client for NovelAI: generation (whole, or streamed with step previews), Director
+//! tools, upscaling, login and subscription, all on the image host. Email/password
+//! credentials are turned into an access key (Argon2id), logged in once and the token
+//! reused; a 401 leads to one fresh login and one retry.
 
 use std::time::Duration;
 
@@ -14,11 +14,13 @@ use naiq_core::novelai::access_key as auth;
 use naiq_core::novelai::archive::decode_images;
 use naiq_core::novelai::encode::MAX_ENCODING_BYTES;
 use naiq_core::novelai::stream_answer::{STREAM_PATH, StreamAnswer, stream_body};
-use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
+use naiq_core::novelai::{AugmentRequest, EncodeVibeRequest, ImageRequest, UpscaleRequest};
 use naiq_core::ports::{GeneratedImage, PreviewSink, Upstream, UpstreamError};
 
 use super::account::{Account, TokenCache};
 use super::{answer_body, network};
+
+mod director;
 
 pub struct NovelAiClient {
     http: reqwest::Client,
@@ -215,6 +217,24 @@ impl Upstream for NovelAiClient {
             }
             other => other,
         }
+    }
+
+    async fn augment(
+        &self,
+        credentials: &Credentials,
+        body: &AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        self.images_from(credentials, director::AUGMENT_PATH, body)
+            .await
+    }
+
+    async fn upscale(
+        &self,
+        credentials: &Credentials,
+        body: &UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        self.images_from(credentials, director::UPSCALE_PATH, body)
+            .await
     }
 
     async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on `POST /generate`, as the IETF draft has it: the same key with the
+//! `Idempotency-Key` on `POST /generate` (and `/augment`, `/upscale`), as the IETF draft has it: the same key with the
 //! same body answers the first answer again (the same task, nothing queued twice); the
 //! same key with another body is refused (422); a repeat while the first is still being
 //! handled is refused (409). Keys are scoped to the API key and kept 24 hours.
@@ -7,6 +7,7 @@ use blake2::{Blake2b256, Digest};
 use chrono::TimeDelta;
 
 use super::responses::Submitted;
+use super::submit::SubmitRoute;
 use super::{ApiError, ApiService};
 use crate::domain::{ApiKeyRecord, ValidationError};
 use crate::ports::Claim;
@@ -44,8 +45,23 @@ impl ApiService {
         body: &[u8],
         key: Option<&str>,
     ) -> Result<Idempotent, ApiError> {
+        self.submit_idempotent_to(SubmitRoute::Generate, caller, body, key)
+            .await
+    }
+
+    /// A submit of `route` with an optional `Idempotency-Key`. The keys are shared by the
+    /// routes: the same key sent to another route is another request (422).
+    pub async fn submit_idempotent_to(
+        &self,
+        route: SubmitRoute,
+        caller: &ApiKeyRecord,
+        body: &[u8],
+        key: Option<&str>,
+    ) -> Result<Idempotent, ApiError> {
         let Some(key) = key else {
-            return Ok(Idempotent::Fresh(self.submit(caller, body).await?));
+            return Ok(Idempotent::Fresh(
+                self.submit_to(route, caller, body).await?,
+            ));
         };
         if key.is_empty()
             || key.len() > MAX_KEY_LEN
@@ -57,7 +73,12 @@ impl ApiService {
             )));
         }
         let scoped = format!("{}#{}", caller.key_id, digest(&[key.as_bytes()]));
-        let fingerprint = digest(&[body]);
+        // A generation's fingerprint is its body alone, as before the other routes.
+        let fingerprint = match route {
+            SubmitRoute::Generate => digest(&[body]),
+            SubmitRoute::Augment => digest(&[b"augment", body]),
+            SubmitRoute::Upscale => digest(&[b"upscale", body]),
+        };
         let now = self.clock.now();
         let claim = self
             .ports
@@ -82,7 +103,7 @@ impl ApiService {
                     ApiError::Internal(crate::ports::PortError::Corrupt(e.to_string()))
                 })?,
             )),
-            Claim::New => match self.submit(caller, body).await {
+            Claim::New => match self.submit_to(route, caller, body).await {
                 Ok(answer) => {
                     let text = serde_json::to_string(&answer).expect("answers serialise");
                     if let Err(e) = self.ports.idempotency.complete(&scoped, &text).await {

@@ -23,6 +23,7 @@ pub use idempotency::{IDEMPOTENCY_TTL, Idempotent};
 pub use limits::{Hold, LimitHit};
 pub use responses::*;
 pub use status::job_status;
+pub use submit::SubmitRoute;
 pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
 pub use usage::{UsageLimits, UsageResponse};
 

@@ -230,6 +230,12 @@ pub struct StatusResponse {
     pub error: Option<String>,
     pub error_code: Option<String>,
     pub priority: String,
+    /// What the job asks of NovelAI: `generate`, `augment` (a Director tool) or `upscale`.
+    pub kind: &'static str,
+    /// The Director tool of an `augment` job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<&'static str>,
+    /// The model of a generation (the model sent with an upscale; the tool of an augment).
     pub model: String,
     pub seed: u32,
     pub width: u32,

@@ -175,6 +175,11 @@ pub fn job_status(job: &Job, urls: Vec<String>) -> StatusResponse {
         error: job.error().as_ref().map(|e| e.message.clone()),
         error_code: job.error().as_ref().map(|e| e.code.clone()),
         priority: job.lane().to_string(),
+        kind: job.params().kind.as_str(),
+        tool: match job.params().kind {
+            crate::domain::JobKind::Augment(a) => Some(a.tool.as_str()),
+            _ => None,
+        },
         model: job.params().model.clone(),
         seed: job.params().seed,
         width: job.params().width,

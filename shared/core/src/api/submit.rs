@@ -1,12 +1,12 @@
-//! `POST /generate`: validate, check what the key may do, price, store the inputs, write
+//! `POST /generate` (and `POST /augment`, `POST /upscale`, whose jobs go the same way): validate, check what the key may do, price, store the inputs, write
 //! the job, queue it and nudge the worker.
 
 use rand::RngExt;
 
 use super::responses::{DryRunResponse, SubmitResponse, Submitted};
 use super::{ApiError, ApiService};
-use crate::domain::request::{ValidationError, parse_submit};
-use crate::domain::{ApiKeyRecord, Job, JobError, Status, TaskId};
+use crate::domain::request::{ValidationError, parse_augment, parse_submit, parse_upscale};
+use crate::domain::{ApiKeyRecord, Job, JobError, Status, SubmitRequest, TaskId};
 use crate::novelai::body;
 use crate::objects::{input_key, mask_key};
 use crate::ports::QueueMessage;
@@ -17,29 +17,7 @@ impl ApiService {
     /// they get here).
     pub async fn submit(&self, caller: &ApiKeyRecord, body: &[u8]) -> Result<Submitted, ApiError> {
         let mut req = parse_submit(body, &self.limits)?;
-        if req.is_test_request {
-            if !self.settings.allow_test_requests {
-                return Err(ApiError::Forbidden {
-                    code: "test_requests_disabled",
-                    field: Some("is_test_request"),
-                    message: "test requests are turned off (ALLOW_TEST_REQUESTS)".into(),
-                });
-            }
-            if !caller.allow_test {
-                return Err(ApiError::Forbidden {
-                    code: "test_requests_not_allowed",
-                    field: Some("is_test_request"),
-                    message: "this API key may not send test requests".into(),
-                });
-            }
-        } else if !caller.lanes.contains(&req.lane) {
-            return Err(ApiError::Forbidden {
-                code: "priority_not_allowed",
-                field: Some("priority"),
-                message: format!("this API key may not use priority {}", req.lane),
-            });
-        }
-        req.params.webhook_url = self.webhook_url(caller, req.params.webhook_url.take())?;
+        self.permit(caller, &mut req)?;
         if !req.seed_given {
             // 0 asks NovelAI to choose and leaves the seed unrecorded: draw a real one.
             req.params.seed = self.draw(|r| r.random_range(1..=u32::MAX));
@@ -63,6 +41,81 @@ impl ApiService {
                 warnings: req.warnings,
             }));
         }
+        self.accept(caller, req).await
+    }
+
+    /// `POST /augment` (a Director tool on an image) with the body's bytes: a job of the
+    /// same queue as a generation, answered as `POST /generate` answers.
+    pub async fn submit_augment(
+        &self,
+        caller: &ApiKeyRecord,
+        body: &[u8],
+    ) -> Result<Submitted, ApiError> {
+        let mut req = parse_augment(body, &self.limits)?;
+        self.permit(caller, &mut req)?;
+        self.accept(caller, req).await
+    }
+
+    /// `POST /upscale` (an image 2×) with the body's bytes, as [`ApiService::submit_augment`].
+    pub async fn submit_upscale(
+        &self,
+        caller: &ApiKeyRecord,
+        body: &[u8],
+    ) -> Result<Submitted, ApiError> {
+        let mut req = parse_upscale(body, &self.limits)?;
+        self.permit(caller, &mut req)?;
+        self.accept(caller, req).await
+    }
+
+    /// The submit of `route`.
+    pub async fn submit_to(
+        &self,
+        route: SubmitRoute,
+        caller: &ApiKeyRecord,
+        body: &[u8],
+    ) -> Result<Submitted, ApiError> {
+        match route {
+            SubmitRoute::Generate => self.submit(caller, body).await,
+            SubmitRoute::Augment => self.submit_augment(caller, body).await,
+            SubmitRoute::Upscale => self.submit_upscale(caller, body).await,
+        }
+    }
+
+    /// Whether the key may send this request (test requests, its lanes), and the job's
+    /// webhook URL checked.
+    fn permit(&self, caller: &ApiKeyRecord, req: &mut SubmitRequest) -> Result<(), ApiError> {
+        if req.is_test_request {
+            if !self.settings.allow_test_requests {
+                return Err(ApiError::Forbidden {
+                    code: "test_requests_disabled",
+                    field: Some("is_test_request"),
+                    message: "test requests are turned off (ALLOW_TEST_REQUESTS)".into(),
+                });
+            }
+            if !caller.allow_test {
+                return Err(ApiError::Forbidden {
+                    code: "test_requests_not_allowed",
+                    field: Some("is_test_request"),
+                    message: "this API key may not send test requests".into(),
+                });
+            }
+        } else if !caller.lanes.contains(&req.lane) {
+            return Err(ApiError::Forbidden {
+                code: "priority_not_allowed",
+                field: Some("priority"),
+                message: format!("this API key may not use priority {}", req.lane),
+            });
+        }
+        req.params.webhook_url = self.webhook_url(caller, req.params.webhook_url.take())?;
+        Ok(())
+    }
+
+    /// Prices, admits, stores and queues an accepted request.
+    async fn accept(
+        &self,
+        caller: &ApiKeyRecord,
+        req: SubmitRequest,
+    ) -> Result<Submitted, ApiError> {
         // Every limit before any expensive work; the job's price is held from here on
         // (a job on per-request credentials counts too: the budget bounds what a key asks).
         let cost = self.cost(&req.params, req.credentials.is_none()).await?;
@@ -181,6 +234,17 @@ impl ApiService {
             warnings,
         })))
     }
+}
+
+/// The routes that submit a job: each queues one of the job kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitRoute {
+    /// `POST /generate`.
+    Generate,
+    /// `POST /augment`.
+    Augment,
+    /// `POST /upscale`.
+    Upscale,
 }
 
 /// What the answer says when a read after queuing failed.

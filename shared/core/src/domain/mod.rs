@@ -5,6 +5,7 @@
 pub mod account;
 pub mod apikey;
 pub mod credentials;
+pub mod director;
 pub mod job;
 pub mod models;
 pub mod pacing;
@@ -15,6 +16,7 @@ pub mod turns;
 
 pub use apikey::{ApiKey, ApiKeyRecord, KeyLimits, KeyUnusable, LimitRefusal};
 pub use credentials::Credentials;
+pub use director::JobKind;
 pub use job::{AttemptError, IllegalTransition, Job, JobError, JobRecord, Lane, Status, TaskId};
 pub use pricing::Cost;
 pub use request::{GenerationParams, SubmitRequest, ValidationError};

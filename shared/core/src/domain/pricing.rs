@@ -22,6 +22,7 @@
 use serde::Serialize;
 
 use crate::domain::GenerationParams;
+use crate::domain::director::{DirectorTool, JobKind};
 use crate::domain::models::{self, Family};
 
 /// Anlas per image above which the website treats a request as invalid (it shows -3).
@@ -79,6 +80,44 @@ impl Cost {
 /// The Anlas a request costs; `free_image` = the account grants its one free sample for
 /// this model (see `AccountInfo::free_image_for`).
 pub fn anlas_cost(params: &GenerationParams, free_image: bool) -> Cost {
+    match params.kind {
+        JobKind::Generate => generation_cost(params, free_image),
+        // Priced as V3 at 28 steps at the image's size (the settings say so), free on
+        // Opus up to 1 MP; background removal is three images and 5 more, never free.
+        JobKind::Augment(a) if a.tool == DirectorTool::BgRemoval => {
+            let mut cost = generation_cost(params, false);
+            cost.add_surcharge(BG_REMOVAL_SURCHARGE);
+            cost
+        }
+        JobKind::Augment(_) => generation_cost(params, free_image),
+        JobKind::Upscale => {
+            let per_image = upscale_price(u64::from(params.width) * u64::from(params.height));
+            Cost {
+                per_image,
+                billable_images: 1,
+                total: per_image,
+                ..Cost::default()
+            }
+        }
+    }
+}
+
+/// What background removal costs on top of its three images.
+pub const BG_REMOVAL_SURCHARGE: u32 = 5;
+
+/// An upscale's price by the source's pixels: 1 Anlas up to 1,048,576, 2 up to 1,747,627,
+/// 3 up to 2,446,678, 4 up to 3,145,728 (the largest accepted); no Opus discount.
+pub fn upscale_price(pixels: u64) -> u32 {
+    match pixels {
+        0..=1_048_576 => 1,
+        1_048_577..=1_747_627 => 2,
+        1_747_628..=2_446_678 => 3,
+        _ => 4,
+    }
+}
+
+/// A generation's price (also a Director tool's, whose settings are V3 at 28 steps).
+fn generation_cost(params: &GenerationParams, free_image: bool) -> Cost {
     let r = u64::from(params.width) * u64::from(params.height);
     let rf = r as f64;
     let medium = models::resolve_model(&params.model).is_some_and(|m| m.medium);
@@ -153,6 +192,7 @@ mod tests {
             webhook_url: None,
             vibes: Vec::new(),
             references: Vec::new(),
+            kind: Default::default(),
         }
     }
 

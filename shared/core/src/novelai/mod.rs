@@ -6,6 +6,7 @@
 pub mod access_key;
 pub mod archive;
 pub mod body;
+pub mod director;
 pub mod encode;
 pub mod request;
 pub mod scrub;
@@ -13,6 +14,7 @@ pub mod stream;
 pub mod stream_answer;
 pub mod subscription;
 
+pub use director::{AugmentRequest, UpscaleRequest};
 pub use encode::EncodeVibeRequest;
 pub use request::{Action, ImageRequest};
 pub use scrub::scrub;

@@ -6,7 +6,7 @@ use super::previews::PreviewSink;
 use crate::domain::Credentials;
 use crate::domain::account::AccountInfo;
 use crate::domain::request::ImageFormat;
-use crate::novelai::{EncodeVibeRequest, ImageRequest};
+use crate::novelai::{AugmentRequest, EncodeVibeRequest, ImageRequest, UpscaleRequest};
 
 /// A NovelAI generation failure, classified for retry decisions.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -101,6 +101,19 @@ pub trait Upstream: Send + Sync {
         credentials: &Credentials,
         request: &EncodeVibeRequest,
     ) -> Result<Vec<u8>, UpstreamError>;
+    /// Runs one Director tool (`/ai/augment-image`) and returns its images (three for
+    /// background removal, one otherwise).
+    async fn augment(
+        &self,
+        credentials: &Credentials,
+        request: &AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError>;
+    /// Upscales one image 2× (`/ai/upscale`).
+    async fn upscale(
+        &self,
+        credentials: &Credentials,
+        request: &UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError>;
     /// Logs in if need be and reads the account's subscription.
     async fn subscription(&self, credentials: &Credentials) -> Result<AccountInfo, UpstreamError>;
 }

@@ -10,6 +10,7 @@
 mod account;
 pub mod answer;
 mod dead_letters;
+mod director;
 mod encode;
 mod gauges;
 pub mod heartbeat;

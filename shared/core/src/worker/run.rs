@@ -134,32 +134,44 @@ impl Worker {
             Ok(found) => found,
             Err(error) => return self.finish_failed(job, error, delivery).await,
         };
-        let mut request = body::build(job.params(), image_b64.as_deref(), mask_b64.as_deref());
-        let vibes = self.prepare_vibes(&job, &credentials).await?;
-        let started = std::time::Instant::now();
-        let result = match vibes {
-            Prepared::Ready(images) => {
-                body::attach_vibes(&mut request, job.params(), images);
-                match self.reference_images(&job).await? {
-                    Ok(refs) => body::attach_references(&mut request, job.params(), refs),
-                    Err(error) => return self.finish_failed(job, error, delivery).await,
-                }
-                let previews = super::previews::JobPreviews::new(self, &job);
-                let call = async {
-                    if stream_answer::streams(job.params()) {
-                        self.ports
-                            .upstream
-                            .generate_stream(&credentials, &request, &previews)
-                            .await
-                    } else {
-                        self.ports.upstream.generate(&credentials, &request).await
+        let started;
+        let result = if !job.params().kind.is_generate() {
+            // A Director tool or an upscale: one call on the stored source image.
+            let Some(image) = image_b64 else {
+                let error = JobError::new("input_missing", "the source image is gone");
+                return self.finish_failed(job, error, delivery).await;
+            };
+            started = std::time::Instant::now();
+            self.with_heartbeat(delivery, self.director_call(&job, &credentials, image))
+                .await
+        } else {
+            let mut request = body::build(job.params(), image_b64.as_deref(), mask_b64.as_deref());
+            let vibes = self.prepare_vibes(&job, &credentials).await?;
+            started = std::time::Instant::now();
+            match vibes {
+                Prepared::Ready(images) => {
+                    body::attach_vibes(&mut request, job.params(), images);
+                    match self.reference_images(&job).await? {
+                        Ok(refs) => body::attach_references(&mut request, job.params(), refs),
+                        Err(error) => return self.finish_failed(job, error, delivery).await,
                     }
-                };
-                self.with_heartbeat(delivery, call).await
+                    let previews = super::previews::JobPreviews::new(self, &job);
+                    let call = async {
+                        if stream_answer::streams(job.params()) {
+                            self.ports
+                                .upstream
+                                .generate_stream(&credentials, &request, &previews)
+                                .await
+                        } else {
+                            self.ports.upstream.generate(&credentials, &request).await
+                        }
+                    };
+                    self.with_heartbeat(delivery, call).await
+                }
+                Prepared::Failed(e) => Err(e),
+                Prepared::Missing(error) => return self.finish_failed(job, error, delivery).await,
+                Prepared::Later => return self.retry_later(job, delivery).await,
             }
-            Prepared::Failed(e) => Err(e),
-            Prepared::Missing(error) => return self.finish_failed(job, error, delivery).await,
-            Prepared::Later => return self.retry_later(job, delivery).await,
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         crate::metrics::upstream_call(elapsed_ms);

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
 use naiq_core::novelai::stream_answer::stream_body;
-use naiq_core::novelai::{EncodeVibeRequest, ImageRequest};
+use naiq_core::novelai::{AugmentRequest, EncodeVibeRequest, ImageRequest, UpscaleRequest};
 use naiq_core::ports::{Clock, GeneratedImage, Preview, PreviewSink, Upstream, UpstreamError};
 
 use super::lock;
@@ -23,6 +23,9 @@ pub struct MemoryUpstream {
     pub calls: Mutex<Vec<serde_json::Value>>,
     /// Every `/ai/encode-vibe` body (image elided), in order.
     pub encodes: Mutex<Vec<serde_json::Value>>,
+    /// Every `/ai/augment-image` and `/ai/upscale` body (image elided), in order, each
+    /// with the path it went to as `"path"`.
+    pub director_calls: Mutex<Vec<serde_json::Value>>,
     in_flight: std::sync::atomic::AtomicBool,
     /// Set if two calls ever overlapped.
     pub overlapped: std::sync::atomic::AtomicBool,
@@ -46,6 +49,7 @@ impl Default for MemoryUpstream {
             failures: Mutex::default(),
             calls: Mutex::default(),
             encodes: Mutex::default(),
+            director_calls: Mutex::default(),
             in_flight: Default::default(),
             overlapped: Default::default(),
             started_at: Mutex::default(),
@@ -218,6 +222,36 @@ impl Upstream for MemoryUpstream {
         result
     }
 
+    async fn augment(
+        &self,
+        _credentials: &Credentials,
+        request: &AugmentRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let mut body = request.redacted().to_json();
+        body["path"] = "/ai/augment-image".into();
+        let count = if request.req_type == "bg-removal" {
+            3
+        } else {
+            1
+        };
+        let (w, h) = (request.width, request.height);
+        self.director_call(body, || Ok((count, w, h)))
+    }
+
+    async fn upscale(
+        &self,
+        _credentials: &Credentials,
+        request: &UpscaleRequest,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        let mut body = request.redacted().to_json();
+        body["path"] = "/ai/upscale".into();
+        let image = request.image.clone();
+        self.director_call(body, move || {
+            let (w, h) = png_size(&image)?;
+            Ok((1, 2 * w, 2 * h))
+        })
+    }
+
     async fn subscription(&self, _credentials: &Credentials) -> Result<AccountInfo, UpstreamError> {
         self.subscription_calls.fetch_add(1, Ordering::SeqCst);
         Ok(lock(&self.account).clone())
@@ -234,6 +268,54 @@ fn preview_jpeg(shade: u8) -> Vec<u8> {
     )
     .expect("jpeg encodes");
     out
+}
+
+impl MemoryUpstream {
+    /// One Director tool or upscale call: recorded, then the queued failure or `count`
+    /// PNGs of the size `answer` works out (an unreadable image is NovelAI's 400).
+    fn director_call(
+        &self,
+        body: serde_json::Value,
+        answer: impl FnOnce() -> Result<(usize, u32, u32), UpstreamError>,
+    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
+        if self.in_flight.swap(true, Ordering::SeqCst) {
+            self.overlapped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.director_calls).push(body);
+        if let Some(c) = &self.clock {
+            lock(&self.started_at).push(c.now());
+        }
+        let result = match lock(&self.failures).pop_front() {
+            Some(e) => Err(e),
+            None => answer().map(|(count, w, h)| {
+                (0..count)
+                    .map(|_| GeneratedImage {
+                        bytes: png_of(w, h),
+                        format: ImageFormat::Png,
+                        width: w,
+                        height: h,
+                    })
+                    .collect()
+            }),
+        };
+        self.in_flight.store(false, Ordering::SeqCst);
+        result
+    }
+}
+
+/// The size of a base64 PNG, from its header.
+fn png_size(b64: &str) -> Result<(u32, u32), UpstreamError> {
+    use base64::Engine as _;
+    let invalid = |m: &str| UpstreamError::Status {
+        status: 400,
+        message: format!("image {m}"),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| invalid("is not base64"))?;
+    image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png)
+        .into_dimensions()
+        .map_err(|_| invalid("is not a PNG"))
 }
 
 /// A small real image of the size and format asked for.

@@ -274,4 +274,48 @@ mod tests {
         assert!(!back.params().inpaint);
         assert_eq!(back, j);
     }
+
+    #[test]
+    fn director_and_upscale_jobs_round_trip_and_old_items_are_generations() {
+        use naiq_core::domain::JobKind;
+        use naiq_core::domain::request::{parse_augment, parse_upscale};
+        // A generation's stored settings say nothing of their kind (as items did before
+        // the other kinds existed), and read back as a generation.
+        let item = job_to_item(&job());
+        let params = item.get("params").unwrap().as_s().unwrap();
+        assert!(!params.contains("\"kind\""), "{params}");
+        assert_eq!(item_to_job(&item).unwrap().params().kind, JobKind::Generate);
+
+        let image = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            naiq_testkit::png_of(64, 64),
+        );
+        let limits = Limits::default();
+        for params in [
+            parse_augment(
+                format!(
+                    r#"{{"tool": "emotion", "emotion": "shy", "defry": 1, "image": "{image}"}}"#
+                )
+                .as_bytes(),
+                &limits,
+            )
+            .unwrap()
+            .params,
+            parse_upscale(format!(r#"{{"image": "{image}"}}"#).as_bytes(), &limits)
+                .unwrap()
+                .params,
+        ] {
+            let kind = params.kind;
+            let j = Job::new(
+                TaskId::from_random_bytes([4; 16]),
+                "owner".into(),
+                Lane::Low,
+                params,
+                Utc.timestamp_millis_opt(1_790_000_000_000).unwrap(),
+            );
+            let back = item_to_job(&job_to_item(&j)).unwrap();
+            assert_eq!(back.params().kind, kind);
+            assert_eq!(back, j);
+        }
+    }
 }

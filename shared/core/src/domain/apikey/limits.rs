@@ -41,7 +41,9 @@ pub struct LimitRefusal {
 impl KeyLimits {
     /// Checks the shape of a job against the key's limits.
     pub fn check_params(&self, params: &GenerationParams) -> Result<(), LimitRefusal> {
-        if let Some(allowed) = &self.models {
+        // The allowed models are generation models; a Director tool or an upscale names
+        // none the key chose, and is bounded by the area (its source's) and the budget.
+        if let Some(allowed) = self.models.as_ref().filter(|_| params.kind.is_generate()) {
             let id = models::resolve_model(&params.model).map_or(params.model.as_str(), |m| m.id);
             if !allowed.iter().any(|m| m == id || m == &params.model) {
                 return Err(LimitRefusal {
@@ -60,14 +62,21 @@ impl KeyLimits {
         {
             return Err(LimitRefusal {
                 code: "area_not_allowed",
-                field: "width",
+                // A Director tool's or an upscale's size is its image's.
+                field: if params.kind.is_generate() {
+                    "width"
+                } else {
+                    "image"
+                },
                 message: format!(
                     "{}x{} is {area} pixels; this API key may ask for at most {max}",
                     params.width, params.height
                 ),
             });
         }
+        // The images of a Director tool are the tool's, not asked for.
         if let Some(max) = self.max_samples
+            && params.kind.is_generate()
             && params.n_samples > max
         {
             return Err(LimitRefusal {

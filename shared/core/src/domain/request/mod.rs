@@ -6,6 +6,7 @@
 
 mod characters;
 mod credentials;
+mod director;
 mod error;
 mod fields;
 mod images;
@@ -23,6 +24,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use director::{AUGMENT_FIELDS, UPSCALE_FIELDS, parse_augment, parse_upscale};
 pub use error::{ValidationError, Warning};
 pub use letterbox::letterbox;
 pub use references::Reference;
@@ -30,6 +32,7 @@ pub use stored::{ITEM_RESERVE_BYTES, MAX_ITEM_BYTES, MAX_STORED_PARAMS_BYTES, st
 pub use vibes::{Vibe, VibeImage};
 
 use super::credentials::Credentials;
+use super::director::JobKind;
 use super::job::Lane;
 use super::models::{self, Family};
 use fields::Fields;
@@ -191,6 +194,10 @@ pub struct GenerationParams {
     /// Precise Reference (V4.5; V5 behind a switch); the images are job inputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference>,
+    /// What the job asks of NovelAI: a generation (absent in jobs stored before the other
+    /// kinds existed), a Director tool or an upscale.
+    #[serde(default, skip_serializing_if = "JobKind::is_generate")]
+    pub kind: JobKind,
 }
 
 /// An accepted `POST /generate` body.
@@ -269,6 +276,24 @@ pub const KNOWN_FIELDS: &[&str] = &[
     "dry_run",
     "webhook_url",
 ];
+
+/// `priority`: the lane asked for (normal when absent).
+fn lane(f: &Fields<'_>) -> Result<Lane, ValidationError> {
+    Ok(match f.string("priority")? {
+        None => Lane::Normal,
+        Some(p) => match p.trim().to_ascii_lowercase().as_str() {
+            "high" => Lane::High,
+            "normal" => Lane::Normal,
+            "low" => Lane::Low,
+            _ => {
+                return Err(ValidationError::invalid(
+                    "priority",
+                    "priority must be high, normal or low",
+                ));
+            }
+        },
+    })
+}
 
 /// Parses and validates a `POST /generate` body.
 pub fn parse_submit(body: &[u8], limits: &Limits) -> Result<SubmitRequest, ValidationError> {
@@ -376,20 +401,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         }),
     };
 
-    let lane = match f.string("priority")? {
-        None => Lane::Normal,
-        Some(p) => match p.trim().to_ascii_lowercase().as_str() {
-            "high" => Lane::High,
-            "normal" => Lane::Normal,
-            "low" => Lane::Low,
-            _ => {
-                return Err(ValidationError::invalid(
-                    "priority",
-                    "priority must be high, normal or low",
-                ));
-            }
-        },
-    };
+    let lane = lane(f)?;
     let is_test_request = f.boolean("is_test_request")?.unwrap_or(false);
     let credentials = credentials::credentials(f)?;
     let dry_run = f.boolean("dry_run")?.unwrap_or(false);
@@ -434,6 +446,7 @@ fn validate(f: &Fields<'_>, limits: &Limits) -> Result<SubmitRequest, Validation
         webhook_url,
         vibes,
         references,
+        kind: JobKind::Generate,
     };
     // What the job will store must fit its item; checked before any pixel is decoded.
     stored::check(&params)?;

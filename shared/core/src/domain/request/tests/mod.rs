@@ -783,4 +783,5 @@ fn every_string_field_has_a_byte_limit_and_its_error_does_not_quote_it() {
         "token"
     );
 }
+mod director;
 mod power;
