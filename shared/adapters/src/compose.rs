@@ -17,6 +17,7 @@ use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
 use crate::aws::webhook_queue::SqsWebhookQueue;
+use crate::cached::{CALL_STATS_TTL, CachedCallStats, CachedSecrets, SECRETS_TTL};
 use crate::faults::{FaultPlan, Faulty, Function, Injector, Service};
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
@@ -93,7 +94,7 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
             faults.clone(),
         )),
         pacing: state.clone(),
-        call_stats: state.clone(),
+        call_stats: Arc::new(CachedCallStats::new(state.clone(), CALL_STATS_TTL)),
         account: state.clone(),
         idempotency: state.clone(),
         ledger: state,
@@ -131,13 +132,16 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
             Service::S3,
             faults.clone(),
         )),
-        secrets: Arc::new(Faulty::new(
-            Arc::new(SecretsManagerStore::new(
-                clients.secrets.clone(),
-                &r.secret_id,
+        secrets: Arc::new(CachedSecrets::new(
+            Arc::new(Faulty::new(
+                Arc::new(SecretsManagerStore::new(
+                    clients.secrets.clone(),
+                    &r.secret_id,
+                )),
+                Service::Secrets,
+                faults,
             )),
-            Service::Secrets,
-            faults,
+            SECRETS_TTL,
         )),
         lease: state.clone(),
         pacing: state.clone(),

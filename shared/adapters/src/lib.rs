@@ -12,6 +12,7 @@
 //!   `NAIQ_FAULTS` is set, and only against a loopback emulator).
 
 pub mod aws;
+pub mod cached;
 pub mod compose;
 pub mod faults;
 pub mod logging;

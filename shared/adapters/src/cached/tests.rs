@@ -1,0 +1,102 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use naiq_core::domain::Credentials;
+use naiq_core::ports::{CallStats, PortResult, SecretStore};
+use naiq_testkit::contract;
+use naiq_testkit::memory::{MemorySecretStore, MemoryStateStore};
+
+use super::*;
+
+/// Counts the reads that reach the store behind a cache.
+#[derive(Default)]
+struct Counted {
+    secrets: MemorySecretStore,
+    state: MemoryStateStore,
+    reads: AtomicUsize,
+}
+
+#[async_trait]
+impl SecretStore for Counted {
+    async fn get(&self) -> PortResult<Option<Credentials>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.secrets.get().await
+    }
+    async fn put(&self, credentials: &Credentials) -> PortResult<()> {
+        self.secrets.put(credentials).await
+    }
+}
+
+#[async_trait]
+impl CallStats for Counted {
+    async fn record_call_duration(&self, millis: u64) -> PortResult<()> {
+        self.state.record_call_duration(millis).await
+    }
+    async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.state.mean_call_seconds().await
+    }
+}
+
+fn token(t: &str) -> Credentials {
+    Credentials::Token { token: t.into() }
+}
+
+#[tokio::test]
+async fn with_no_time_to_keep_them_the_caches_pass_the_ports_contracts() {
+    let secrets = CachedSecrets::new(Arc::new(MemorySecretStore::default()), Duration::ZERO);
+    contract::secret_store(&secrets).await;
+    let stats = CachedCallStats::new(Arc::new(MemoryStateStore::default()), Duration::ZERO);
+    contract::call_stats(&stats).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn credentials_are_read_once_per_ttl_and_a_put_is_seen_at_once() {
+    let store = Arc::new(Counted::default());
+    store.secrets.put(&token("pst-one")).await.unwrap();
+    let cached = CachedSecrets::new(store.clone(), SECRETS_TTL);
+    for _ in 0..5 {
+        assert_eq!(cached.get().await.unwrap(), Some(token("pst-one")));
+    }
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        1,
+        "one read for five jobs"
+    );
+
+    // Changed behind the cache (another process): seen once the time is up, not before.
+    store.secrets.put(&token("pst-two")).await.unwrap();
+    tokio::time::advance(SECRETS_TTL - Duration::from_secs(1)).await;
+    assert_eq!(cached.get().await.unwrap(), Some(token("pst-one")));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(cached.get().await.unwrap(), Some(token("pst-two")));
+    assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+
+    // Through the cache: seen at once, with no read.
+    cached.put(&token("pst-three")).await.unwrap();
+    assert_eq!(cached.get().await.unwrap(), Some(token("pst-three")));
+    assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_mean_call_time_is_read_once_per_ttl_and_recording_passes_through() {
+    let store = Arc::new(Counted::default());
+    let cached = CachedCallStats::new(store.clone(), CALL_STATS_TTL);
+    cached.record_call_duration(2000).await.unwrap();
+    for _ in 0..10 {
+        assert_eq!(cached.mean_call_seconds().await.unwrap(), Some(2.0));
+    }
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        1,
+        "one read for ten polls"
+    );
+    cached.record_call_duration(4000).await.unwrap();
+    assert_eq!(store.state.mean_call_seconds().await.unwrap(), Some(3.0));
+    assert_eq!(cached.mean_call_seconds().await.unwrap(), Some(2.0));
+    tokio::time::advance(CALL_STATS_TTL).await;
+    assert_eq!(cached.mean_call_seconds().await.unwrap(), Some(3.0));
+    assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+}
