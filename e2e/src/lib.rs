@@ -205,3 +205,46 @@ pub async fn jobs_of(key: &str) -> i32 {
         .expect("scan the jobs table")
         .count()
 }
+
+/// A time the fake NovelAI logged (`received_at`, `finished_at`).
+pub fn fake_time(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a logged time"))
+        .expect("RFC 3339")
+        .with_timezone(&chrono::Utc)
+}
+
+/// Every `/ai/*` call the fake received since `since`, in order, after checking the pacing
+/// rules on them: none overlapped another (single flight), and each started at least the
+/// stack's minimum gap after the one before (0.3 s in `localstack/test.sh`, less a little
+/// for the trip from the worker to the fake). Encodes, Director tools and upscales count as
+/// calls like generations.
+pub async fn single_flight_and_paced(
+    s: &Stack,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Vec<Value> {
+    let calls: Vec<Value> = s
+        .fake_requests()
+        .await
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/ai/")))
+        .filter(|r| fake_time(&r["received_at"]) >= since)
+        .collect();
+    for pair in calls.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let b_start = fake_time(&b["received_at"]);
+        assert!(
+            b_start >= fake_time(&a["finished_at"]),
+            "{} started before {} ended",
+            b["path"],
+            a["path"]
+        );
+        let gap = b_start - fake_time(&a["received_at"]);
+        assert!(
+            gap >= chrono::Duration::milliseconds(250),
+            "{} came {gap} after {}",
+            b["path"],
+            a["path"]
+        );
+    }
+    calls
+}

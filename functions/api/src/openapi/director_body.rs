@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Only read by utoipa's derives.
 
+use naiq_core::domain::director::{DirectorTool, Emotion};
+
 use super::body::PriorityName;
 
 /// The body of `POST /augment`: one of NovelAI's seven Director tools on an image. Any
@@ -14,7 +16,7 @@ use super::body::PriorityName;
 pub struct AugmentBody {
     /// The tool. `bg-removal` answers three images (masked, generated, blend), the others
     /// one.
-    tool: ToolName,
+    tool: DirectorTool,
     /// PNG, JPEG or WebP, base64 or a data URL; at least 64x64, at most 4096x4096. Sent at
     /// its own size, scaled down (keeping its shape) to at most 3,143,728 pixels.
     image: String,
@@ -25,7 +27,7 @@ pub struct AugmentBody {
     #[schema(minimum = 0, maximum = 5)]
     defry: Option<u8>,
     /// Required for `emotion`, refused for the other tools.
-    emotion: Option<EmotionName>,
+    emotion: Option<Emotion>,
     /// The lane; a key may use only the lanes it was given.
     priority: Option<PriorityName>,
     /// The test lane (the key must allow it and `ALLOW_TEST_REQUESTS` be on).
@@ -50,53 +52,4 @@ pub struct UpscaleBody {
     /// Where to POST the task's events, as for `POST /generate`.
     #[schema(max_length = 2048, example = "https://hooks.example.com/naiq")]
     webhook_url: Option<String>,
-}
-
-/// NovelAI's Director tools.
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-pub enum ToolName {
-    #[serde(rename = "lineart")]
-    Lineart,
-    #[serde(rename = "sketch")]
-    Sketch,
-    #[serde(rename = "colorize")]
-    Colorize,
-    #[serde(rename = "emotion")]
-    Emotion,
-    #[serde(rename = "declutter")]
-    Declutter,
-    #[serde(rename = "declutter-keep-bubbles")]
-    DeclutterKeepBubbles,
-    #[serde(rename = "bg-removal")]
-    BgRemoval,
-}
-
-/// The emotion tool's 24 emotions.
-#[derive(serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum EmotionName {
-    Neutral,
-    Happy,
-    Sad,
-    Angry,
-    Scared,
-    Surprised,
-    Tired,
-    Excited,
-    Nervous,
-    Thinking,
-    Confused,
-    Shy,
-    Disgusted,
-    Smug,
-    Bored,
-    Laughing,
-    Irritated,
-    Aroused,
-    Embarrassed,
-    Worried,
-    Love,
-    Determined,
-    Hurt,
-    Playful,
 }

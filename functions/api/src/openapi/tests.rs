@@ -153,12 +153,12 @@ fn the_augment_and_upscale_bodies_name_every_field_the_core_reads() {
         .iter()
         .map(|t| t.as_str())
         .collect();
-    assert_eq!(schemas["ToolName"]["enum"], serde_json::json!(tools));
+    assert_eq!(schemas["DirectorTool"]["enum"], serde_json::json!(tools));
     let emotions: Vec<&str> = naiq_core::domain::director::Emotion::ALL
         .iter()
         .map(|e| e.as_str())
         .collect();
-    assert_eq!(schemas["EmotionName"]["enum"], serde_json::json!(emotions));
+    assert_eq!(schemas["Emotion"]["enum"], serde_json::json!(emotions));
     for path in ["/augment", "/upscale"] {
         let op = &doc["paths"][path]["post"];
         assert_eq!(

@@ -66,6 +66,7 @@ pub const MAX_AUGMENT_PIXELS: u64 = MAX_SOURCE_PIXELS - 2_000;
 
 /// The seven Director tools, by NovelAI's `req_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DirectorTool {
     #[serde(rename = "lineart")]
     Lineart,
@@ -128,6 +129,7 @@ impl DirectorTool {
 
 /// The 24 emotions of the emotion tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Emotion {
     Neutral,
