@@ -23,8 +23,12 @@ done
 say() { echo "bench/run.sh: $*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 
-say "building the release binaries (naiq-api, naiq-worker)"
-(cd "$root" && cargo build --quiet --release -p naiq-api -p naiq-worker)
+# BENCH_BIN_DIR: measure the release binaries found there instead of building them here.
+bins="${BENCH_BIN_DIR:-$root/target/release}"
+if [[ -z "${BENCH_BIN_DIR:-}" ]]; then
+    say "building the release binaries (naiq-api, naiq-worker)"
+    (cd "$root" && cargo build --quiet --release -p naiq-api -p naiq-worker)
+fi
 
 if [[ -f "$root/localstack/.run/pids" ]]; then
     say "a local stack is running already: stop it first (localstack/down.sh)"
@@ -45,7 +49,7 @@ source "$root/localstack/.run/stack.env"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" \
     AWS_EC2_METADATA_DISABLED=true NOVELAI_IMAGE_URL="$NAIQ_FAKE_NOVELAI_URL"
 
-args=(--requests "${BENCH_REQUESTS:-200}")
+args=(--requests "${BENCH_REQUESTS:-200}" --api-bin "$bins/naiq-api" --worker-bin "$bins/naiq-worker")
 if [[ "$count" == 1 ]]; then
     args+=(--count-aws --out "$here/counts.json")
 fi
