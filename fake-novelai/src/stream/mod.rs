@@ -62,11 +62,22 @@ impl futures_core::Stream for Chunks {
 /// shows how long the account's lock was held.
 pub async fn handler(State(state): State<FakeState>, headers: HeaderMap, body: Bytes) -> Response {
     let entry = state.log().start("POST", PATH, body_value(&body)).await;
-    let response = answer(&state, entry, &headers, &body).await;
-    if response.status() != StatusCode::OK {
-        state.log().finish(entry, response.status().as_u16()).await;
+    match answer(&state, entry, &headers, &body).await {
+        Answer::Streaming(response) => response,
+        // A refusal, or a fault answered whole (a 500, or a 200 zip missing its image):
+        // finished here, whatever its status.
+        Answer::Whole(response) => {
+            state.log().finish(entry, response.status().as_u16()).await;
+            response
+        }
     }
-    response
+}
+
+/// What the route answers: a stream being played (which logs its own end), or an answer
+/// complete as it is.
+enum Answer {
+    Streaming(Response),
+    Whole(Response),
 }
 
 /// `parameters.stream`.
@@ -90,7 +101,7 @@ fn route_check(g: &Generation, body: &[u8]) -> Result<Form, Refusal> {
     form_of(body)
 }
 
-async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8]) -> Answer {
     let mut form = Form::Msgpack;
     let check = |g: &Generation| route_check(g, body).map(|f| form = f);
     let Admitted {
@@ -100,16 +111,16 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
         stream_fault,
     } = match admit(state, entry, headers, body, check, true).await {
         Ok(admitted) => admitted,
-        Err(response) => return response,
+        Err(response) => return Answer::Whole(response),
     };
     let Some(held) = OwnedHeld::try_hold(state, account) else {
-        return faults::answer(FaultKind::Locked, "", state.stopping()).await;
+        return Answer::Whole(faults::answer(FaultKind::Locked, "", state.stopping()).await);
     };
     let charge = match state.accounts().charge(account, &generation, factor) {
         Ok(charge) => charge,
         Err(_) => {
             state.log().charged(entry, 0).await;
-            return error(StatusCode::PAYMENT_REQUIRED, NOT_ENOUGH_ANLAS);
+            return Answer::Whole(error(StatusCode::PAYMENT_REQUIRED, NOT_ENOUGH_ANLAS));
         }
     };
     state.log().charged(entry, charge.spent.total()).await;
@@ -126,12 +137,14 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
         _held: held,
     };
     tokio::spawn(play.run());
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, form.content_type())
-        .header(header::CACHE_CONTROL, "no-cache")
-        .body(Body::from_stream(Chunks(rx)))
-        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
+    Answer::Streaming(
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, form.content_type())
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(Body::from_stream(Chunks(rx)))
+            .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")),
+    )
 }
 
 /// One stream being played out; holds the account's lock until dropped.

@@ -262,6 +262,17 @@ async fn stream_faults_cut_the_body_or_send_an_error_event() {
     assert_eq!(faults[1].0, "stream_dropped");
     assert_eq!(faults[2], ("stream_error", 0), "refunded");
 
+    // A fault answered whole on the stream route (a 200 zip missing its image) is logged as
+    // finished, so the log never shows a generation still holding the account.
+    inject(&fake, "missing_image", 1).await;
+    let whole = post(&fake, GOOD, &stream_body("msgpack", 10, 1)).await;
+    assert_eq!(whole.status, 200);
+    let logged = log(&fake).await;
+    let last = logged.iter().rev().find(|r| r["path"] == PATH).unwrap();
+    assert_eq!(last["fault"], "missing_image");
+    assert_eq!(last["status"], 200, "{last}");
+    assert!(last["finished_at"].is_string(), "{last}");
+
     // The plain route answers a stream fault as a 500.
     inject(&fake, "stream_error", 1).await;
     let plain = generate(&fake, GOOD, &v4("nai-diffusion-4-5-full", 64, 64, 1)).await;
