@@ -248,3 +248,14 @@ pub async fn single_flight_and_paced(
     }
     calls
 }
+
+/// Waits until a key change made with the CLI (a revocation, new limits) has reached the warm
+/// API: it keeps a key it looked up for `KEY_CACHE_SECONDS` (30 unless the stack was given
+/// another value; `localstack/test.sh` gives 1).
+pub async fn key_change_lands() {
+    let seconds: f64 = std::env::var("KEY_CACHE_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(30.0);
+    tokio::time::sleep(Duration::from_secs_f64(seconds + 0.2)).await;
+}

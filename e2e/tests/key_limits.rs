@@ -11,7 +11,7 @@ use naiq_adapters::aws::dynamodb::DynamoJobStore;
 use naiq_core::domain::request::{Limits, parse_submit};
 use naiq_core::domain::{ApiKey, Job, Lane, TaskId};
 use naiq_core::ports::JobStore;
-use naiq_e2e::{Stack, naiq};
+use naiq_e2e::{Stack, key_change_lands, naiq};
 use serde_json::{Value, json};
 
 async fn key_with(args: &[&str]) -> String {
@@ -184,6 +184,7 @@ async fn a_daily_anlas_budget_answers_429_and_the_ledger_settles_to_the_fakes_ch
     )
     .await;
     assert_eq!(code, 0, "{err}");
+    key_change_lands().await;
     let second = s.submit(&key, &job(1)).await;
     let (status, [retry, policy, limit], answer) = try_submit(&s, &key, &job(2)).await;
     assert_eq!(status, 429, "{answer}");

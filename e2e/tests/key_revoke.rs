@@ -11,7 +11,7 @@ use naiq_adapters::aws::AwsClients;
 use naiq_adapters::aws::dynamodb::DynamoJobStore;
 use naiq_core::domain::{ApiKey, Status, TaskId};
 use naiq_core::ports::JobStore;
-use naiq_e2e::{Stack, naiq, new_key};
+use naiq_e2e::{Stack, key_change_lands, naiq, new_key};
 use serde_json::json;
 
 async fn wait_for(s: &Stack, key: &str, id: &str, want: &[&str]) {
@@ -79,6 +79,7 @@ async fn a_revoked_key_gets_401_everywhere_and_its_waiting_jobs_are_never_sent()
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("cancelled 3 waiting job(s)"), "{out}");
     assert!(!out.contains(&doomed), "the secret is never printed");
+    key_change_lands().await;
 
     // 401 on every route that takes a key.
     let id = &ids[0];

@@ -9,14 +9,19 @@
 //! - [`CachedCallStats`]: the mean upstream call duration behind every queue estimate; it
 //!   moves by a fraction of a second a day, so [`CALL_STATS_TTL`] of staleness changes no
 //!   estimate a client could notice.
+//! - [`CachedKeys`]: the API looks the caller's key up on every request. A warm API keeps
+//!   each key it found for `KEY_CACHE_SECONDS`; a revocation, expiry change or new limit made
+//!   elsewhere (the CLI) reaches it up to that late. Keys not found are never kept, so a new
+//!   key works at once and random keys cannot fill the cache.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use naiq_core::domain::Credentials;
-use naiq_core::ports::{CallStats, PortResult, SecretStore};
+use naiq_core::domain::{ApiKeyRecord, Credentials};
+use naiq_core::ports::{CallStats, KeyStore, PortResult, SecretStore};
 use tokio::time::Instant;
 
 /// How long a warm worker keeps the NovelAI credentials it read.
@@ -120,6 +125,89 @@ impl CallStats for CachedCallStats {
         let read = self.inner.mean_call_seconds().await?;
         self.slot.set(read);
         Ok(read)
+    }
+}
+
+/// The most keys a warm API keeps; past it, the cache starts over (a deployment has a handful
+/// of keys, so this only bounds memory).
+pub const MAX_CACHED_KEYS: usize = 1024;
+
+/// [`KeyStore`] with each key found kept for a while, by hash; every other call passes
+/// through, and a change made through it drops what it kept of that key.
+pub struct CachedKeys {
+    inner: Arc<dyn KeyStore>,
+    ttl: Duration,
+    held: Mutex<HashMap<String, Fresh<ApiKeyRecord>>>,
+}
+
+impl CachedKeys {
+    pub fn new(inner: Arc<dyn KeyStore>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Fresh<ApiKeyRecord>>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget_id(&self, key_id: &str) {
+        self.held().retain(|_, f| f.value.key_id != key_id);
+    }
+}
+
+#[async_trait]
+impl KeyStore for CachedKeys {
+    async fn insert(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        self.inner.insert(record).await
+    }
+
+    async fn find(&self, key_hash: &str) -> PortResult<Option<ApiKeyRecord>> {
+        if let Some(f) = self.held().get(key_hash)
+            && f.read_at.elapsed() < self.ttl
+        {
+            return Ok(Some(f.value.clone()));
+        }
+        let found = self.inner.find(key_hash).await?;
+        let mut held = self.held();
+        match &found {
+            Some(record) if !self.ttl.is_zero() => {
+                if held.len() >= MAX_CACHED_KEYS {
+                    held.clear();
+                }
+                held.insert(
+                    key_hash.to_string(),
+                    Fresh {
+                        value: record.clone(),
+                        read_at: Instant::now(),
+                    },
+                );
+            }
+            _ => {
+                held.remove(key_hash);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn find_by_id(&self, key_id: &str) -> PortResult<Option<ApiKeyRecord>> {
+        self.inner.find_by_id(key_id).await
+    }
+
+    async fn list(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        self.inner.list().await
+    }
+
+    async fn update(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        self.forget_id(&record.key_id);
+        self.inner.update(record).await
+    }
+
+    async fn rotate(&self, old_hash: &str, new: &ApiKeyRecord) -> PortResult<()> {
+        self.forget_id(&new.key_id);
+        self.inner.rotate(old_hash, new).await
     }
 }
 

@@ -17,7 +17,7 @@ use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
 use crate::aws::webhook_queue::SqsWebhookQueue;
-use crate::cached::{CALL_STATS_TTL, CachedCallStats, CachedSecrets, SECRETS_TTL};
+use crate::cached::{CALL_STATS_TTL, CachedCallStats, CachedKeys, CachedSecrets, SECRETS_TTL};
 use crate::faults::{FaultPlan, Faulty, Function, Injector, Service};
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
@@ -88,10 +88,13 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
             Service::S3,
             faults.clone(),
         )),
-        keys: Arc::new(Faulty::new(
-            Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
-            Service::DynamoDb,
-            faults.clone(),
+        keys: Arc::new(CachedKeys::new(
+            Arc::new(Faulty::new(
+                Arc::new(DynamoKeyStore::new(clients.dynamodb.clone(), &r.keys_table)),
+                Service::DynamoDb,
+                faults.clone(),
+            )),
+            Duration::from_secs(config.settings.key_cache_seconds),
         )),
         pacing: state.clone(),
         call_stats: Arc::new(CachedCallStats::new(state.clone(), CALL_STATS_TTL)),

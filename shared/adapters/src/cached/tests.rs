@@ -3,8 +3,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use naiq_core::domain::Credentials;
-use naiq_core::ports::{CallStats, PortResult, SecretStore};
+use naiq_core::domain::{ApiKeyRecord, Credentials};
+use naiq_core::ports::{CallStats, KeyStore, PortResult, SecretStore};
 use naiq_testkit::contract;
 use naiq_testkit::memory::{MemorySecretStore, MemoryStateStore};
 
@@ -99,4 +99,95 @@ async fn the_mean_call_time_is_read_once_per_ttl_and_recording_passes_through() 
     tokio::time::advance(CALL_STATS_TTL).await;
     assert_eq!(cached.mean_call_seconds().await.unwrap(), Some(3.0));
     assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+}
+
+/// Counts the key look-ups that reach the store behind a cache.
+#[derive(Default)]
+struct CountedKeys {
+    keys: naiq_testkit::memory::MemoryKeyStore,
+    finds: AtomicUsize,
+}
+
+#[async_trait]
+impl KeyStore for CountedKeys {
+    async fn insert(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        self.keys.insert(record).await
+    }
+    async fn find(&self, key_hash: &str) -> PortResult<Option<ApiKeyRecord>> {
+        self.finds.fetch_add(1, Ordering::SeqCst);
+        self.keys.find(key_hash).await
+    }
+    async fn find_by_id(&self, key_id: &str) -> PortResult<Option<ApiKeyRecord>> {
+        self.keys.find_by_id(key_id).await
+    }
+    async fn list(&self) -> PortResult<Vec<ApiKeyRecord>> {
+        self.keys.list().await
+    }
+    async fn update(&self, record: &ApiKeyRecord) -> PortResult<()> {
+        self.keys.update(record).await
+    }
+    async fn rotate(&self, old_hash: &str, new: &ApiKeyRecord) -> PortResult<()> {
+        self.keys.rotate(old_hash, new).await
+    }
+}
+
+#[tokio::test]
+async fn the_key_cache_passes_the_key_stores_contract_with_and_without_time_to_keep() {
+    for ttl in [Duration::ZERO, Duration::from_secs(30)] {
+        let keys = CachedKeys::new(
+            Arc::new(naiq_testkit::memory::MemoryKeyStore::default()),
+            ttl,
+        );
+        contract::key_store(&keys).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_is_looked_up_once_per_ttl_a_change_elsewhere_lands_after_it_and_misses_are_not_kept()
+{
+    use naiq_core::domain::ApiKey;
+    let store = Arc::new(CountedKeys::default());
+    let cached = CachedKeys::new(store.clone(), Duration::from_secs(30));
+    let key = ApiKey::from_random_bytes([7; 32]);
+    let now = chrono::Utc::now();
+
+    // A miss is not kept: the key created right after it is found at once.
+    assert_eq!(cached.find(&key.hash()).await.unwrap(), None);
+    let mut record = ApiKeyRecord::new(&key, "cached", now);
+    store.insert(&record).await.unwrap();
+    assert_eq!(
+        cached.find(&key.hash()).await.unwrap(),
+        Some(record.clone())
+    );
+    for _ in 0..20 {
+        cached.find(&key.hash()).await.unwrap();
+    }
+    assert_eq!(
+        store.finds.load(Ordering::SeqCst),
+        2,
+        "one look-up for 21 requests"
+    );
+
+    // Revoked elsewhere (the CLI): still served until the time is up, then refused.
+    record.revoked_at = Some(now);
+    store.update(&record).await.unwrap();
+    tokio::time::advance(Duration::from_secs(29)).await;
+    assert_eq!(
+        cached.find(&key.hash()).await.unwrap().unwrap().revoked_at,
+        None
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        cached.find(&key.hash()).await.unwrap().unwrap().revoked_at,
+        Some(now)
+    );
+
+    // A change through the cache is seen at once.
+    record.revoked_at = None;
+    record.name = "renamed".into();
+    cached.update(&record).await.unwrap();
+    assert_eq!(
+        cached.find(&key.hash()).await.unwrap().unwrap().name,
+        "renamed"
+    );
 }

@@ -28,6 +28,10 @@ pub struct Settings {
     /// NovelAI's facts conflict.
     pub precise_reference_v5: bool,
     pub image_url_ttl: u64,
+    /// How long a warm API instance keeps an API key it looked up (`KEY_CACHE_SECONDS`):
+    /// one DynamoDB read less per request, for a revocation or a limit change that reaches
+    /// a warm instance up to this late. 0 looks every key up on every request.
+    pub key_cache_seconds: u64,
     pub max_body_bytes: usize,
     pub novelai_image_url: String,
     pub novelai_timeout_seconds: u64,
@@ -50,6 +54,7 @@ impl Default for Settings {
             allow_test_requests: false,
             precise_reference_v5: false,
             image_url_ttl: 3600,
+            key_cache_seconds: 30,
             max_body_bytes: 5 * 1024 * 1024,
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
@@ -74,6 +79,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "ALLOW_TEST_REQUESTS",
     "PRECISE_REFERENCE_V5",
     "IMAGE_URL_TTL",
+    "KEY_CACHE_SECONDS",
     "MAX_BODY_BYTES",
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
@@ -152,6 +158,11 @@ impl Settings {
             allow_test_requests: flag("ALLOW_TEST_REQUESTS")?,
             precise_reference_v5: flag("PRECISE_REFERENCE_V5")?,
             image_url_ttl: env.whole("IMAGE_URL_TTL", d.image_url_ttl, ranges::IMAGE_URL_TTL)?,
+            key_cache_seconds: env.whole(
+                "KEY_CACHE_SECONDS",
+                d.key_cache_seconds,
+                ranges::KEY_CACHE_SECONDS,
+            )?,
             max_body_bytes: env.whole(
                 "MAX_BODY_BYTES",
                 d.max_body_bytes as u64,
