@@ -242,8 +242,9 @@ def check(run, events):
         # a new call. That is a second attempt, not one attempt paid twice; any other
         # second payment is a violation.
         lost = [a for a, b in zip(paid, paid[1:])
-                if interrupted and any(0 <= k["at"] - (a["finished"] or a["received"]) <= STORE_WINDOW
-                                       for k in kills_between(a["received"], b["received"]))]
+                if interrupted and any(abs(k["at"] - (a["finished"] or a["received"])) <= STORE_WINDOW
+                                       for k in kills_between(a["received"] - STORE_WINDOW,
+                                                              b["received"]))]
         lost_before_stored += len(lost)
         if len(paid) - len(lost) > 1:
             first = paid[0]

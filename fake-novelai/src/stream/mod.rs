@@ -163,6 +163,14 @@ struct Play {
 /// Why playing stopped early.
 struct Stopped;
 
+/// How a stream's playing ended.
+enum Played {
+    /// Every frame was handed on (a stream fault played out counts: it is the answer).
+    Whole,
+    /// The client went away before the end.
+    ClientGone,
+}
+
 impl Play {
     async fn send(&self, bytes: Vec<u8>) -> Result<(), Stopped> {
         // The client gone is no error of the fake's: the charge stays, as NovelAI's would.
@@ -173,12 +181,18 @@ impl Play {
         self.state.accounts().refund(self.account, &self.charge);
     }
 
+    /// Plays the stream and logs its end: 200 when the client took every frame, 499 (a
+    /// client that closed the request) when it went away first. NovelAI keeps the charge
+    /// either way, but the images never reached the client, which the log must not hide.
     async fn run(self) {
-        self.play().await;
-        self.state.log().finish(self.entry, 200).await;
+        let status = match self.play().await {
+            Played::Whole => 200,
+            Played::ClientGone => 499,
+        };
+        self.state.log().finish(self.entry, status).await;
     }
 
-    async fn play(&self) {
+    async fn play(&self) -> Played {
         let latency = self.state.latency();
         tokio::time::sleep(latency).await;
         let g = &self.generation;
@@ -189,7 +203,7 @@ impl Play {
             for step in 0..previews {
                 if sample == 0 && step == previews / 2 && self.fault.is_some() {
                     self.play_fault().await;
-                    return;
+                    return Played::Whole;
                 }
                 let delay = self.state.step_delay();
                 tokio::time::sleep(delay).await;
@@ -204,12 +218,12 @@ impl Play {
                     jpeg: &jpeg,
                 };
                 if self.send(frames::encode(self.form, &event)).await.is_err() {
-                    return;
+                    return Played::ClientGone;
                 }
             }
             if previews == 0 && sample == 0 && self.fault.is_some() {
                 self.play_fault().await;
-                return;
+                return Played::Whole;
             }
             match final_image(g, sample, elapsed).await {
                 Ok(image) => {
@@ -219,7 +233,7 @@ impl Play {
                         image: &image,
                     };
                     if self.send(frames::encode(self.form, &event)).await.is_err() {
-                        return;
+                        return Played::ClientGone;
                     }
                 }
                 Err(()) => {
@@ -229,10 +243,11 @@ impl Play {
                         message: "Internal Server Error",
                     };
                     let _ = self.send(frames::encode(self.form, &event)).await;
-                    return;
+                    return Played::Whole;
                 }
             }
         }
+        Played::Whole
     }
 
     /// Plays the stream fault out, in place of the next step's preview.

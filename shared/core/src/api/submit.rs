@@ -9,6 +9,7 @@ use crate::domain::request::{ValidationError, parse_augment, parse_submit, parse
 use crate::domain::{ApiKeyRecord, Job, JobError, Status, SubmitRequest, TaskId};
 use crate::novelai::body;
 use crate::objects::{input_key, mask_key};
+use crate::ports::PortError;
 use crate::ports::QueueMessage;
 use crate::webhooks::WebhookUrl;
 
@@ -183,12 +184,25 @@ impl ApiService {
                     self.clock.now(),
                 )
                 .expect("a new job can fail");
-            if let Err(e2) = self.ports.jobs.replace(&failed, Status::Pending).await {
-                tracing::error!(task_id = %task_id, error = %e2, "could not mark the unqueued job failed");
+            match self.ports.jobs.replace(&failed, Status::Pending).await {
+                // The job moved on from PENDING: the worker received it, so the message
+                // went out and only its answer was lost. The job is queued; answering an
+                // error would make the client's retry queue (and pay for) a second one.
+                Err(PortError::Conflict(_)) => {
+                    tracing::warn!(task_id = %task_id, "the queue answered an error, but the worker has the job: it was queued");
+                }
+                Ok(()) => {
+                    return Err(ApiError::Unavailable(
+                        "the queue is unavailable; try again".into(),
+                    ));
+                }
+                Err(e2) => {
+                    tracing::error!(task_id = %task_id, error = %e2, "could not mark the unqueued job failed");
+                    return Err(ApiError::Unavailable(
+                        "the queue is unavailable; try again".into(),
+                    ));
+                }
             }
-            return Err(ApiError::Unavailable(
-                "the queue is unavailable; try again".into(),
-            ));
         }
         tracing::info!(task_id = %task_id, lane = %job.lane(), model = %job.params().model, owner = %job.owner(), webhook = job.params().webhook_url.is_some(), "job accepted");
         crate::metrics::job_accepted();
