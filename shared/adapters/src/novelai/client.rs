@@ -11,7 +11,6 @@ use chrono::Utc;
 use naiq_core::domain::Credentials;
 use naiq_core::domain::account::AccountInfo;
 use naiq_core::novelai::access_key as auth;
-use naiq_core::novelai::archive::decode_images;
 use naiq_core::novelai::encode::MAX_ENCODING_BYTES;
 use naiq_core::novelai::stream_answer::{STREAM_PATH, StreamAnswer, stream_body};
 use naiq_core::novelai::{AugmentRequest, EncodeVibeRequest, ImageRequest, UpscaleRequest};
@@ -21,6 +20,9 @@ use super::account::{Account, TokenCache};
 use super::{answer_body, network};
 
 mod director;
+
+/// NovelAI's path of a whole (not streamed) generation.
+const GENERATE_PATH: &str = "/ai/generate-image";
 
 pub struct NovelAiClient {
     http: reqwest::Client,
@@ -81,21 +83,28 @@ impl NovelAiClient {
         }
     }
 
-    async fn post_generate(
+    /// Makes one call with the credentials' token; a login token may have been revoked, so
+    /// a 401 to one leads to one fresh login and the call once more. Every route shares it.
+    async fn with_relogin<T, F, Fut>(
         &self,
-        token: &str,
-        body: &ImageRequest,
-    ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        let resp = self
-            .http
-            .post(format!("{}/ai/generate-image", self.image_url))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .map_err(network)?;
-        let bytes = answer_body(resp, |status| (200..300).contains(&status)).await?;
-        decode_images(&bytes)
+        credentials: &Credentials,
+        call: F,
+    ) -> Result<T, UpstreamError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, UpstreamError>>,
+    {
+        let token = self.token(credentials).await?;
+        match call(token).await {
+            Err(UpstreamError::Status { status: 401, .. })
+                if matches!(credentials, Credentials::Login { .. }) =>
+            {
+                tracing::info!("NovelAI refused the cached login token; logging in again");
+                self.forget(credentials).await;
+                call(self.token(credentials).await?).await
+            }
+            other => other,
+        }
     }
 
     /// The stream route: reads the body chunk by chunk as it arrives (under the client's
@@ -166,19 +175,10 @@ impl Upstream for NovelAiClient {
         credentials: &Credentials,
         body: &ImageRequest,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        let token = self.token(credentials).await?;
-        match self.post_generate(&token, body).await {
-            // A login token may have been revoked: log in once more and try once more.
-            Err(UpstreamError::Status { status: 401, .. })
-                if matches!(credentials, Credentials::Login { .. }) =>
-            {
-                tracing::info!("NovelAI refused the cached login token; logging in again");
-                self.forget(credentials).await;
-                let token = self.token(credentials).await?;
-                self.post_generate(&token, body).await
-            }
-            other => other,
-        }
+        self.with_relogin(credentials, |token| async move {
+            self.post_images(&token, GENERATE_PATH, body).await
+        })
+        .await
     }
 
     async fn generate_stream(
@@ -187,18 +187,10 @@ impl Upstream for NovelAiClient {
         body: &ImageRequest,
         previews: &dyn PreviewSink,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        let token = self.token(credentials).await?;
-        match self.post_stream(&token, body, previews).await {
-            Err(UpstreamError::Status { status: 401, .. })
-                if matches!(credentials, Credentials::Login { .. }) =>
-            {
-                tracing::info!("NovelAI refused the cached login token; logging in again");
-                self.forget(credentials).await;
-                let token = self.token(credentials).await?;
-                self.post_stream(&token, body, previews).await
-            }
-            other => other,
-        }
+        self.with_relogin(credentials, |token| async move {
+            self.post_stream(&token, body, previews).await
+        })
+        .await
     }
 
     async fn encode_vibe(
@@ -206,17 +198,10 @@ impl Upstream for NovelAiClient {
         credentials: &Credentials,
         body: &EncodeVibeRequest,
     ) -> Result<Vec<u8>, UpstreamError> {
-        let token = self.token(credentials).await?;
-        match self.post_encode(&token, body).await {
-            Err(UpstreamError::Status { status: 401, .. })
-                if matches!(credentials, Credentials::Login { .. }) =>
-            {
-                self.forget(credentials).await;
-                let token = self.token(credentials).await?;
-                self.post_encode(&token, body).await
-            }
-            other => other,
-        }
+        self.with_relogin(credentials, |token| async move {
+            self.post_encode(&token, body).await
+        })
+        .await
     }
 
     async fn augment(

@@ -16,7 +16,9 @@ pub(super) const AUGMENT_PATH: &str = "/ai/augment-image";
 pub(super) const UPSCALE_PATH: &str = "/ai/upscale";
 
 impl NovelAiClient {
-    async fn post_images<B: Serialize + Sync>(
+    /// Posts `body` to `path` and reads the zip of images it answers (a generation, a
+    /// Director tool or an upscale).
+    pub(super) async fn post_images<B: Serialize + Sync>(
         &self,
         token: &str,
         path: &str,
@@ -42,17 +44,9 @@ impl NovelAiClient {
         path: &str,
         body: &B,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        let token = self.token(credentials).await?;
-        match self.post_images(&token, path, body).await {
-            Err(UpstreamError::Status { status: 401, .. })
-                if matches!(credentials, Credentials::Login { .. }) =>
-            {
-                tracing::info!("NovelAI refused the cached login token; logging in again");
-                self.forget(credentials).await;
-                let token = self.token(credentials).await?;
-                self.post_images(&token, path, body).await
-            }
-            other => other,
-        }
+        self.with_relogin(credentials, |token| async move {
+            self.post_images(&token, path, body).await
+        })
+        .await
     }
 }
