@@ -132,14 +132,42 @@ OUTCOMES = ("job succeeded", "job failed", "will retry", "skipping", "dropping",
             "could not handle the job", "job already finished")
 
 
+# The worker's lines outside a job's span that still say it was done with (or never took)
+# a job: the outcome of a job that failed in the backend, a held head given back.
+WORKER_OUTSIDE_SPAN = ("could not handle the job", "could not release a held job",
+                       "could not keep a held job hidden")
+
+
 def worker_events(events):
-    """The function log's events that name a task: (offset, task id, message, level)."""
+    """The worker's log events that name a task: (offset, task id, message, level).
+
+    A line inside a job's span (the drain runs each job in one) names that job; outside
+    one, only the worker's own lines in WORKER_OUTSIDE_SPAN do. The API's lines ("job
+    accepted", in the same log) are left out: they say nothing of what the worker had in
+    hand."""
     out = []
     for name, _, _, ev, offset in events:
+        if name != "watch.log" or not isinstance(ev, dict):
+            continue
         f = fields(ev)
-        if name == "watch.log" and f.get("task_id"):
-            out.append((offset, f["task_id"], f.get("message") or "", ev.get("level")))
+        message = f.get("message") or ""
+        spans = ev.get("spans") if isinstance(ev.get("spans"), list) else []
+        job = next((s.get("task_id") for s in spans
+                    if isinstance(s, dict) and s.get("name") == "job" and s.get("task_id")), None)
+        if job is None and f.get("task_id") and message.startswith(WORKER_OUTSIDE_SPAN):
+            job = f["task_id"]
+        if job:
+            out.append((offset, job, message, ev.get("level")))
     return out
+
+
+def task_named(ev):
+    """The task a log event names, in its fields or its job span's; None if none."""
+    if not isinstance(ev, dict):
+        return None
+    spans = ev.get("spans") if isinstance(ev.get("spans"), list) else []
+    return fields(ev).get("task_id") or next(
+        (s["task_id"] for s in spans if isinstance(s, dict) and s.get("task_id")), None)
 
 
 def time_at(marks, offset):
@@ -179,14 +207,17 @@ STORE_WINDOW = 1.0
 REAPER_WAIT = 15 * 60
 
 
-def created_at(final, default):
-    """A job's creation time (epoch seconds) from its status answer, else `default`."""
-    from datetime import datetime
-    text = final.get("created_at")
+def iso_seconds(text, default):
+    """An RFC 3339 time of a status answer as epoch seconds, else `default`."""
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except (AttributeError, ValueError):
         return default
+
+
+def created_at(final, default):
+    """A job's creation time (epoch seconds) from its status answer, else `default`."""
+    return iso_seconds(final.get("created_at"), default)
 
 
 def check(run, events):
@@ -332,8 +363,9 @@ def check(run, events):
     named = worker_events(events)
     marks = run.get("log_marks")
     holds = {}  # lane -> [(time, why)]
-    for offset, task, message, level in named:
-        if level == "ERROR" and task in lane_by_task:
+    for name, _, _, ev, offset in events:
+        task = task_named(ev)
+        if name == "watch.log" and task in lane_by_task and ev.get("level") == "ERROR":
             t = time_at(marks, offset) or ended
             holds.setdefault(lane_by_task[task], []).append(
                 (t, f"a backend error on task {task}"))
@@ -349,6 +381,19 @@ def check(run, events):
                 if j["task_id"] not in seen and (j.get("final") or {}).get("status") not in TERMINAL:
                     holds.setdefault(j["lane"], []).append(
                         (k["at"], f"kill -9 ({k['mode']}) between two jobs"))
+
+    # A job left `STARTED` was in a worker's hands: a kill after its start (the worker marks
+    # it before the call) holds its lane, whatever the log shows of the moment (a killed
+    # worker's last lines can miss the log).
+    for j in jobs:
+        final = j.get("final") or {}
+        started = iso_seconds(final.get("started_at"), None)
+        if final.get("status") != "STARTED" or started is None:
+            continue
+        for k in kills:
+            if started <= k["at"]:
+                holds.setdefault(j["lane"], []).append(
+                    (k["at"], f"kill -9 ({k['mode']}) after task {j['task_id']} started"))
 
     # Waiting jobs and their reasons.
     lanes = run.get("lanes") or {}
@@ -446,16 +491,46 @@ def render(table):
     return "\n".join(lines)
 
 
+def context(run, events, violations, most=3):
+    """Lines that help read a failed run without its logs (a CI run keeps only the
+    output): each kill with the worker's last lines before it, and the worker's lines of
+    up to `most` waiting tasks found in violation."""
+    named = worker_events(events)
+    lines = []
+    kills = list(run.get("kills") or []) + ([run["final_kill"]] if run.get("final_kill") else [])
+    for k in kills:
+        before = [e for e in named if e[0] <= k.get("log_offset", 0)][-3:]
+        lines.append(f"kill -9 ({k['mode']}) at {k['at'] - run['started_at']:.1f}s, log offset "
+                     f"{k.get('log_offset')}: last worker lines "
+                     + "; ".join(f"{t[:8]} {m!r}" for _, t, m, _ in before))
+    tasks = []
+    for kind, text in violations:
+        m = re.search(r"task ([0-9a-f-]{36})", text)
+        if kind == "job_waiting" and m and m.group(1) not in tasks:
+            tasks.append(m.group(1))
+    jobs = {j["task_id"]: j for j in run["jobs"]}
+    for task in tasks[:most]:
+        final = (jobs.get(task) or {}).get("final") or {}
+        mine = [f"@{o} {lvl} {m!r}" for o, t, m, lvl in named if t == task]
+        lines.append(f"task {task}: started_at {final.get('started_at')}, attempt errors "
+                     f"{[e.get('code') for e in final.get('attempt_errors') or []]}; worker lines "
+                     + ("; ".join(mine[-8:]) or "none"))
+    return lines
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     with open(sys.argv[1]) as f:
         run = json.load(f)
-    violations, table = check(run, log_events(run.get("log_dir")))
+    events = log_events(run.get("log_dir"))
+    violations, table = check(run, events)
     print(render(table))
     for kind, text in violations:
         print(f"VIOLATION {kind}: {text}")
     if violations:
+        for line in context(run, events, violations):
+            print(f"context: {line}")
         print(f"chaos_check: {len(violations)} violations", file=sys.stderr)
         sys.exit(1)
     print("chaos_check: every invariant holds", file=sys.stderr)

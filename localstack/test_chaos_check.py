@@ -210,8 +210,34 @@ class CheckerTest(unittest.TestCase):
         other["kills"] = [{"at": T0 + 8, "mode": "mid_call", "pid": 1, "log_offset": 100,
                            "back_after_s": 1}]
         events = [("watch.log", 1, "", {"level": "INFO",
-                                        "fields": {"task_id": "task-1", "message": "sending to NovelAI"}}, 90)]
+                                        "fields": {"task_id": "task-1", "message": "sending to NovelAI"},
+                                        "spans": [{"name": "job", "task_id": "task-1"}]}, 90)]
         self.assertEqual(kinds(other, events)[0], ["job_waiting"])
+        # a kill after the worker's last outcome, with the waiting job named only by the
+        # API's "job accepted": the worker may have just received it, so its lane is held
+        between = copy.deepcopy(other)
+        between["kills"][0]["mode"] = "random"
+        events = [("watch.log", 1, "", {"level": "INFO",
+                                        "fields": {"task_id": "task-5", "message": "job accepted"}}, 50),
+                  ("watch.log", 2, "", {"level": "INFO",
+                                        "fields": {"task_id": "task-1", "message": "job succeeded"},
+                                        "spans": [{"name": "job", "task_id": "task-1"}]}, 80)]
+        self.assertEqual(kinds(between, events)[0], [])
+        # ...but not once the worker has named it and gone on to an outcome of it
+        done_with = events + [("watch.log", 3, "", {"level": "INFO",
+                                                    "fields": {"message": "job succeeded"},
+                                                    "spans": [{"name": "job", "task_id": "task-5"}]}, 90)]
+        self.assertEqual(kinds(between, done_with)[0], ["job_waiting"])
+        # a job left STARTED by a kill after its start holds its lane, whatever the log
+        # shows; started after the last kill, nothing excuses it
+        started = copy.deepcopy(run)
+        started["jobs"][-1]["final"].update(status="STARTED", started_at=iso(T0 + 7))
+        started["lanes"]["low"]["not_visible"] = 1
+        started["kills"] = [{"at": T0 + 8, "mode": "after_answer", "pid": 1, "log_offset": 100,
+                             "back_after_s": 1}]
+        self.assertEqual(kinds(started, events)[0], [])
+        started["jobs"][-1]["final"]["started_at"] = iso(T0 + 8.5)
+        self.assertEqual(kinds(started, done_with)[0], ["job_waiting"])
         # queued visibly while the worker was still calling: valid
         busy = copy.deepcopy(run)
         busy["lanes"]["low"]["visible"] = 1
