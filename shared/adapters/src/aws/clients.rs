@@ -1,7 +1,42 @@
 //! Building AWS SDK clients from the environment. `AWS_ENDPOINT_URL` (and the per-service
 //! variants) point every client at a local emulator; the same code runs on AWS unchanged.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+
+/// How long one AWS request may take, and one call with the SDK's retries. The SDK waits
+/// for an answer without end by default: an endpoint that accepts a request and never
+/// answers would hold a worker (and its drain lease and its job) until the invocation's
+/// own timeout. naiq's requests are small and short-polled (no long poll), so a few
+/// seconds is ample; a call cut off is a backend error, handled like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl Default for SdkTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(3),
+            attempt: Duration::from_secs(10),
+            operation: Duration::from_secs(25),
+        }
+    }
+}
+
+impl SdkTimeouts {
+    fn config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
 
 /// The SDK clients naiq uses, built once per process.
 #[derive(Clone)]
@@ -15,8 +50,16 @@ pub struct AwsClients {
 
 impl AwsClients {
     pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::from_config(&config)
+        Self::load(
+            aws_config::defaults(BehaviorVersion::latest()),
+            SdkTimeouts::default(),
+        )
+        .await
+    }
+
+    /// The clients of `loader`'s configuration, every request bounded by `timeouts`.
+    pub async fn load(loader: ConfigLoader, timeouts: SdkTimeouts) -> Self {
+        Self::from_config(&loader.timeout_config(timeouts.config()).load().await)
     }
 
     pub fn from_config(config: &SdkConfig) -> Self {

@@ -11,4 +11,4 @@ pub mod secrets;
 pub mod sqs;
 pub mod webhook_queue;
 
-pub use clients::{AwsClients, describe};
+pub use clients::{AwsClients, SdkTimeouts, describe};

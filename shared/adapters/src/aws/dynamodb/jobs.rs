@@ -165,12 +165,8 @@ impl JobStore for DynamoJobStore {
         }
     }
 
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        let (snapshot, own_ahead) = tokio::try_join!(
-            turns::read_snapshot(&self.client, &self.table),
-            turns::own_ahead(&self.client, &self.table, job),
-        )?;
-        Ok(snapshot.position(job.lane(), job.owner(), own_ahead))
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
+        turns::own_ahead(&self.client, &self.table, job).await
     }
 
     async fn total_pending(&self) -> PortResult<u64> {
