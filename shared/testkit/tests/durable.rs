@@ -72,8 +72,8 @@ impl JobStore for FlakyJobs {
         }
         self.inner.replace(job, expected).await
     }
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        self.inner.queue_position(job).await
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
+        self.inner.own_ahead(job).await
     }
     async fn total_pending(&self) -> PortResult<u64> {
         self.inner.total_pending().await

@@ -13,9 +13,7 @@ use naiq_core::config::Settings;
 use naiq_core::domain::job::Progress;
 use naiq_core::domain::{Job, Status, TaskId};
 use naiq_core::objects::preview_key;
-use naiq_core::ports::{
-    Clock, ImageStore, JobPage, JobStore, PortError, PortResult, QueuePosition,
-};
+use naiq_core::ports::{Clock, ImageStore, JobPage, JobStore, PortError, PortResult};
 use naiq_testkit::ManualClock;
 use naiq_testkit::memory::*;
 use support::{Given, Stack};
@@ -41,8 +39,8 @@ impl JobStore for Watched {
         }
         self.inner.replace(job, expected).await
     }
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        self.inner.queue_position(job).await
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
+        self.inner.own_ahead(job).await
     }
     async fn total_pending(&self) -> PortResult<u64> {
         self.inner.total_pending().await

@@ -1253,6 +1253,9 @@ impl naiq_core::ports::JobStore for PositionsFail {
     ) -> naiq_core::ports::PortResult<()> {
         self.0.replace(job, expected).await
     }
+    async fn own_ahead(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<u64> {
+        self.0.own_ahead(job).await
+    }
     async fn queue_position(
         &self,
         _job: &naiq_core::domain::Job,
@@ -1367,11 +1370,8 @@ impl naiq_core::ports::JobStore for OneJobUnwritable {
         }
         self.inner.replace(job, expected).await
     }
-    async fn queue_position(
-        &self,
-        job: &naiq_core::domain::Job,
-    ) -> naiq_core::ports::PortResult<naiq_core::ports::QueuePosition> {
-        self.inner.queue_position(job).await
+    async fn own_ahead(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<u64> {
+        self.inner.own_ahead(job).await
     }
     async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
         self.inner.total_pending().await

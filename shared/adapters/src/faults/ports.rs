@@ -11,8 +11,7 @@ use naiq_core::domain::pacing::PacingState;
 use naiq_core::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use naiq_core::ports::{
     AccountCache, CallStats, Claim, Delivery, IdempotencyStore, ImageStore, JobPage, JobQueue,
-    JobStore, KeyStore, LeaseStore, PacingStore, PortResult, QueueMessage, QueuePosition,
-    SecretStore,
+    JobStore, KeyStore, LeaseStore, PacingStore, PortResult, QueueMessage, SecretStore,
 };
 
 use super::{Injected, Injector, Service};
@@ -85,9 +84,8 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
         self.call("jobs.replace", self.inner.replace(job, expected))
             .await
     }
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
-        self.call("jobs.queue_position", self.inner.queue_position(job))
-            .await
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
+        self.call("jobs.own_ahead", self.inner.own_ahead(job)).await
     }
     async fn total_pending(&self) -> PortResult<u64> {
         self.call("jobs.total_pending", self.inner.total_pending())

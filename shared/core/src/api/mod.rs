@@ -28,6 +28,7 @@ pub use tasks::{DEFAULT_PAGE, MAX_PAGE, TaskQuery};
 pub use usage::{UsageLimits, UsageResponse};
 
 use crate::config::Settings;
+use crate::domain::pacing::PacingState;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
 use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, KeyUnusable, Lane};
@@ -121,21 +122,27 @@ impl ApiService {
         }
     }
 
-    async fn rate_limit_info(&self) -> Result<RateLimitInfo, ApiError> {
+    /// The day's count in a pacing state read once (a submit shows it with the job's ETA,
+    /// from the same read).
+    fn rate_limit_info(&self, state: &PacingState) -> RateLimitInfo {
         let pacing = &self.settings.pacing;
-        let (state, _) = self.ports.pacing.load_pacing().await?;
         let used = state.count_on(pacing.local_day(self.clock.now()));
-        Ok(RateLimitInfo {
+        RateLimitInfo {
             daily_limit: pacing.daily_limit,
             requests_today: used,
             remaining: pacing.daily_limit.saturating_sub(used),
-        })
+        }
     }
 
     /// Position and ETA of a waiting job.
     async fn queue_info(&self, job: &Job) -> Result<QueueInfo, ApiError> {
-        let pos = self.ports.jobs.queue_position(job).await?;
         let (state, _) = self.ports.pacing.load_pacing().await?;
+        self.queue_info_at(job, &state).await
+    }
+
+    /// Position and ETA of a waiting job, from a pacing state already read.
+    async fn queue_info_at(&self, job: &Job, state: &PacingState) -> Result<QueueInfo, ApiError> {
+        let pos = self.ports.jobs.queue_position(job).await?;
         let mean = self
             .ports
             .call_stats
@@ -144,7 +151,7 @@ impl ApiService {
             .unwrap_or(DEFAULT_CALL_SECONDS);
         let now = self.clock.now();
         let eta = self.settings.pacing.estimate_start(
-            &state,
+            state,
             now,
             pos.position.saturating_sub(1),
             mean,

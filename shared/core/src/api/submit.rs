@@ -212,8 +212,22 @@ impl ApiService {
         }
         // The job is queued: from here on nothing may turn the answer into an error, or
         // a client retrying it would queue (and pay for) a second job.
+        // One read of the pacing state serves the ETA and the day's count.
         let mut warnings = req.warnings;
-        let queue_info = match self.queue_info(&job).await {
+        let pacing = self
+            .ports
+            .pacing
+            .load_pacing()
+            .await
+            .map(|(state, _)| state);
+        let queue_info = match &pacing {
+            Ok(state) => self
+                .queue_info_at(&job, state)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let queue_info = match queue_info {
             Ok(q) => Some(q),
             Err(e) => {
                 tracing::warn!(task_id = %task_id, error = %e, "queued; its position is unknown for now");
@@ -221,8 +235,8 @@ impl ApiService {
                 None
             }
         };
-        let rate_limit_info = match self.rate_limit_info().await {
-            Ok(r) => Some(r),
+        let rate_limit_info = match &pacing {
+            Ok(state) => Some(self.rate_limit_info(state)),
             Err(e) => {
                 tracing::warn!(task_id = %task_id, error = %e, "queued; the day's count is unknown for now");
                 warnings.push(after_queue_warning("rate_limit_info", "the day's count"));

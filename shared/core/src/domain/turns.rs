@@ -134,6 +134,13 @@ impl QueueSnapshot {
         self.lanes.get(&lane)
     }
 
+    /// `owner`'s waiting jobs in `lane`.
+    pub fn waiting_of(&self, lane: Lane, owner: &str) -> u64 {
+        self.lane(lane)
+            .and_then(|l| l.keys.get(owner))
+            .map_or(0, |k| k.waiting)
+    }
+
     /// All waiting jobs, every lane.
     pub fn total_pending(&self) -> u64 {
         self.lanes.values().map(|l| l.waiting).sum()

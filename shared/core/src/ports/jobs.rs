@@ -27,11 +27,22 @@ pub trait JobStore: Send + Sync {
     /// A move into or out of waiting updates the queue counters in the same atomic write
     /// (a start is the owner's turn in the lane).
     async fn replace(&self, job: &Job, expected: Status) -> PortResult<()>;
+    /// How many of `job`'s owner's waiting jobs are ahead of it in its lane (by age).
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64>;
     /// The position of a waiting job among all waiting jobs: lanes in order, fair turns
     /// between keys inside a lane (`domain::turns`), an owner's own jobs by age. A bounded
     /// number of reads whatever the queue length: the counters, and the owner's own
-    /// waiting jobs ahead in the lane.
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition>;
+    /// waiting jobs ahead in the lane only when the counters say the owner has more than
+    /// this one waiting there (most keys have one, and then none is ahead).
+    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
+        let snapshot = self.queue_snapshot().await?;
+        let own_ahead = if snapshot.waiting_of(job.lane(), job.owner()) > 1 {
+            self.own_ahead(job).await?
+        } else {
+            0
+        };
+        Ok(snapshot.position(job.lane(), job.owner(), own_ahead))
+    }
     /// The number of waiting jobs (from the counters).
     async fn total_pending(&self) -> PortResult<u64>;
     /// Up to `limit` waiting jobs submitted before `before`, in queue order (lane, then

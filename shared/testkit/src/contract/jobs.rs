@@ -278,6 +278,12 @@ pub async fn queue_counters(store: &dyn JobStore) {
     );
     assert_eq!(normal.keys["key-b"].waiting, 1);
     assert_eq!(snap.total_pending(), 4);
+    // Each key's own waiting jobs ahead in the lane, by age.
+    let mut ahead = Vec::new();
+    for j in [&a1, &a2, &a3, &b1] {
+        ahead.push(store.own_ahead(j).await.unwrap());
+    }
+    assert_eq!(ahead, vec![0, 1, 2, 0]);
     let positions = |jobs: Vec<Job>| async move {
         let mut out = Vec::new();
         for j in jobs {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use naiq_core::domain::turns::{QueueSnapshot, TurnChange};
 use naiq_core::domain::{Job, Status, TaskId};
-use naiq_core::ports::{JobPage, JobStore, PortError, PortResult, QueuePosition};
+use naiq_core::ports::{JobPage, JobStore, PortError, PortResult};
 
 use super::lock;
 
@@ -68,14 +68,13 @@ impl JobStore for MemoryJobStore {
         }
     }
 
-    async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
+    async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         let mine = job.queue_order();
-        let own_ahead = lock(&self.jobs)
+        Ok(lock(&self.jobs)
             .values()
             .filter(|j| j.owner() == job.owner() && j.lane() == job.lane())
             .filter(|j| j.status().is_waiting() && j.queue_order() < mine)
-            .count() as u64;
-        Ok(lock(&self.counters).position(job.lane(), job.owner(), own_ahead))
+            .count() as u64)
     }
 
     async fn total_pending(&self) -> PortResult<u64> {
