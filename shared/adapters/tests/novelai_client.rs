@@ -1,7 +1,7 @@
 //! naiq's NovelAI client against the fake NovelAI, in-process: it reads the zip of PNGs,
 //! classifies every error the way the worker's retry rules need, waits out the concurrency
 //! lock, logs in with email and password (the derived access key), reuses the token and
-//! logs in once more after a 401, and never lets a secret into an error.
+//! logs in afresh on the next call after a 401 (never resending within one), and never lets a secret into an error.
 
 use std::time::Duration;
 
@@ -266,7 +266,7 @@ async fn subscriptions_and_the_token_cache_on_the_image_host() {
 }
 
 #[tokio::test]
-async fn the_client_logs_in_with_email_and_password_and_relogs_once_after_a_401() {
+async fn the_client_logs_in_with_email_and_password_and_logs_in_afresh_after_a_401() {
     let fake = fake(0, vec![Account::new(EMAIL, PASSWORD)]).await;
     let client = client(&fake, 10);
     let login = Credentials::Login {
@@ -279,19 +279,33 @@ async fn the_client_logs_in_with_email_and_password_and_relogs_once_after_a_401(
     assert_eq!(client.generate(&login, &b).await.unwrap().len(), 1);
     let logins = |log: &[Value]| log.iter().filter(|r| r["path"] == "/user/login").count();
     assert_eq!(logins(&log(&fake).await), 1, "the token is reused");
+    // A refused token is dropped, and the call is not made again within the attempt: a
+    // second generation would go out unpaced and uncounted. The next attempt logs in.
+    let generations = |log: &[Value]| {
+        log.iter()
+            .filter(|r| r["path"] == "/ai/generate-image")
+            .count()
+    };
+    let before = generations(&log(&fake).await);
     inject(&fake, "401", 1).await;
+    let err = client.generate(&login, &b).await.unwrap_err();
+    assert!(matches!(err, UpstreamError::LoginRefused(_)), "{err:?}");
+    assert_eq!(
+        (err.code(), err.is_retryable()),
+        ("upstream_auth_failed", true)
+    );
+    assert_eq!(
+        generations(&log(&fake).await),
+        before + 1,
+        "one call, no resend"
+    );
+    assert_eq!(logins(&log(&fake).await), 1, "no login within the attempt");
     assert!(
         client.generate(&login, &b).await.is_ok(),
-        "one re-login, one retry"
+        "the next attempt logs in afresh"
     );
     assert_eq!(logins(&log(&fake).await), 2);
-    inject(&fake, "401", 2).await;
-    let err = client.generate(&login, &b).await.unwrap_err();
-    assert_eq!(
-        err.code(),
-        "upstream_auth_failed",
-        "refused twice: the 401 stands"
-    );
+    assert_eq!(generations(&log(&fake).await), before + 2);
     let info = client.subscription(&login).await.unwrap();
     assert_eq!((info.tier, info.active), (3, true));
     let wrong = Credentials::Login {

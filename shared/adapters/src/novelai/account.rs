@@ -55,6 +55,7 @@ fn scrub(err: UpstreamError, secret: &str) -> UpstreamError {
         UpstreamError::Network(m) => UpstreamError::Network(redact(&m, secret)),
         UpstreamError::BadResponse(m) => UpstreamError::BadResponse(redact(&m, secret)),
         UpstreamError::Stream(m) => UpstreamError::Stream(redact(&m, secret)),
+        UpstreamError::LoginRefused(m) => UpstreamError::LoginRefused(redact(&m, secret)),
     }
 }
 
@@ -198,7 +199,7 @@ impl TokenCache {
         Ok(token)
     }
 
-    /// Forgets the token of these credentials (after a 401, before the one re-login).
+    /// Forgets the token of these credentials (after a 401: the next call logs in afresh).
     pub async fn invalidate(&self, creds: &Credentials) {
         if let Credentials::Login { email, password } = creds {
             self.entries

@@ -83,9 +83,12 @@ impl NovelAiClient {
         }
     }
 
-    /// Makes one call with the credentials' token; a login token may have been revoked, so
-    /// a 401 to one leads to one fresh login and the call once more. Every route shares it.
-    async fn with_relogin<T, F, Fut>(
+    /// Makes one call with the credentials' token. A login token NovelAI refuses (revoked,
+    /// or the password changed) is dropped, and the call is not made again here: each call
+    /// is one paced slot counted in the day's quota, so a second one would go out unpaced
+    /// and uncounted. The worker's next attempt, in a slot of its own, logs in afresh.
+    /// Every route shares it.
+    async fn with_login<T, F, Fut>(
         &self,
         credentials: &Credentials,
         call: F,
@@ -96,12 +99,13 @@ impl NovelAiClient {
     {
         let token = self.token(credentials).await?;
         match call(token).await {
-            Err(UpstreamError::Status { status: 401, .. })
-                if matches!(credentials, Credentials::Login { .. }) =>
-            {
-                tracing::info!("NovelAI refused the cached login token; logging in again");
+            Err(UpstreamError::Status {
+                status: 401,
+                message,
+            }) if matches!(credentials, Credentials::Login { .. }) => {
+                tracing::info!("NovelAI refused the login token; the next attempt logs in again");
                 self.forget(credentials).await;
-                call(self.token(credentials).await?).await
+                Err(UpstreamError::LoginRefused(message))
             }
             other => other,
         }
@@ -175,7 +179,7 @@ impl Upstream for NovelAiClient {
         credentials: &Credentials,
         body: &ImageRequest,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        self.with_relogin(credentials, |token| async move {
+        self.with_login(credentials, |token| async move {
             self.post_images(&token, GENERATE_PATH, body).await
         })
         .await
@@ -187,7 +191,7 @@ impl Upstream for NovelAiClient {
         body: &ImageRequest,
         previews: &dyn PreviewSink,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        self.with_relogin(credentials, |token| async move {
+        self.with_login(credentials, |token| async move {
             self.post_stream(&token, body, previews).await
         })
         .await
@@ -198,7 +202,7 @@ impl Upstream for NovelAiClient {
         credentials: &Credentials,
         body: &EncodeVibeRequest,
     ) -> Result<Vec<u8>, UpstreamError> {
-        self.with_relogin(credentials, |token| async move {
+        self.with_login(credentials, |token| async move {
             self.post_encode(&token, body).await
         })
         .await

@@ -25,6 +25,12 @@ pub enum UpstreamError {
     /// `novelai::stream_answer`).
     #[error("NovelAI's image stream broke off: {0}")]
     Stream(String),
+    /// NovelAI refused the token of a login (email and password) that naiq had kept: it was
+    /// revoked, or the password changed. The token is dropped and the call is not made again
+    /// within the attempt (every call is one paced, counted slot); the next attempt logs in
+    /// afresh. Credentials that no longer log in fail there, with a plain 401.
+    #[error("NovelAI refused the login token: {0}")]
+    LoginRefused(String),
 }
 
 impl UpstreamError {
@@ -34,7 +40,8 @@ impl UpstreamError {
             UpstreamError::Status { status: 400, .. } => "upstream_invalid_request",
             UpstreamError::Status {
                 status: 401 | 403, ..
-            } => "upstream_auth_failed",
+            }
+            | UpstreamError::LoginRefused(_) => "upstream_auth_failed",
             UpstreamError::Status { status: 402, .. } => "insufficient_anlas",
             UpstreamError::Status { status: 429, .. } => "upstream_busy",
             UpstreamError::Status { .. } => "upstream_error",
@@ -44,11 +51,14 @@ impl UpstreamError {
         }
     }
 
-    /// Whether another attempt may succeed (429, 5xx, network, a broken stream).
+    /// Whether another attempt may succeed (429, 5xx, network, a broken stream, a refused
+    /// login token: the next attempt logs in again).
     pub fn is_retryable(&self) -> bool {
         match self {
             UpstreamError::Status { status, .. } => *status == 429 || *status >= 500,
-            UpstreamError::Network(_) | UpstreamError::Stream(_) => true,
+            UpstreamError::Network(_)
+            | UpstreamError::Stream(_)
+            | UpstreamError::LoginRefused(_) => true,
             UpstreamError::BadResponse(_) => false,
         }
     }

@@ -44,7 +44,7 @@ impl NovelAiClient {
         path: &str,
         body: &B,
     ) -> Result<Vec<GeneratedImage>, UpstreamError> {
-        self.with_relogin(credentials, |token| async move {
+        self.with_login(credentials, |token| async move {
             self.post_images(&token, path, body).await
         })
         .await
