@@ -1256,8 +1256,9 @@ impl naiq_core::ports::JobStore for PositionsFail {
     async fn own_ahead(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<u64> {
         self.0.own_ahead(job).await
     }
-    async fn queue_position(
+    async fn position_in(
         &self,
+        _counters: &naiq_core::domain::turns::QueueSnapshot,
         _job: &naiq_core::domain::Job,
     ) -> naiq_core::ports::PortResult<naiq_core::ports::QueuePosition> {
         Err(naiq_core::ports::PortError::backend(

@@ -84,6 +84,16 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
         self.call("jobs.replace", self.inner.replace(job, expected))
             .await
     }
+    async fn get_with_counters(
+        &self,
+        task_id: &TaskId,
+    ) -> PortResult<(Option<Job>, naiq_core::domain::turns::QueueSnapshot)> {
+        self.call(
+            "jobs.get_with_counters",
+            self.inner.get_with_counters(task_id),
+        )
+        .await
+    }
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         self.call("jobs.own_ahead", self.inner.own_ahead(job)).await
     }

@@ -31,6 +31,7 @@ use crate::config::Settings;
 use crate::domain::pacing::PacingState;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
+use crate::domain::turns::QueueSnapshot;
 use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, KeyUnusable, Lane};
 use crate::ports::{
     AccountCache, CallStats, Clock, IdempotencyStore, ImageStore, JobQueue, JobStore, KeyStore,
@@ -134,15 +135,24 @@ impl ApiService {
         }
     }
 
-    /// Position and ETA of a waiting job.
-    async fn queue_info(&self, job: &Job) -> Result<QueueInfo, ApiError> {
+    /// Position and ETA of a waiting job, from lane counters already read.
+    async fn queue_info_in(
+        &self,
+        job: &Job,
+        counters: &QueueSnapshot,
+    ) -> Result<QueueInfo, ApiError> {
         let (state, _) = self.ports.pacing.load_pacing().await?;
-        self.queue_info_at(job, &state).await
+        self.estimate(job, counters, &state).await
     }
 
-    /// Position and ETA of a waiting job, from a pacing state already read.
-    async fn queue_info_at(&self, job: &Job, state: &PacingState) -> Result<QueueInfo, ApiError> {
-        let pos = self.ports.jobs.queue_position(job).await?;
+    /// Position and ETA of a waiting job, from the lane counters and the pacing state.
+    async fn estimate(
+        &self,
+        job: &Job,
+        counters: &QueueSnapshot,
+        state: &PacingState,
+    ) -> Result<QueueInfo, ApiError> {
+        let pos = self.ports.jobs.position_in(counters, job).await?;
         let mean = self
             .ports
             .call_stats

@@ -8,15 +8,27 @@ use crate::domain::{ApiKeyRecord, Job, Status, TaskId};
 use crate::ports::PortError;
 use crate::webhooks::{DeliveryState, EventType, WebhookMessage, notify};
 
+fn not_found(task_id: &str) -> ApiError {
+    ApiError::NotFound(format!("no task {task_id}"))
+}
+
+fn parse_task_id(task_id: &str) -> Result<TaskId, ApiError> {
+    TaskId::parse(task_id).ok_or_else(|| not_found(task_id))
+}
+
+/// The caller's job, if `found` is one: another key's task is indistinguishable from a
+/// missing one.
+fn owned(caller: &ApiKeyRecord, task_id: &str, found: Option<Job>) -> Result<Job, ApiError> {
+    match found {
+        Some(job) if job.owner() == caller.key_id => Ok(job),
+        _ => Err(not_found(task_id)),
+    }
+}
+
 impl ApiService {
     async fn owned_job(&self, caller: &ApiKeyRecord, task_id: &str) -> Result<Job, ApiError> {
-        let not_found = || ApiError::NotFound(format!("no task {task_id}"));
-        let id = TaskId::parse(task_id).ok_or_else(not_found)?;
-        match self.ports.jobs.get(&id).await? {
-            // Another key's task is indistinguishable from a missing one.
-            Some(job) if job.owner() == caller.key_id => Ok(job),
-            _ => Err(not_found()),
-        }
+        let id = parse_task_id(task_id)?;
+        owned(caller, task_id, self.ports.jobs.get(&id).await?)
     }
 
     /// `GET /task_status/{task_id}`.
@@ -25,9 +37,12 @@ impl ApiService {
         caller: &ApiKeyRecord,
         task_id: &str,
     ) -> Result<StatusResponse, ApiError> {
-        let job = self.owned_job(caller, task_id).await?;
+        // The job and the lane counters in one read: most polls are of a waiting job.
+        let id = parse_task_id(task_id)?;
+        let (job, counters) = self.ports.jobs.get_with_counters(&id).await?;
+        let job = owned(caller, task_id, job)?;
         let queue_info = if job.status().is_waiting() {
-            Some(self.queue_info(&job).await?)
+            Some(self.queue_info_in(&job, &counters).await?)
         } else {
             None
         };

@@ -221,10 +221,13 @@ impl ApiService {
             .await
             .map(|(state, _)| state);
         let queue_info = match &pacing {
-            Ok(state) => self
-                .queue_info_at(&job, state)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(state) => match self.ports.jobs.queue_snapshot().await {
+                Ok(counters) => self
+                    .estimate(&job, &counters, state)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         let queue_info = match queue_info {

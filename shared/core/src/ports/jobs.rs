@@ -36,12 +36,27 @@ pub trait JobStore: Send + Sync {
     /// this one waiting there (most keys have one, and then none is ahead).
     async fn queue_position(&self, job: &Job) -> PortResult<QueuePosition> {
         let snapshot = self.queue_snapshot().await?;
+        self.position_in(&snapshot, job).await
+    }
+    /// The position of a waiting job from counters already read (`queue_snapshot`, or
+    /// with the job by `get_with_counters`).
+    async fn position_in(&self, snapshot: &QueueSnapshot, job: &Job) -> PortResult<QueuePosition> {
         let own_ahead = if snapshot.waiting_of(job.lane(), job.owner()) > 1 {
             self.own_ahead(job).await?
         } else {
             0
         };
         Ok(snapshot.position(job.lane(), job.owner(), own_ahead))
+    }
+    /// A job and the lane counters, read together where the store can (one request): what
+    /// a status poll needs to show a waiting job's position. The counters are read
+    /// whatever the job's state, so that the store need not read the job first.
+    async fn get_with_counters(
+        &self,
+        task_id: &TaskId,
+    ) -> PortResult<(Option<Job>, QueueSnapshot)> {
+        let job = self.get(task_id).await?;
+        Ok((job, self.queue_snapshot().await?))
     }
     /// The number of waiting jobs (from the counters).
     async fn total_pending(&self) -> PortResult<u64>;

@@ -284,6 +284,17 @@ pub async fn queue_counters(store: &dyn JobStore) {
         ahead.push(store.own_ahead(j).await.unwrap());
     }
     assert_eq!(ahead, vec![0, 1, 2, 0]);
+    // A job and the counters in one read, as a status poll makes it; a missing job reads
+    // as none, with the counters all the same.
+    let (found, counters) = store.get_with_counters(a2.task_id()).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&a2));
+    assert_eq!(counters, snap);
+    let (missing, counters) = store
+        .get_with_counters(&TaskId::from_random_bytes([0xEE; 16]))
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+    assert_eq!(counters.total_pending(), 4);
     let positions = |jobs: Vec<Job>| async move {
         let mut out = Vec::new();
         for j in jobs {

@@ -68,6 +68,14 @@ impl JobStore for MemoryJobStore {
         }
     }
 
+    async fn get_with_counters(
+        &self,
+        task_id: &TaskId,
+    ) -> PortResult<(Option<Job>, QueueSnapshot)> {
+        let jobs = lock(&self.jobs);
+        Ok((jobs.get(task_id).cloned(), lock(&self.counters).clone()))
+    }
+
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         let mine = job.queue_order();
         Ok(lock(&self.jobs)

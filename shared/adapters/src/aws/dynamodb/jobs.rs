@@ -165,6 +165,15 @@ impl JobStore for DynamoJobStore {
         }
     }
 
+    async fn get_with_counters(
+        &self,
+        task_id: &TaskId,
+    ) -> PortResult<(Option<Job>, QueueSnapshot)> {
+        let (snapshot, item) =
+            turns::read_snapshot_and(&self.client, &self.table, Some(task_id.as_str())).await?;
+        Ok((item.as_ref().map(item_to_job).transpose()?, snapshot))
+    }
+
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         turns::own_ahead(&self.client, &self.table, job).await
     }

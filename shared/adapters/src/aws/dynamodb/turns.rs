@@ -86,17 +86,32 @@ fn lane_turns(item: &Item) -> LaneTurns {
 
 /// Every lane's counters, in one (strongly consistent) batch read.
 pub(super) async fn read_snapshot(client: &Client, table: &str) -> PortResult<QueueSnapshot> {
+    Ok(read_snapshot_and(client, table, None).await?.0)
+}
+
+/// The counters and, in the same BatchGetItem, the item keyed `also` (a job); `None`
+/// for an item that does not exist.
+pub(super) async fn read_snapshot_and(
+    client: &Client,
+    table: &str,
+    also: Option<&str>,
+) -> PortResult<(QueueSnapshot, Option<Item>)> {
     let mut keys = KeysAndAttributes::builder().consistent_read(true);
-    for lane in Lane::ALL {
-        let mut key = Item::new();
-        key.insert(schema::JOBS_KEY.into(), s(counters_key(lane)));
-        keys = keys.keys(key);
+    for key in Lane::ALL
+        .map(counters_key)
+        .into_iter()
+        .chain(also.map(str::to_string))
+    {
+        let mut item = Item::new();
+        item.insert(schema::JOBS_KEY.into(), s(key));
+        keys = keys.keys(item);
     }
     let mut request = Some(
         keys.build()
             .map_err(|e| PortError::backend("DynamoDB", format!("counter read: {e}")))?,
     );
     let mut snapshot = QueueSnapshot::default();
+    let mut found = None;
     // A batch read may hand some keys back unprocessed (throttling): read those again.
     for _ in 0..5 {
         let Some(req) = request.take() else {
@@ -114,9 +129,12 @@ pub(super) async fn read_snapshot(client: &Client, table: &str) -> PortResult<Qu
             .remove(table)
             .unwrap_or_default()
         {
-            let Some(lane) = item
-                .get(schema::JOBS_KEY)
-                .and_then(|v| v.as_s().ok())
+            let key = item.get(schema::JOBS_KEY).and_then(|v| v.as_s().ok());
+            if key.is_some() && key.map(String::as_str) == also {
+                found = Some(item);
+                continue;
+            }
+            let Some(lane) = key
                 .and_then(|k| k.strip_prefix(schema::COUNTERS_PREFIX))
                 .and_then(|l| l.parse::<Lane>().ok())
             else {
@@ -129,7 +147,14 @@ pub(super) async fn read_snapshot(client: &Client, table: &str) -> PortResult<Qu
             .and_then(|mut u| u.remove(table))
             .filter(|k| !k.keys().is_empty());
     }
-    Ok(snapshot)
+    if request.is_some() {
+        // Still unprocessed after five tries: DynamoDB is throttling this table.
+        return Err(PortError::backend(
+            "DynamoDB",
+            "the counters' read stayed unprocessed (throttled)",
+        ));
+    }
+    Ok((snapshot, found))
 }
 
 /// How many of `job`'s owner's waiting jobs are ahead of it in its lane: a count over the
