@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -48,6 +48,8 @@ struct Inner {
     step_delay_ms: AtomicU64,
     /// An `f64`'s bits.
     medium_step_factor: AtomicU64,
+    /// Director tools and upscales answer noise instead of one colour (`PUT /_fake/config`).
+    noisy_tools: AtomicBool,
     started_at: i64,
     expires_at: i64,
     stop: watch::Sender<bool>,
@@ -67,6 +69,7 @@ impl FakeState {
             latency_ms: AtomicU64::new(latency_ms),
             step_delay_ms: AtomicU64::new(0),
             medium_step_factor: AtomicU64::new(config.medium_step_factor.to_bits()),
+            noisy_tools: AtomicBool::new(false),
             started_at: now,
             expires_at: now + SUBSCRIPTION_LENGTH,
             stop: watch::Sender::new(false),
@@ -119,6 +122,19 @@ impl FakeState {
         self.0
             .medium_step_factor
             .store(factor.to_bits(), Ordering::SeqCst);
+    }
+
+    /// What the Director tools' and upscales' pictures are filled with.
+    pub(crate) fn tool_fill(&self) -> crate::director::output::Fill {
+        if self.0.noisy_tools.load(Ordering::SeqCst) {
+            crate::director::output::Fill::Noise
+        } else {
+            crate::director::output::Fill::Flat
+        }
+    }
+
+    pub(crate) fn set_noisy_tools(&self, noisy: bool) {
+        self.0.noisy_tools.store(noisy, Ordering::SeqCst);
     }
 
     /// When the fake started (unix seconds): its accounts' creation time.

@@ -12,7 +12,10 @@
 //!   latency, the stream route's time per step (D ms, 0 at the start), V5 Full
 //!   Medium's step factor (0–10), and the random faults ([`crate::faults::random`]: each
 //!   generation fails with probability R, 0–1, with one of the kinds K, all by default,
-//!   drawn from seed S); answers what it set.
+//!   drawn from seed S); `"noisy_tools": true` fills the Director tools' and upscales'
+//!   pictures with random pixels (PNGs deflate cannot shrink: the largest answer of their
+//!   size, for measuring a client's memory), `false` back to one colour. Answers what it
+//!   set.
 //! - `GET /_fake/accounts`, `PUT /_fake/accounts`: every account's tier, Anlas and usage
 //!   gauge, and setting them ([`accounts`]).
 //! - `GET /_fake/health`: `ok`.
@@ -103,7 +106,7 @@ pub fn valid_medium_step_factor(factor: f64) -> bool {
 pub const MAX_STEP_DELAY_MS: u64 = 60_000;
 
 /// The message of a bad `PUT /_fake/config`.
-pub const CONFIG_USAGE: &str = "expected {\"latency_ms\": N}, {\"step_delay_ms\": D} and/or {\"medium_step_factor\": F} (F from 0 to 10), {\"fault_rate\": R} (R from 0 to 1), {\"fault_kinds\": [K, ...]} (at least one fault kind), {\"fault_seed\": S}";
+pub const CONFIG_USAGE: &str = "expected {\"latency_ms\": N}, {\"step_delay_ms\": D} and/or {\"medium_step_factor\": F} (F from 0 to 10), {\"fault_rate\": R} (R from 0 to 1), {\"fault_kinds\": [K, ...]} (at least one fault kind), {\"fault_seed\": S}, {\"noisy_tools\": true|false}";
 
 async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -129,7 +132,9 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
         kinds.filter(|k| !k.is_empty())
     });
     let seed = fields.get("fault_seed").map(Value::as_u64);
+    let noisy = fields.get("noisy_tools").map(Value::as_bool);
     let known = [
+        noisy.is_some(),
         latency.is_some(),
         step_delay.is_some(),
         factor.is_some(),
@@ -145,7 +150,8 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
         || factor == Some(None)
         || rate == Some(None)
         || matches!(kinds, Some(None))
-        || seed == Some(None);
+        || seed == Some(None)
+        || noisy == Some(None);
     if known != fields.len() || invalid {
         return error(StatusCode::BAD_REQUEST, CONFIG_USAGE);
     }
@@ -161,6 +167,10 @@ async fn configure(State(state): State<FakeState>, body: Bytes) -> Response {
     if let Some(Some(f)) = factor {
         state.set_medium_step_factor(f);
         set.insert("medium_step_factor".into(), f.into());
+    }
+    if let Some(Some(n)) = noisy {
+        state.set_noisy_tools(n);
+        set.insert("noisy_tools".into(), n.into());
     }
     let (rate, kinds, seed) = (rate.flatten(), kinds.flatten(), seed.flatten());
     if let Some(r) = rate {

@@ -192,6 +192,7 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
     }
     state.log().charged(entry, price).await;
     tokio::time::sleep(state.latency()).await;
+    let fill = state.tool_fill();
     let made = tokio::task::spawn_blocking(move || {
         let mut comment = json!({"req_type": augment.req_type});
         if let Some(p) = &augment.prompt {
@@ -207,7 +208,7 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
         ];
         let alpha = augment.req_type == "bg-removal";
         let images = (0..augment.images())
-            .map(|i| output::png(augment.width, augment.height, alpha, i as u64, &text))
+            .map(|i| output::png(augment.width, augment.height, alpha, i as u64, fill, &text))
             .collect::<Result<Vec<_>, _>>()?;
         output::stored_zip(&images)
     })

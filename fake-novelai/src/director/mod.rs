@@ -15,7 +15,7 @@
 //! Both hold the account's concurrency lock like a generation (429 while another runs).
 
 pub mod augment;
-mod output;
+pub(crate) mod output;
 pub mod upscale;
 
 use base64::Engine as _;
@@ -56,7 +56,7 @@ mod tests {
     use serde_json::json;
 
     fn png(w: u32, h: u32) -> String {
-        let bytes = super::output::png(w, h, false, 1, &[]).unwrap();
+        let bytes = super::output::png(w, h, false, 1, super::output::Fill::Flat, &[]).unwrap();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
@@ -78,13 +78,23 @@ mod tests {
     #[test]
     fn a_comment_in_any_script_is_written() {
         let text = [("Comment", r#"{"prompt":"青い目, é"}"#.to_string())];
-        let png = super::output::png(64, 64, false, 1, &text).unwrap();
+        let png = super::output::png(64, 64, false, 1, super::output::Fill::Flat, &text).unwrap();
         let info = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .unwrap()
             .info()
             .clone();
         assert_eq!(info.utf8_text[0].get_text().unwrap(), text[0].1);
+    }
+
+    #[test]
+    fn a_noise_fill_is_a_png_deflate_cannot_shrink() {
+        use super::output::{Fill, png};
+        let flat = png(256, 256, false, 3, Fill::Flat, &[]).unwrap();
+        let noisy = png(256, 256, false, 3, Fill::Noise, &[]).unwrap();
+        assert!(flat.len() < 10_000, "{}", flat.len());
+        assert!(noisy.len() >= 256 * 256 * 3, "{}", noisy.len());
+        assert_eq!(noisy, png(256, 256, false, 3, Fill::Noise, &[]).unwrap());
     }
 
     #[test]

@@ -3,12 +3,23 @@
 
 use std::io::Write;
 
-/// An RGB (or, with `alpha`, RGBA) PNG of one colour drawn from `seed`, with tEXt chunks.
+/// What a tool's picture is filled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// One colour: a tiny PNG, which keeps tests fast.
+    Flat,
+    /// Random pixels drawn from the seed: a PNG deflate cannot shrink, the largest answer an
+    /// image of that size can be (what a client's memory must be sized for).
+    Noise,
+}
+
+/// An RGB (or, with `alpha`, RGBA) PNG filled from `seed` as `fill` says, with tEXt chunks.
 pub fn png(
     width: u32,
     height: u32,
     alpha: bool,
     seed: u64,
+    fill: Fill,
     text: &[(&str, String)],
 ) -> Result<Vec<u8>, String> {
     let channels: usize = if alpha { 4 } else { 3 };
@@ -39,13 +50,32 @@ pub fn png(
             .map_err(|e| e.to_string())?;
         }
         let mut writer = enc.write_header().map_err(|e| e.to_string())?;
-        let row: Vec<u8> = (0..width as usize)
-            .flat_map(|_| colour[..channels].iter().copied())
-            .collect();
-        let data: Vec<u8> = (0..height).flat_map(|_| row.iter().copied()).collect();
+        let data: Vec<u8> = match fill {
+            Fill::Flat => {
+                let row: Vec<u8> = (0..width as usize)
+                    .flat_map(|_| colour[..channels].iter().copied())
+                    .collect();
+                (0..height).flat_map(|_| row.iter().copied()).collect()
+            }
+            Fill::Noise => noise(width as usize * height as usize * channels, seed),
+        };
         writer.write_image_data(&data).map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+/// `len` bytes of xorshift64* noise from `seed` (never the all-zero state).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        out.extend_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// A zip of stored entries `image_0.png`, `image_1.png`, ….

@@ -86,9 +86,10 @@ async fn answer(state: &FakeState, entry: Entry, headers: &HeaderMap, body: &[u8
     state.log().charged(entry, anlas).await;
     tokio::time::sleep(state.latency()).await;
     let as_json = json_form::wanted(headers);
+    let fill = state.tool_fill();
     let made = tokio::task::spawn_blocking(move || {
         let text = [("Software", "NovelAI".to_string())];
-        let png = output::png(w * 2, h * 2, false, 7, &text)?;
+        let png = output::png(w * 2, h * 2, false, 7, fill, &text)?;
         if as_json {
             return Ok(json_form::response(&[png], 0));
         }
