@@ -28,7 +28,7 @@ struct FlakyImages {
 
 #[async_trait::async_trait]
 impl ImageStore for FlakyImages {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
         if key.starts_with(self.prefix)
             && self
                 .failures

@@ -76,7 +76,7 @@ struct Previews {
 
 #[async_trait::async_trait]
 impl ImageStore for Previews {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
         if key.starts_with(naiq_core::objects::PREVIEW_PREFIX) {
             *self.puts.lock().unwrap() += 1;
             assert_eq!(content_type, "image/jpeg");

@@ -999,7 +999,7 @@ impl naiq_core::ports::ImageStore for MasksLost {
     async fn put(
         &self,
         key: &str,
-        bytes: Vec<u8>,
+        bytes: bytes::Bytes,
         content_type: &str,
     ) -> naiq_core::ports::PortResult<()> {
         self.0.put(key, bytes, content_type).await

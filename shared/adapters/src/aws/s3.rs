@@ -30,7 +30,7 @@ fn backend<E: std::error::Error>(err: E) -> PortError {
 
 #[async_trait]
 impl ImageStore for S3ImageStore {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -172,7 +172,7 @@ impl<S: JobQueue + ?Sized> JobQueue for Faulty<S> {
 
 #[async_trait]
 impl<S: ImageStore + ?Sized> ImageStore for Faulty<S> {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
         self.call("images.put", self.inner.put(key, bytes, content_type))
             .await
     }

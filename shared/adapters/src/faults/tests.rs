@@ -236,7 +236,10 @@ async fn a_fault_fails_the_call_and_a_late_timeout_loses_the_answer_of_a_call_ma
     let (mut made, mut not_made) = (0, 0);
     for i in 0..200 {
         let key = format!("k{i}");
-        let err = images.put(&key, vec![1], "image/png").await.unwrap_err();
+        let err = images
+            .put(&key, vec![1].into(), "image/png")
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, PortError::Backend { service: "S3", .. }),
             "{err:?}"

@@ -157,7 +157,7 @@ impl ApiService {
             if let Some(input) = input {
                 self.ports
                     .images
-                    .put(&key, input.bytes, input.content_type)
+                    .put(&key, input.bytes.into(), input.content_type)
                     .await?;
                 stored[slot] = Some(key);
             }

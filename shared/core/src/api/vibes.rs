@@ -19,7 +19,7 @@ impl ApiService {
             let key = vibe_source_key(&v.hash, encoded);
             self.ports
                 .images
-                .put(&key, v.image.bytes, v.image.content_type)
+                .put(&key, v.image.bytes.into(), v.image.content_type)
                 .await?;
         }
         Ok(())
@@ -59,7 +59,7 @@ impl ApiService {
             let key = crate::objects::reference_key(task_id, i);
             self.ports
                 .images
-                .put(&key, img.bytes, img.content_type)
+                .put(&key, img.bytes.into(), img.content_type)
                 .await?;
         }
         Ok(())

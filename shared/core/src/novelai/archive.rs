@@ -75,17 +75,25 @@ pub fn check_webp(bytes: &[u8]) -> Result<(u32, u32), String> {
 }
 
 /// Decodes a PNG fully (so truncation or corruption is caught) and returns its size.
+///
+/// Row by row, into one row's buffer: a whole frame would take the worker's memory up by
+/// the image's raw size (36 MiB for the largest upscale, 3072×4096 RGB) only to be dropped.
 pub fn check_png(bytes: &[u8]) -> Result<(u32, u32), String> {
     let decoder = png::Decoder::new(Cursor::new(bytes));
     let mut reader = decoder.read_info().map_err(|e| format!("not a PNG: {e}"))?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| "PNG too large".to_string())?;
-    let mut buf = vec![0; size];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| format!("corrupt PNG: {e}"))?;
-    Ok((info.width, info.height))
+    let (width, height) = (reader.info().width, reader.info().height);
+    let mut rows: u64 = 0;
+    while reader
+        .next_row()
+        .map_err(|e| format!("corrupt PNG: {e}"))?
+        .is_some()
+    {
+        rows += 1;
+    }
+    if rows < u64::from(height) {
+        return Err(format!("corrupt PNG: {rows} of {height} rows"));
+    }
+    Ok((width, height))
 }
 
 #[cfg(test)]
@@ -139,5 +147,40 @@ mod tests {
         assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("image_0.webp")));
         let err = decode_images(&zip_of(&[("readme.md", b"x".to_vec())])).unwrap_err();
         assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("no PNG or WebP")));
+    }
+
+    /// A PNG of random pixels (deflate cannot shrink it, so a cut lands in its pixels).
+    fn noisy_png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let data: Vec<u8> = (0..w * h * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let mut writer = enc.write_header().unwrap();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_png_is_read_to_its_last_row_and_a_cut_or_flipped_one_is_refused() {
+        let png = noisy_png(96, 80);
+        assert_eq!(check_png(&png), Ok((96, 80)));
+        for cut in [png.len() / 3, png.len() * 2 / 3, png.len() - 20] {
+            let err = check_png(&png[..cut]).unwrap_err();
+            assert!(err.contains("corrupt PNG"), "cut at {cut}: {err}");
+        }
+        let mut flipped = png.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0xFF;
+        assert!(check_png(&flipped).is_err());
     }
 }

@@ -134,7 +134,7 @@ impl Worker {
     /// as good an outcome.
     pub(super) async fn save_answer(&self, job: &Job, images: &[GeneratedImage]) {
         let key = answer_key(job.task_id(), job.attempts());
-        let bytes = encode(images);
+        let bytes = bytes::Bytes::from(encode(images));
         let saved = self
             .persist("storing the answer", job, || {
                 self.ports.images.put(&key, bytes.clone(), CONTENT_TYPE)
@@ -180,10 +180,9 @@ impl Worker {
         for (i, image) in images.into_iter().enumerate() {
             let key = image_key(&task_id, i, image.format);
             let content_type = image.format.content_type();
+            let bytes = bytes::Bytes::from(image.bytes);
             self.persist("storing an image", &job, || {
-                self.ports
-                    .images
-                    .put(&key, image.bytes.clone(), content_type)
+                self.ports.images.put(&key, bytes.clone(), content_type)
             })
             .await?;
             keys.push(key);

@@ -81,7 +81,7 @@ impl Worker {
                     out.push(b64(&encoding));
                     self.ports
                         .images
-                        .put(&key, encoding, "application/octet-stream")
+                        .put(&key, encoding.into(), "application/octet-stream")
                         .await?;
                 }
                 Err(e) => return Ok(Prepared::Failed(e)),

@@ -121,7 +121,7 @@ impl<'a> JobPreviews<'a> {
             .worker
             .ports
             .images
-            .put(&key, preview.jpeg, CONTENT_TYPE);
+            .put(&key, preview.jpeg.into(), CONTENT_TYPE);
         match self.bounded(put).await {
             Some(Ok(())) => {}
             Some(Err(e)) => {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use naiq_core::ports::{ImageStore, PortResult};
 
 use super::lock;
@@ -15,8 +16,8 @@ pub struct MemoryImageStore {
 
 #[async_trait]
 impl ImageStore for MemoryImageStore {
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
-        lock(&self.objects).insert(key.to_string(), (bytes, content_type.to_string()));
+    async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> PortResult<()> {
+        lock(&self.objects).insert(key.to_string(), (bytes.to_vec(), content_type.to_string()));
         Ok(())
     }
 
