@@ -79,7 +79,7 @@ async fn watch(s: &Stack, key: &str, id: &str) -> (Vec<(u64, Vec<u8>)>, Value) {
 async fn a_streamed_job_shows_its_steps_then_succeeds() {
     let s = Stack::from_env();
     let key = new_key("previews").await;
-    configure(&s, json!({"step_delay_ms": 150})).await;
+    configure(&s, json!({"step_delay_ms": 200})).await;
 
     // A prompt of this run's own: the fake's log outlives a run.
     let nanos = std::time::SystemTime::now()

@@ -5,10 +5,11 @@
 //! Each update is an S3 put and a DynamoDB write, so updates are thinned out: none before
 //! [`FIRST_SHOWN_STEP`] (the first steps are noise; the website hides them too), then one
 //! only when at least [`MIN_STEPS_BETWEEN`] steps AND [`MIN_INTERVAL`] have passed since
-//! the last. NovelAI streams a 23-step image in about two seconds, so a job gets one to
-//! three updates: a poller (every 2 s at the least, `MIN_POLL_SECONDS`) sees the image
-//! form, while the writes stay at most one pair a second (the worker runs one job at a
-//! time), a negligible cost beside the generation.
+//! the last. The interval is the status's own poll floor (`MIN_POLL_SECONDS`, 2 s): a
+//! client polling as fast as it is told to sees at most one preview in that time, so a
+//! more frequent update would be an S3 put and a DynamoDB write nobody sees. NovelAI streams
+//! a 23-step image in about two seconds, so such a job gets one update (the fifth step) and
+//! a longer one (more steps, a larger image) one every two seconds.
 //!
 //! A preview never fails or stalls the job: each write is bounded by [`WRITE_LIMIT`], and
 //! a failed or slow one is logged and skipped. The preview is stored before the progress
@@ -34,8 +35,8 @@ pub const FIRST_SHOWN_STEP: u32 = 5;
 /// The fewest steps between two updates.
 pub const MIN_STEPS_BETWEEN: u32 = 2;
 
-/// The least time between two updates.
-pub const MIN_INTERVAL: Duration = Duration::seconds(1);
+/// The least time between two updates: the status's poll floor (`MIN_POLL_SECONDS`).
+pub const MIN_INTERVAL: Duration = Duration::seconds(2);
 
 /// The longest a preview write may hold up the stream's reading.
 pub const WRITE_LIMIT: Duration = Duration::seconds(3);
