@@ -63,3 +63,23 @@ def single_colour_8192():
     row = bytes((200, 120, 40, 255)) * side
     png = png_rgba(side, side, lambda y: row, lambda y: bytes(4 * side))
     return json.dumps({"prompt": "1girl", "image": base64.b64encode(png).decode()})
+
+
+def flat_png_b64(width, height):
+    """A one-colour RGBA PNG, base64: a tool's source of the largest size, small on the wire."""
+    row = bytes((90, 140, 200, 255)) * width
+    png = png_rgba(width, height, lambda y: row, lambda y: bytes(4 * width))
+    return base64.b64encode(png).decode()
+
+
+def worst_jobs():
+    """The worker's costliest answers: the largest upscale (a 1536×2048 source, 3072×4096
+    back) and a background removal of the largest source a tool takes (three RGBA images of
+    its size back). With the fake's `noisy_tools` every answer is as large as a PNG of that
+    size can be (about 36 MiB each)."""
+    return [
+        ("upscale of a 1536x2048 source (one 3072x4096 PNG back)", "/upscale",
+         {"image": flat_png_b64(1536, 2048)}),
+        ("bg-removal of a 1536x2040 source (three RGBA PNGs back)", "/augment",
+         {"tool": "bg-removal", "image": flat_png_b64(1536, 2040)}),
+    ]

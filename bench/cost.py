@@ -31,8 +31,9 @@ JOBS_PER_DAY = 800
 # The schedule invokes the worker (and the webhook function) every minute.
 SCHEDULED_PER_DAY = 1440
 # Memory the template gives each function (MiB). The API needs it: the largest accepted image
-# and mask take it to about 95 MiB. The worker's peak in the benchmark is under 25 MiB, but a
-# worst-case job (the largest upscale's answer) has not been measured yet, so it keeps 256.
+# and mask take it to about 95 MiB. The worker's worst jobs (the largest upscale, answered
+# with random pixels) peak at 93 MiB (`bench/run.sh --only-worst-jobs`): 128 would leave too
+# little room, and a worker killed for memory after NovelAI answered pays again (docs/cost.md).
 API_MEMORY_MIB = 256
 WORKER_MEMORY_MIB = 256
 # While jobs wait, the worker sleeps in its invocation until the next slot: a busy queue
@@ -75,11 +76,13 @@ def route(r, name):
     return next(a for a in r["api"] if a["route"] == name)
 
 
-def model(r, polling):
-    """Dollars per 1,000 jobs, by term."""
+def model(r, polling, job="worker"):
+    """Dollars per 1,000 jobs, by term. `job` names the worker's counts per job: `worker`
+    (the seed's V3 example, the plain route) or `stream_worker` (V5, the default model,
+    through the stream route with its step previews)."""
     submit = route(r, "POST /generate")
     status = route(r, "GET /task_status (waiting)")
-    w = r["worker"]
+    w = dict(r["worker"], **{k: r[job][k] for k in ("aws_per_job", "log_bytes_per_job")})
     per_job = 1000
     idle_per_1000 = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
     terms = {}
@@ -125,9 +128,15 @@ def counted_lines(r):
         ("submit (`POST /generate`)", submit["aws_per_request"], submit["log_bytes_per_request"]),
         ("poll (`GET /task_status`, waiting)", status["aws_per_request"],
          status["log_bytes_per_request"]),
-        ("job, in the worker", w["aws_per_job"], w["log_bytes_per_job"]),
+        ("job, in the worker (V3, the seed's example)", w["aws_per_job"],
+         w["log_bytes_per_job"]),
+        ("job, in the worker (V5 through the stream route, with previews)",
+         r.get("stream_worker", {}).get("aws_per_job"),
+         r.get("stream_worker", {}).get("log_bytes_per_job", 0)),
         ("scheduled worker invocation, queue empty", w["aws_per_idle_drain"], 0),
     ]:
+        if aws is None:
+            continue
         reqs = ", ".join(f"{k} {v:.2f}" for k, v in sorted(aws["requests"].items()))
         u = aws["dynamodb_units"]
         out.append(f"| {name} | {reqs} | {u.get('read', 0):.2f} / {u.get('write', 0):.2f} | "
@@ -150,6 +159,18 @@ def main():
     print()
     print(f"Largest term with webhooks: {max(hooks, key=hooks.get)}; "
           f"with polling: {max(polls, key=polls.get)}.")
+    if "stream_worker" in r:
+        v5h, v5p = model(r, False, "stream_worker"), model(r, True, "stream_worker")
+        print()
+        print("V5 jobs (the default model, streamed with step previews): the worker's terms")
+        print()
+        print("| term | webhooks, $ per 1,000 jobs | polling, $ per 1,000 jobs |")
+        print("|---|---|---|")
+        for k in sorted(v5p, key=lambda k: -v5p[k]):
+            if k.endswith("(worker)"):
+                print(f"| {k} | {v5h.get(k, 0):.4f} | {v5p[k]:.4f} |")
+        print(f"| **total, every term** | **{sum(v5h.values()):.4f}** | "
+              f"**{sum(v5p.values()):.4f}** |")
 
 
 if __name__ == "__main__":

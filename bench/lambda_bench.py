@@ -8,8 +8,11 @@ request's latency, then N warm requests: latency p50/p90 and CPU per request (th
 user + system time over the N requests, from /proc/<pid>/stat), and the process's peak RSS
 (VmHWM). For the worker: one drain of the jobs the submit scenario queued; per job, the
 worker's overhead (slot reserved → the request arrives at the fake; the fake's answer →
-`SUCCESS` logged) and CPU per job. Then the API's peak RSS for the worst inputs: the largest
-image and mask it accepts, and an 8192×8192 PNG it refuses from its header.
+`SUCCESS` logged) and CPU per job; then a drain of V5 jobs through the stream route, with
+their step previews, counted per job. Then the API's peak RSS for the worst inputs: the largest
+image and mask it accepts, and an 8192×8192 PNG it refuses from its header; and the worker's
+peak RSS for its worst jobs (the largest upscale, a background removal of the largest source)
+with the fake answering random pixels, PNGs as large as their size allows.
 
 With `--count-aws`, every AWS request goes through a counting proxy (bench/aws_counter.py):
 the counts per job feed docs/cost.md. Counting adds latency, so timings come from a run
@@ -264,6 +267,41 @@ def worker_scenario(args, expected_jobs):
     }
 
 
+def stream_scenario(args, key, jobs=10):
+    """A drain of V5 jobs, the default model, which go through the stream route with step
+    previews: the fake takes 85 ms a step (a 23-step image in about two seconds, as NovelAI
+    streams it), so the previews are thinned out as they would be. Counted per job."""
+    api = Function(args.api_bin, "naiq-api")
+    try:
+        for i in range(jobs):
+            code, body = status_of(api.invoke(http_event(
+                "POST", "/generate", key,
+                {"prompt": f"1girl, 猫耳, stream {i}", "resolution": "portrait"})))
+            if code not in (200, 202):
+                raise RuntimeError(f"stream job {i}: submit answered {code}: {body}")
+    finally:
+        api.stop()
+    fake("/_fake/config", "PUT", {"step_delay_ms": 85})
+    f = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+    try:
+        aws0 = counted()
+        cpu0 = cpu_seconds(f.proc.pid)
+        answer = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+        cpu = cpu_seconds(f.proc.pid) - cpu0
+        report = json.loads(answer.body)
+        done = report.get("succeeded", 0)
+        aws = counted_since(aws0, max(done, 1))
+        log_bytes = f.log_bytes() / max(done, 1)
+    finally:
+        f.stop()
+        fake("/_fake/config", "PUT", {"step_delay_ms": 0})
+    if done != jobs:
+        raise RuntimeError(f"the stream drain finished {done} of {jobs} jobs: {report}")
+    return {"jobs": done, "drain_s": answer.latency_ms / 1000.0,
+            "cpu_ms_per_job": cpu * 1000.0 / done, "aws_per_job": aws,
+            "log_bytes_per_job": log_bytes}
+
+
 def worst_inputs(args, key):
     """The API's peak RSS on the costliest bodies (each in a fresh process)."""
     out = []
@@ -286,8 +324,51 @@ def worst_inputs(args, key):
     return out
 
 
+def worst_jobs(args, key):
+    """The worker's peak RSS on the largest answers NovelAI can send (each in a fresh
+    process): the fake fills the tools' pictures with noise for these jobs."""
+    out = []
+    fake("/_fake/config", "PUT", {"noisy_tools": True})
+    try:
+        for name, route, body in bodies.worst_jobs():
+            # Whatever an earlier scenario left waiting is drained first, by a process of
+            # its own, so the one measured runs this job alone.
+            w = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+            try:
+                w.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+            finally:
+                w.stop()
+            api = Function(args.api_bin, "naiq-api")
+            try:
+                code, answer = status_of(api.invoke(http_event("POST", route, key, body)))
+            finally:
+                api.stop()
+            if code not in (200, 202):
+                raise RuntimeError(f"{name}: submit answered {code}: {answer}")
+            w = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+            try:
+                idle = peak_rss_mib(w.proc.pid)
+                cpu0 = cpu_seconds(w.proc.pid)
+                a = w.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+                cpu = cpu_seconds(w.proc.pid) - cpu0
+                peak = peak_rss_mib(w.proc.pid)
+            finally:
+                w.stop()
+            report = json.loads(a.body)
+            if report.get("succeeded") != 1 or report.get("failed"):
+                raise RuntimeError(f"{name}: the worker's drain: {report}")
+            out.append({"job": name, "drain_ms": a.latency_ms, "cpu_ms": cpu * 1000.0,
+                        "idle_rss_mib": idle, "peak_rss_mib": peak,
+                        "task_id": answer["task_id"]})
+    finally:
+        fake("/_fake/config", "PUT", {"noisy_tools": False})
+    return out
+
+
 def run(args):
     key = os.environ["NAIQ_API_KEY"]
+    if args.only_worst_jobs:
+        return {"api": [], "machine": machine(), "worst_jobs": worst_jobs(args, key)}
     n = args.requests
     seed_body = {"prompt": "1girl, cat ears, 猫耳", "model": "nai-v3", "resolution": "portrait"}
     results = {"api": [], "machine": machine()}
@@ -328,11 +409,13 @@ def run(args):
         {200}, n))
     # The worker drains what is left: the submit scenario's jobs and the one kept waiting.
     results["worker"] = worker_scenario(args, args.jobs_expected or (n + 2))
+    results["stream_worker"] = stream_scenario(args, key)
     api.append(api_scenario(
         args, "GET /task_status (done)",
         lambda i: http_event("GET", f"/task_status/{waiting}", key,
                              route="/task_status/{task_id}"), {200}, n))
     results["worst_inputs"] = worst_inputs(args, key)
+    results["worst_jobs"] = worst_jobs(args, key)
     return results
 
 
@@ -348,6 +431,8 @@ def machine():
 
 
 def markdown(r):
+    if not r["api"]:
+        return worst_jobs_table(r)
     out = [f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores; "
            f"load average at the end {r['machine']['load_avg'][0]:.2f}", "",
            "| route | init ms | first request ms | warm p50 ms | warm p90 ms | CPU ms/request | peak RSS MiB |",
@@ -364,11 +449,24 @@ def markdown(r):
             f"| slot reserved → request at NovelAI, p50 / p90 | {w['reserved_to_upstream_ms_p50']:.1f} / {w['reserved_to_upstream_ms_p90']:.1f} ms |",
             f"| NovelAI's answer → `SUCCESS` stored, p50 / p90 | {w['answer_to_success_ms_p50']:.1f} / {w['answer_to_success_ms_p90']:.1f} ms |",
             f"| peak RSS | {w['peak_rss_mib']:.1f} MiB |"]
+    st = r.get("stream_worker")
+    if st:
+        out.append(f"| V5 jobs through the stream route (previews), CPU per job | "
+                   f"{st['cpu_ms_per_job']:.2f} ms ({st['jobs']} in {st['drain_s']:.1f} s) |")
     out += ["", "| worst input to the API | body | answer | latency | peak RSS (idle) |",
             "|---|---|---|---|---|"]
     for x in r["worst_inputs"]:
         out.append(f"| {x['input']} | {x['body_bytes'] / 1e6:.2f} MB | {x['status']} | "
                    f"{x['latency_ms']:.0f} ms | {x['peak_rss_mib']:.1f} MiB ({x['idle_rss_mib']:.1f}) |")
+    return "\n".join(out) + "\n\n" + worst_jobs_table(r)
+
+
+def worst_jobs_table(r):
+    out = ["| worst job for the worker (random pixels back) | drain | CPU | peak RSS (idle) |",
+           "|---|---|---|---|"]
+    for x in r.get("worst_jobs", []):
+        out.append(f"| {x['job']} | {x['drain_ms']:.0f} ms | {x['cpu_ms']:.0f} ms | "
+                   f"{x['peak_rss_mib']:.1f} MiB ({x['idle_rss_mib']:.1f}) |")
     return "\n".join(out)
 
 
@@ -379,6 +477,8 @@ def main():
     p.add_argument("--requests", type=int, default=200, help="warm requests per route")
     p.add_argument("--jobs-expected", type=int, default=0)
     p.add_argument("--out", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--only-worst-jobs", action="store_true",
+                   help="measure only the worker's worst jobs (its memory)")
     p.add_argument("--count-aws", action="store_true",
                    help="send every AWS request through the counting proxy")
     args = p.parse_args()

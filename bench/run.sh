@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                 # timings: prints the table, writes bench/results.json
 #   bench/run.sh --count-aws     # also counts every AWS request per job (docs/cost.md)
+#   bench/run.sh --only-worst-jobs  # only the worker's memory on its largest answers
 #   BENCH_REQUESTS=50 bench/run.sh
 #
 # It builds the release binaries of the API and the worker, starts the local stack without
@@ -13,10 +14,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 count=0
+only=0
 for arg in "$@"; do
     case "$arg" in
         --count-aws) count=1 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --only-worst-jobs) only=1 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -52,5 +55,8 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGIO
 args=(--requests "${BENCH_REQUESTS:-200}" --api-bin "$bins/naiq-api" --worker-bin "$bins/naiq-worker")
 if [[ "$count" == 1 ]]; then
     args+=(--count-aws --out "$here/counts.json")
+fi
+if [[ "$only" == 1 ]]; then
+    args+=(--only-worst-jobs --out "$here/worst_jobs.json")
 fi
 python3 "$here/lambda_bench.py" "${args[@]}"
