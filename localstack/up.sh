@@ -158,6 +158,10 @@ trap - ERR
 {
     cat "$run/resources.env"
     echo "export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL"
+    # The emulator's credentials, so that the CLI works in a shell that sourced this file
+    # (without them the SDK looks for an instance role and fails).
+    echo "export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=$AWS_REGION"
+    echo "export AWS_EC2_METADATA_DISABLED=true"
     echo "export NAIQ_API_URL=$api"
     echo "export NAIQ_API_KEY=$api_key"
     echo "export NAIQ_WEBHOOK_SECRET=$webhook_secret"
@@ -165,6 +169,11 @@ trap - ERR
     echo "export NAIQ_FAKE_NOVELAI_TOKEN=${fake_token:-}"
     echo "export NAIQ_LAMBDA_URL=http://127.0.0.1:$API_PORT"
     echo "export NAIQ_LOG_DIR=$run/logs"
+    # The pacing the functions run with, so that `naiq ops status` in that shell shows it.
+    for name in PACING_WINDOWS PACING_TIMEZONE RATE_LIMIT_DAILY RATE_LIMIT_MIN_INTERVAL \
+        RATE_LIMIT_MAX_INTERVAL COOLDOWN_MIN COOLDOWN_MAX ALLOW_TEST_REQUESTS; do
+        if [[ -n "${!name:-}" ]]; then printf 'export %s=%q\n' "$name" "${!name}"; fi
+    done
 } >"$run/stack.env"
 
 echo "API: $api"
