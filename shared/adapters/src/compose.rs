@@ -73,8 +73,12 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         faults.clone(),
     ));
     ApiPorts {
+        // A status poll reads the job, its lane counters and the pacing state in one batch.
         jobs: Arc::new(Faulty::new(
-            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
+            Arc::new(
+                DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)
+                    .with_pacing_from(&r.state_table),
+            ),
             Service::DynamoDb,
             faults.clone(),
         )),

@@ -174,3 +174,23 @@ async fn dynamodb_ledger() {
     let (c, r) = emulator().await;
     contract::ledger(&DynamoStateStore::new(c.dynamodb, r.state_table)).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_status_read() {
+    let (c, r) = emulator().await;
+    let pacing = DynamoStateStore::new(c.dynamodb.clone(), &r.state_table);
+    // As the API builds it: the pacing state comes in the job's batch.
+    let batched =
+        DynamoJobStore::new(c.dynamodb.clone(), &r.jobs_table).with_pacing_from(&r.state_table);
+    contract::status_read(&batched, &pacing, true).await;
+    // Without the state table, the store leaves the pacing state to the pacing store.
+    let (c, r) = emulator().await;
+    let pacing = DynamoStateStore::new(c.dynamodb.clone(), &r.state_table);
+    contract::status_read(
+        &DynamoJobStore::new(c.dynamodb, r.jobs_table),
+        &pacing,
+        false,
+    )
+    .await;
+}

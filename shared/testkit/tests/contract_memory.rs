@@ -105,3 +105,13 @@ async fn memory_webhook_secrets() {
 async fn memory_ledger() {
     contract::ledger(&MemoryLedger::default()).await;
 }
+
+#[tokio::test]
+async fn memory_status_read() {
+    contract::status_read(
+        &MemoryJobStore::default(),
+        &MemoryStateStore::default(),
+        false,
+    )
+    .await;
+}

@@ -11,7 +11,7 @@ use naiq_core::domain::pacing::PacingState;
 use naiq_core::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use naiq_core::ports::{
     AccountCache, CallStats, Claim, Delivery, IdempotencyStore, ImageStore, JobPage, JobQueue,
-    JobStore, KeyStore, LeaseStore, PacingStore, PortResult, QueueMessage, SecretStore,
+    JobStore, KeyStore, LeaseStore, PacingStore, PortResult, QueueMessage, SecretStore, StatusRead,
 };
 
 use super::{Injected, Injector, Service};
@@ -93,6 +93,10 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
             self.inner.get_with_counters(task_id),
         )
         .await
+    }
+    async fn get_for_status(&self, task_id: &TaskId) -> PortResult<StatusRead> {
+        self.call("jobs.get_for_status", self.inner.get_for_status(task_id))
+            .await
     }
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         self.call("jobs.own_ahead", self.inner.own_ahead(job)).await

@@ -135,18 +135,8 @@ impl ApiService {
         }
     }
 
-    /// Position and ETA of a waiting job, from lane counters already read.
-    async fn queue_info_in(
-        &self,
-        job: &Job,
-        counters: &QueueSnapshot,
-    ) -> Result<QueueInfo, ApiError> {
-        let (state, _) = self.ports.pacing.load_pacing().await?;
-        self.estimate(job, counters, &state).await
-    }
-
     /// Position and ETA of a waiting job, from the lane counters and the pacing state.
-    async fn estimate(
+    pub(super) async fn estimate(
         &self,
         job: &Job,
         counters: &QueueSnapshot,

@@ -37,12 +37,17 @@ impl ApiService {
         caller: &ApiKeyRecord,
         task_id: &str,
     ) -> Result<StatusResponse, ApiError> {
-        // The job and the lane counters in one read: most polls are of a waiting job.
+        // The job, the lane counters and (where the store can) the pacing state in one
+        // read: most polls are of a waiting job, whose position and ETA need all three.
         let id = parse_task_id(task_id)?;
-        let (job, counters) = self.ports.jobs.get_with_counters(&id).await?;
+        let (job, counters, pacing) = self.ports.jobs.get_for_status(&id).await?;
         let job = owned(caller, task_id, job)?;
         let queue_info = if job.status().is_waiting() {
-            Some(self.queue_info_in(&job, &counters).await?)
+            let state = match pacing {
+                Some((state, _)) => state,
+                None => self.ports.pacing.load_pacing().await?.0,
+            };
+            Some(self.estimate(&job, &counters, &state).await?)
         } else {
             None
         };

@@ -4,9 +4,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PortResult;
+use crate::domain::pacing::PacingState;
 pub use crate::domain::turns::QueuePosition;
 use crate::domain::turns::QueueSnapshot;
 use crate::domain::{Job, Status, TaskId};
+
+/// What a status poll reads: the job, the lane counters, and the pacing state with its
+/// version where the store could read it in the same request (`None`: read it from the
+/// `PacingStore`).
+pub type StatusRead = (Option<Job>, QueueSnapshot, Option<(PacingState, u64)>);
 
 /// One page of an owner's jobs, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +63,12 @@ pub trait JobStore: Send + Sync {
     ) -> PortResult<(Option<Job>, QueueSnapshot)> {
         let job = self.get(task_id).await?;
         Ok((job, self.queue_snapshot().await?))
+    }
+    /// [`JobStore::get_with_counters`], and the pacing state too where the store reads it
+    /// in the same request (a waiting job's ETA needs it): one request for a whole poll.
+    async fn get_for_status(&self, task_id: &TaskId) -> PortResult<StatusRead> {
+        let (job, counters) = self.get_with_counters(task_id).await?;
+        Ok((job, counters, None))
     }
     /// The number of waiting jobs (from the counters).
     async fn total_pending(&self) -> PortResult<u64>;

@@ -14,6 +14,7 @@ mod ledger;
 mod pacing;
 mod queue;
 mod secrets;
+mod status_read;
 mod webhooks;
 
 pub use account_cache::account_cache;
@@ -27,4 +28,5 @@ pub use ledger::ledger;
 pub use pacing::pacing_store;
 pub use queue::{dead_letters, heartbeat_and_backlog, job_queue, job_queue_groups};
 pub use secrets::secret_store;
+pub use status_read::status_read;
 pub use webhooks::{webhook_queue, webhook_secrets, webhook_states};

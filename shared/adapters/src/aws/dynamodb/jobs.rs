@@ -17,6 +17,8 @@ use super::*;
 pub struct DynamoJobStore {
     client: Client,
     table: String,
+    /// The state table, when a status read should take the pacing state in its batch.
+    state_table: Option<String>,
 }
 
 impl DynamoJobStore {
@@ -24,7 +26,15 @@ impl DynamoJobStore {
         Self {
             client,
             table: table.into(),
+            state_table: None,
         }
+    }
+
+    /// A status read ([`JobStore::get_for_status`]) takes the pacing state from
+    /// `state_table` in the same BatchGetItem as the job and its counters.
+    pub fn with_pacing_from(mut self, state_table: impl Into<String>) -> Self {
+        self.state_table = Some(state_table.into());
+        self
     }
 
     /// Writes a job's item on `condition`, and with a change of its lane's counters in the
@@ -172,6 +182,24 @@ impl JobStore for DynamoJobStore {
         let (snapshot, item) =
             turns::read_snapshot_and(&self.client, &self.table, Some(task_id.as_str())).await?;
         Ok((item.as_ref().map(item_to_job).transpose()?, snapshot))
+    }
+
+    async fn get_for_status(&self, task_id: &TaskId) -> PortResult<StatusRead> {
+        let other = self.state_table.as_deref().map(|table| turns::OtherItem {
+            table,
+            key: super::state::pacing_key(),
+        });
+        let with_pacing = other.is_some();
+        let (snapshot, item, pacing) =
+            turns::read_snapshot_with(&self.client, &self.table, Some(task_id.as_str()), other)
+                .await?;
+        let job = item.as_ref().map(item_to_job).transpose()?;
+        let pacing = if with_pacing {
+            Some(super::state::pacing_of(pacing.as_ref())?)
+        } else {
+            None
+        };
+        Ok((job, snapshot, pacing))
     }
 
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {

@@ -50,6 +50,22 @@ impl DynamoStateStore {
     }
 }
 
+/// The key of the pacing state's item (for a read batched with other items).
+pub(super) fn pacing_key() -> Item {
+    Item::from([(schema::STATE_KEY.to_string(), s(DynamoStateStore::PACING))])
+}
+
+/// The pacing state and its version in `item` (version 0, the default state, when the
+/// item does not exist yet).
+pub(super) fn pacing_of(item: Option<&Item>) -> PortResult<(PacingState, u64)> {
+    let Some(item) = item else {
+        return Ok((PacingState::default(), 0));
+    };
+    let state = serde_json::from_str(get_s(item, "state")?)
+        .map_err(|e| PortError::Corrupt(format!("pacing state: {e}")))?;
+    Ok((state, num(item, "version").unwrap_or(0)))
+}
+
 fn num(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
@@ -111,12 +127,7 @@ impl LeaseStore for DynamoStateStore {
 #[async_trait]
 impl PacingStore for DynamoStateStore {
     async fn load_pacing(&self) -> PortResult<(PacingState, u64)> {
-        let Some(item) = self.get(Self::PACING).await? else {
-            return Ok((PacingState::default(), 0));
-        };
-        let state = serde_json::from_str(get_s(&item, "state")?)
-            .map_err(|e| PortError::Corrupt(format!("pacing state: {e}")))?;
-        Ok((state, num(&item, "version").unwrap_or(0)))
+        pacing_of(self.get(Self::PACING).await?.as_ref())
     }
 
     async fn save_pacing(&self, state: &PacingState, expected: u64) -> PortResult<()> {

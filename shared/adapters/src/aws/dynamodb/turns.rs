@@ -6,6 +6,9 @@
 //! four items in one request, whatever the queue length.
 
 use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select, Update};
 
 use naiq_core::domain::turns::{LaneTurns, QueueSnapshot, TurnChange, fresh_turn};
@@ -96,6 +99,29 @@ pub(super) async fn read_snapshot_and(
     table: &str,
     also: Option<&str>,
 ) -> PortResult<(QueueSnapshot, Option<Item>)> {
+    let (snapshot, found, _) = read_snapshot_with(client, table, also, None).await?;
+    Ok((snapshot, found))
+}
+
+/// An item of another table read in the same BatchGetItem as the counters: its table and
+/// its key.
+pub(super) struct OtherItem<'a> {
+    pub table: &'a str,
+    pub key: Item,
+}
+
+/// The counters, the item keyed `also` (a job) and `other`'s item, all in one
+/// BatchGetItem (strongly consistent); `None` for an item that does not exist.
+pub(super) async fn read_snapshot_with(
+    client: &Client,
+    table: &str,
+    also: Option<&str>,
+    other: Option<OtherItem<'_>>,
+) -> PortResult<(QueueSnapshot, Option<Item>, Option<Item>)> {
+    let built = |keys: KeysAndAttributesBuilder| {
+        keys.build()
+            .map_err(|e| PortError::backend("DynamoDB", format!("counter read: {e}")))
+    };
     let mut keys = KeysAndAttributes::builder().consistent_read(true);
     for key in Lane::ALL
         .map(counters_key)
@@ -106,29 +132,36 @@ pub(super) async fn read_snapshot_and(
         item.insert(schema::JOBS_KEY.into(), s(key));
         keys = keys.keys(item);
     }
-    let mut request = Some(
-        keys.build()
-            .map_err(|e| PortError::backend("DynamoDB", format!("counter read: {e}")))?,
-    );
+    let mut request = HashMap::from([(table.to_string(), built(keys)?)]);
+    let other_table = other.as_ref().map(|o| o.table.to_string());
+    if let Some(o) = other {
+        let keys = KeysAndAttributes::builder()
+            .consistent_read(true)
+            .keys(o.key);
+        request.insert(o.table.to_string(), built(keys)?);
+    }
     let mut snapshot = QueueSnapshot::default();
-    let mut found = None;
+    let (mut found, mut other_found) = (None, None);
     // A batch read may hand some keys back unprocessed (throttling): read those again.
     for _ in 0..5 {
-        let Some(req) = request.take() else {
+        if request.is_empty() {
             break;
-        };
+        }
         let out = client
             .batch_get_item()
-            .request_items(table, req)
+            .set_request_items(Some(std::mem::take(&mut request)))
             .send()
             .await
             .map_err(backend)?;
-        for item in out
-            .responses
-            .unwrap_or_default()
-            .remove(table)
-            .unwrap_or_default()
+        let mut responses = out.responses.unwrap_or_default();
+        if let Some(item) = other_table
+            .as_ref()
+            .and_then(|t| responses.remove(t))
+            .and_then(|mut items| items.pop())
         {
+            other_found = Some(item);
+        }
+        for item in responses.remove(table).unwrap_or_default() {
             let key = item.get(schema::JOBS_KEY).and_then(|v| v.as_s().ok());
             if key.is_some() && key.map(String::as_str) == also {
                 found = Some(item);
@@ -144,17 +177,19 @@ pub(super) async fn read_snapshot_and(
         }
         request = out
             .unprocessed_keys
-            .and_then(|mut u| u.remove(table))
-            .filter(|k| !k.keys().is_empty());
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, k)| !k.keys().is_empty())
+            .collect();
     }
-    if request.is_some() {
+    if !request.is_empty() {
         // Still unprocessed after five tries: DynamoDB is throttling this table.
         return Err(PortError::backend(
             "DynamoDB",
             "the counters' read stayed unprocessed (throttled)",
         ));
     }
-    Ok((snapshot, found))
+    Ok((snapshot, found, other_found))
 }
 
 /// How many of `job`'s owner's waiting jobs are ahead of it in its lane: a count over the
