@@ -1222,6 +1222,8 @@ fn each_function_has_least_privilege() {
     );
     need(&api, &["dynamodb:Query"], &[&jobs_index], &have);
     need(&api, &["dynamodb:GetItem"], &[&keys, &state], &have);
+    // A status poll reads the pacing state in its job's batch (JobStore::get_for_status).
+    need(&api, &["dynamodb:BatchGetItem"], &[&state], &have);
     need(&api, &["sqs:SendMessage"], &lane_refs, &have);
     need(&api, &["s3:PutObject", "s3:GetObject"], &[&objects], &have);
     need(
