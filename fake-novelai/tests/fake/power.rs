@@ -129,16 +129,11 @@ async fn director_tools_answer_stored_pngs_and_upscale_doubles() {
 #[tokio::test]
 async fn noisy_tools_answer_pngs_deflate_cannot_shrink_and_can_be_turned_off() {
     let fake = start(0).await;
+    let configure = |body: &'static str| send(&fake, reqwest::Method::PUT, "/_fake/config", body);
     let body =
         json!({"image": png(96, 64), "model": "nai-diffusion-5-curated", "declared_blur_sigma": 0});
     let flat = post(&fake, "/ai/upscale", &body).await;
-    let set = send(
-        &fake,
-        reqwest::Method::PUT,
-        "/_fake/config",
-        r#"{"noisy_tools": true}"#,
-    )
-    .await;
+    let set = configure(r#"{"noisy_tools": true}"#).await;
     assert_eq!(set.json()["noisy_tools"], true);
     let noisy = post(&fake, "/ai/upscale", &body).await;
     let raw = 192 * 128 * 3;
@@ -159,16 +154,9 @@ async fn noisy_tools_answer_pngs_deflate_cannot_shrink_and_can_be_turned_off() {
     .await;
     assert!(cut.bytes.len() > 3 * 64 * 64 * 4, "{}", cut.bytes.len());
     for bad in [r#"{"noisy_tools": 1}"#, r#"{"noisy_tools": "yes"}"#] {
-        let a = send(&fake, reqwest::Method::PUT, "/_fake/config", bad).await;
-        assert_eq!(a.status, 400, "{bad}");
+        assert_eq!(configure(bad).await.status, 400, "{bad}");
     }
-    send(
-        &fake,
-        reqwest::Method::PUT,
-        "/_fake/config",
-        r#"{"noisy_tools": false}"#,
-    )
-    .await;
+    configure(r#"{"noisy_tools": false}"#).await;
     let again = post(&fake, "/ai/upscale", &body).await;
     assert!(again.bytes.len() < raw / 10, "{}", again.bytes.len());
 }

@@ -5,9 +5,9 @@
 //! the same transaction, so the counters never drift from the jobs; a position reads the
 //! four items in one request, whatever the queue length.
 
-use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select, Update};
 
@@ -133,7 +133,7 @@ pub(super) async fn read_snapshot_with(
         keys = keys.keys(item);
     }
     let mut request = HashMap::from([(table.to_string(), built(keys)?)]);
-    let other_table = other.as_ref().map(|o| o.table.to_string());
+    let other_table = other.as_ref().map(|o| o.table);
     if let Some(o) = other {
         let keys = KeysAndAttributes::builder()
             .consistent_read(true)
@@ -155,7 +155,6 @@ pub(super) async fn read_snapshot_with(
             .map_err(backend)?;
         let mut responses = out.responses.unwrap_or_default();
         if let Some(item) = other_table
-            .as_ref()
             .and_then(|t| responses.remove(t))
             .and_then(|mut items| items.pop())
         {
