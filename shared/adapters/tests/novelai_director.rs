@@ -104,3 +104,68 @@ async fn refusals_are_classified_for_the_retry_rules() {
         "{e}"
     );
 }
+
+/// A loopback server that reads one request and answers 200 with `size` bytes of zeros,
+/// as if NovelAI sent an answer past any real one. Stopped when the test ends (the task is
+/// aborted with the runtime).
+async fn oversized_answer(size: usize) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Headers, then the body they announce.
+        let body_len = loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                break end + 4 + length;
+            }
+        };
+        while request.len() < body_len {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: binary/octet-stream\r\ncontent-length: {size}\r\n\r\n"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            // The client stops reading once it has refused the answer.
+            if socket.write_all(&zeros[..n]).await.is_err() {
+                return;
+            }
+            left -= n;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_any_real_one_is_refused_not_held() {
+    let max = naiq_adapters::novelai::MAX_ANSWER_BYTES;
+    let url = oversized_answer(max + 1).await;
+    let client = NovelAiClient::new(&url, Duration::from_secs(30));
+    let req = parse_upscale(
+        json!({"image": b64_png(64, 64)}).to_string().as_bytes(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let source = base64::engine::general_purpose::STANDARD.encode(req.image.unwrap().bytes);
+    let up = UpscaleRequest::build(&req.params, source).unwrap();
+    let err = client.upscale(&good(), &up).await.unwrap_err();
+    assert!(
+        matches!(&err, UpstreamError::BadResponse(m) if m.contains("64 MiB")),
+        "{err}"
+    );
+}

@@ -39,7 +39,7 @@ impl ImageStore for FlakyImages {
         }
         self.inner.put(key, bytes, content_type).await
     }
-    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> PortResult<Option<bytes::Bytes>> {
         self.inner.get(key).await
     }
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {

@@ -1004,7 +1004,7 @@ impl naiq_core::ports::ImageStore for MasksLost {
     ) -> naiq_core::ports::PortResult<()> {
         self.0.put(key, bytes, content_type).await
     }
-    async fn get(&self, key: &str) -> naiq_core::ports::PortResult<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> naiq_core::ports::PortResult<Option<bytes::Bytes>> {
         if key.ends_with("-mask") {
             return Ok(None);
         }

@@ -6,6 +6,7 @@
 mod clients;
 pub mod dynamodb;
 pub mod lambda;
+mod parts_body;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 
 use super::describe;
 use naiq_core::ports::*;
@@ -43,7 +43,31 @@ impl ImageStore for S3ImageStore {
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+    async fn put_parts(
+        &self,
+        key: &str,
+        parts: Vec<bytes::Bytes>,
+        content_type: &str,
+    ) -> PortResult<()> {
+        let length = parts.iter().map(|p| p.len() as i64).sum();
+        // Retryable: each attempt sends the same parts again (handles, not copies).
+        let body = SdkBody::retryable(move || {
+            SdkBody::from_body_1_x(super::parts_body::PartsBody::new(parts.clone()))
+        });
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .body(ByteStream::new(body))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<bytes::Bytes>> {
         match self
             .client
             .get_object()
@@ -52,9 +76,15 @@ impl ImageStore for S3ImageStore {
             .send()
             .await
         {
-            Ok(out) => {
-                let data = out.body.collect().await.map_err(backend)?;
-                Ok(Some(data.into_bytes().to_vec()))
+            Ok(mut out) => {
+                // Into one buffer of the object's size as the chunks arrive: collecting
+                // the chunks and joining them would hold the object twice.
+                let size = out.content_length().unwrap_or(0).max(0) as usize;
+                let mut all = Vec::with_capacity(size);
+                while let Some(chunk) = out.body.try_next().await.map_err(backend)? {
+                    all.extend_from_slice(&chunk);
+                }
+                Ok(Some(all.into()))
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
             Err(e) => Err(backend(e)),

@@ -180,7 +180,16 @@ impl<S: ImageStore + ?Sized> ImageStore for Faulty<S> {
         self.call("images.put", self.inner.put(key, bytes, content_type))
             .await
     }
-    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+    async fn put_parts(
+        &self,
+        key: &str,
+        parts: Vec<bytes::Bytes>,
+        content_type: &str,
+    ) -> PortResult<()> {
+        self.call("images.put", self.inner.put_parts(key, parts, content_type))
+            .await
+    }
+    async fn get(&self, key: &str) -> PortResult<Option<bytes::Bytes>> {
         self.call("images.get", self.inner.get(key)).await
     }
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {

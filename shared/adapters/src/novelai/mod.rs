@@ -26,14 +26,32 @@ pub(crate) fn network(e: reqwest::Error) -> UpstreamError {
     UpstreamError::Network(e.without_url().to_string())
 }
 
+/// The largest answer body read: the largest upscale (3072×4096) as an RGBA PNG of noise
+/// is 48 MiB. A body past it is refused, not held.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
 /// Reads an answer's body; a status `accepted` does not allow becomes
 /// `UpstreamError::Status` with NovelAI's message.
+///
+/// Into one buffer of the announced length as the chunks arrive: gathering the chunks and
+/// joining them (as `Response::bytes` does) would hold the largest upscale twice.
 pub(crate) async fn answer_body(
-    resp: reqwest::Response,
+    mut resp: reqwest::Response,
     accepted: impl Fn(u16) -> bool,
 ) -> Result<bytes::Bytes, UpstreamError> {
     let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.map_err(network)?;
+    let announced = resp.content_length().unwrap_or(0) as usize;
+    let mut all = Vec::with_capacity(announced.min(MAX_ANSWER_BYTES));
+    while let Some(chunk) = resp.chunk().await.map_err(network)? {
+        if all.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(UpstreamError::BadResponse(format!(
+                "an answer of more than {} MiB",
+                MAX_ANSWER_BYTES >> 20
+            )));
+        }
+        all.extend_from_slice(&chunk);
+    }
+    let bytes = bytes::Bytes::from(all);
     if !accepted(status) {
         return Err(UpstreamError::Status {
             status,

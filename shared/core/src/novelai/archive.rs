@@ -3,6 +3,8 @@
 
 use std::io::{Cursor, Read};
 
+use bytes::Bytes;
+
 use crate::domain::request::ImageFormat;
 use crate::ports::{GeneratedImage, UpstreamError};
 
@@ -21,9 +23,14 @@ fn entry_of(name: &str) -> Option<(u32, ImageFormat)> {
 }
 
 /// Decodes and checks every image of a result zip, in sample order.
-pub fn decode_images(zip_bytes: &[u8]) -> Result<Vec<GeneratedImage>, UpstreamError> {
+///
+/// An entry stored uncompressed (the Director tools and upscale answer so) is a slice of
+/// `zip_bytes`, checked against its CRC, not a copy: the largest upscale is 36 MiB, and a
+/// copy of it next to the body is what would not fit the worker's memory. A deflated entry
+/// (a generation's) is inflated into a buffer of its own.
+pub fn decode_images(zip_bytes: &Bytes) -> Result<Vec<GeneratedImage>, UpstreamError> {
     let bad = |m: String| UpstreamError::BadResponse(m);
-    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes))
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes.as_ref()))
         .map_err(|e| bad(format!("not a zip archive: {e}")))?;
     let mut entries: Vec<(u32, ImageFormat, String)> = archive
         .file_names()
@@ -40,12 +47,21 @@ pub fn decode_images(zip_bytes: &[u8]) -> Result<Vec<GeneratedImage>, UpstreamEr
         if entry.size() > MAX_ENTRY_BYTES {
             return Err(bad(format!("{name} is too large")));
         }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry
-            .by_ref()
-            .take(MAX_ENTRY_BYTES)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(format!("{name}: {e}")))?;
+        let bytes = match (entry.compression(), entry.data_start()) {
+            (zip::CompressionMethod::Stored, Some(start)) => {
+                stored_slice(zip_bytes, start, entry.size(), entry.crc32())
+                    .map_err(|e| bad(format!("{name}: {e}")))?
+            }
+            _ => {
+                let mut bytes = Vec::with_capacity(entry.size() as usize);
+                entry
+                    .by_ref()
+                    .take(MAX_ENTRY_BYTES)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| bad(format!("{name}: {e}")))?;
+                Bytes::from(bytes)
+            }
+        };
         let checked = match format {
             ImageFormat::Png => check_png(&bytes),
             ImageFormat::Webp => check_webp(&bytes),
@@ -62,6 +78,20 @@ pub fn decode_images(zip_bytes: &[u8]) -> Result<Vec<GeneratedImage>, UpstreamEr
         return Err(bad("the archive holds no PNG or WebP image".into()));
     }
     Ok(images)
+}
+
+/// The bytes of a stored entry, `size` of them from `start`, if they lie inside the zip
+/// and match the entry's CRC.
+fn stored_slice(zip_bytes: &Bytes, start: u64, size: u64, crc: u32) -> Result<Bytes, String> {
+    let end = start
+        .checked_add(size)
+        .filter(|end| *end <= zip_bytes.len() as u64)
+        .ok_or("the entry runs past the archive's end")?;
+    let bytes = zip_bytes.slice(start as usize..end as usize);
+    if crc32fast::hash(&bytes) != crc {
+        return Err("its CRC does not match".into());
+    }
+    Ok(bytes)
 }
 
 /// Decodes a WebP fully (so truncation or corruption is caught) and returns its size.
@@ -102,16 +132,20 @@ mod tests {
 
     use super::*;
 
-    fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    fn zip_of(entries: &[(&str, Vec<u8>)]) -> Bytes {
+        zip_with(entries, zip::CompressionMethod::Deflated)
+    }
+
+    fn zip_with(entries: &[(&str, Vec<u8>)], method: zip::CompressionMethod) -> Bytes {
         let mut out = Cursor::new(Vec::new());
         let mut zip = zip::ZipWriter::new(&mut out);
         for (name, bytes) in entries {
-            zip.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
+            let options = zip::write::SimpleFileOptions::default().compression_method(method);
+            zip.start_file(*name, options).unwrap();
             zip.write_all(bytes).unwrap();
         }
         zip.finish().unwrap();
-        out.into_inner()
+        out.into_inner().into()
     }
 
     fn encoded(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
@@ -147,6 +181,32 @@ mod tests {
         assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("image_0.webp")));
         let err = decode_images(&zip_of(&[("readme.md", b"x".to_vec())])).unwrap_err();
         assert!(matches!(err, UpstreamError::BadResponse(m) if m.contains("no PNG or WebP")));
+    }
+
+    #[test]
+    fn a_stored_entry_is_a_view_of_the_body_checked_against_its_crc() {
+        let png = noisy_png(64, 48);
+        let zip = zip_with(
+            &[("image_0.png", png.clone()), ("image_1.png", png.clone())],
+            zip::CompressionMethod::Stored,
+        );
+        let images = decode_images(&zip).unwrap();
+        assert_eq!(images.len(), 2);
+        let body = zip.as_ptr_range();
+        for image in &images {
+            assert_eq!(image.bytes, png);
+            // Not a copy: the image's bytes lie inside the body's buffer.
+            assert!(body.contains(&image.bytes.as_ptr()));
+        }
+        // One byte of the second entry's pixels changed: its CRC no longer matches.
+        let mut bent = zip.to_vec();
+        let at = bent.len() / 2 + png.len() / 2;
+        bent[at] ^= 0x01;
+        let err = decode_images(&bent.into()).unwrap_err();
+        assert!(
+            matches!(&err, UpstreamError::BadResponse(m) if m.contains("CRC")),
+            "{err}"
+        );
     }
 
     /// A PNG of random pixels (deflate cannot shrink it, so a cut lands in its pixels).

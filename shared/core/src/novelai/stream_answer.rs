@@ -105,7 +105,7 @@ impl StreamAnswer {
         let (width, height) = checked
             .map_err(|e| UpstreamError::BadResponse(format!("final image {sample}: {e}")))?;
         *slot = Some(GeneratedImage {
-            bytes,
+            bytes: bytes.into(),
             format: self.format,
             width,
             height,

@@ -65,9 +65,14 @@ impl UpstreamError {
 }
 
 /// One image NovelAI returned, in the format the request asked for.
+///
+/// Its bytes are a reference-counted view: an image stored uncompressed in NovelAI's zip
+/// is a slice of the answer's body, and the answer object and the image's own object are
+/// written from that one buffer (the largest upscale is 36 MiB; a second copy is what would
+/// not fit the worker's memory).
 #[derive(Clone, PartialEq, Eq)]
 pub struct GeneratedImage {
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     pub format: ImageFormat,
     pub width: u32,
     pub height: u32,

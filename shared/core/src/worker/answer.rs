@@ -8,6 +8,7 @@
 //! JSON listing each image's format, size and byte length, then the images' bytes one
 //! after another.
 
+use bytes::Bytes;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -39,8 +40,10 @@ struct Entry {
     bytes: usize,
 }
 
-/// The bytes of the answer object holding `images`.
-pub fn encode(images: &[GeneratedImage]) -> Vec<u8> {
+/// The answer object holding `images`, as the parts it is written from: its head (the
+/// format line and the header) and each image's own bytes. Not gathered into one buffer:
+/// next to the images, a copy of the largest upscale would not fit the worker's memory.
+pub fn encode(images: &[GeneratedImage]) -> Vec<Bytes> {
     let header = Header {
         images: images
             .iter()
@@ -53,43 +56,44 @@ pub fn encode(images: &[GeneratedImage]) -> Vec<u8> {
             .collect(),
     };
     let header = serde_json::to_vec(&header).expect("a header serialises");
-    let total: usize = images.iter().map(|i| i.bytes.len()).sum();
-    let mut out = Vec::with_capacity(MAGIC.len() + header.len() + 1 + total);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&header);
-    out.push(b'\n');
-    for image in images {
-        out.extend_from_slice(&image.bytes);
-    }
-    out
+    let mut head = Vec::with_capacity(MAGIC.len() + header.len() + 1);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&header);
+    head.push(b'\n');
+    let mut parts = Vec::with_capacity(1 + images.len());
+    parts.push(Bytes::from(head));
+    parts.extend(images.iter().map(|i| i.bytes.clone()));
+    parts
 }
 
-/// The images an answer object holds; `Corrupt` when it is not one this module wrote
-/// (a truncated object has fewer bytes than its header lists).
-pub fn decode(bytes: &[u8]) -> PortResult<Vec<GeneratedImage>> {
+/// The images an answer object holds, each a view of `bytes` (no copy); `Corrupt` when
+/// it is not one this module wrote (a truncated object has fewer bytes than its header
+/// lists).
+pub fn decode(bytes: &Bytes) -> PortResult<Vec<GeneratedImage>> {
     let corrupt = |why: &str| PortError::Corrupt(format!("answer object: {why}"));
-    let rest = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| corrupt("not an answer"))?;
+    if !bytes.starts_with(MAGIC) {
+        return Err(corrupt("not an answer"));
+    }
+    let rest = &bytes[MAGIC.len()..];
     let end = rest
         .iter()
         .position(|b| *b == b'\n')
         .ok_or_else(|| corrupt("no header"))?;
     let header: Header =
         serde_json::from_slice(&rest[..end]).map_err(|e| corrupt(&e.to_string()))?;
-    let mut body = &rest[end + 1..];
+    let mut at = MAGIC.len() + end + 1;
     let listed: usize = header.images.iter().map(|e| e.bytes).sum();
-    if listed != body.len() || header.images.is_empty() {
+    if listed != bytes.len() - at || header.images.is_empty() {
         return Err(corrupt("its length does not match its header"));
     }
     Ok(header
         .images
         .into_iter()
         .map(|e| {
-            let (image, tail) = body.split_at(e.bytes);
-            body = tail;
+            let image = bytes.slice(at..at + e.bytes);
+            at += e.bytes;
             GeneratedImage {
-                bytes: image.to_vec(),
+                bytes: image,
                 format: e.format,
                 width: e.width,
                 height: e.height,
@@ -134,10 +138,12 @@ impl Worker {
     /// as good an outcome.
     pub(super) async fn save_answer(&self, job: &Job, images: &[GeneratedImage]) {
         let key = answer_key(job.task_id(), job.attempts());
-        let bytes = bytes::Bytes::from(encode(images));
+        let parts = encode(images);
         let saved = self
             .persist("storing the answer", job, || {
-                self.ports.images.put(&key, bytes.clone(), CONTENT_TYPE)
+                self.ports
+                    .images
+                    .put_parts(&key, parts.clone(), CONTENT_TYPE)
             })
             .await;
         if let Err(e) = saved {
@@ -180,7 +186,7 @@ impl Worker {
         for (i, image) in images.into_iter().enumerate() {
             let key = image_key(&task_id, i, image.format);
             let content_type = image.format.content_type();
-            let bytes = bytes::Bytes::from(image.bytes);
+            let bytes = image.bytes;
             self.persist("storing an image", &job, || {
                 self.ports.images.put(&key, bytes.clone(), content_type)
             })
@@ -235,26 +241,46 @@ mod tests {
 
     fn image(n: u8, format: ImageFormat) -> GeneratedImage {
         GeneratedImage {
-            bytes: vec![n; 10 + n as usize],
+            bytes: vec![n; 10 + n as usize].into(),
             format,
             width: 64 * u32::from(n),
             height: 64,
         }
     }
 
+    /// The object the parts make, as the store keeps it.
+    fn gathered(images: &[GeneratedImage]) -> Bytes {
+        encode(images).concat().into()
+    }
+
+    #[test]
+    fn the_parts_are_the_head_and_the_images_themselves() {
+        let images = vec![image(4, ImageFormat::Png), image(5, ImageFormat::Png)];
+        let parts = encode(&images);
+        assert_eq!(parts.len(), 3);
+        assert!(parts[0].starts_with(MAGIC));
+        for (part, image) in parts[1..].iter().zip(&images) {
+            // The image's own buffer, not a copy of it.
+            assert_eq!(part.as_ptr(), image.bytes.as_ptr());
+        }
+        let stored = gathered(&images);
+        let decoded = decode(&stored).unwrap();
+        assert!(stored.as_ptr_range().contains(&decoded[1].bytes.as_ptr()));
+    }
+
     #[test]
     fn an_answer_round_trips_with_formats_and_sizes() {
         let images = vec![image(1, ImageFormat::Png), image(2, ImageFormat::Webp)];
-        assert_eq!(decode(&encode(&images)).unwrap(), images);
+        assert_eq!(decode(&gathered(&images)).unwrap(), images);
     }
 
     #[test]
     fn a_truncated_or_foreign_object_is_refused() {
-        let bytes = encode(&[image(3, ImageFormat::Png)]);
-        assert!(decode(&bytes[..bytes.len() - 1]).is_err());
-        assert!(decode(b"\x89PNG\r\n").is_err());
-        let mut longer = bytes.clone();
+        let bytes = gathered(&[image(3, ImageFormat::Png)]);
+        assert!(decode(&bytes.slice(..bytes.len() - 1)).is_err());
+        assert!(decode(&Bytes::from_static(b"\x89PNG\r\n")).is_err());
+        let mut longer = bytes.to_vec();
         longer.push(0);
-        assert!(decode(&longer).is_err());
+        assert!(decode(&longer.into()).is_err());
     }
 }

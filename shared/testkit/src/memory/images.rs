@@ -11,17 +11,17 @@ use super::lock;
 
 #[derive(Default)]
 pub struct MemoryImageStore {
-    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+    objects: Mutex<HashMap<String, (Bytes, String)>>,
 }
 
 #[async_trait]
 impl ImageStore for MemoryImageStore {
     async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> PortResult<()> {
-        lock(&self.objects).insert(key.to_string(), (bytes.to_vec(), content_type.to_string()));
+        lock(&self.objects).insert(key.to_string(), (bytes, content_type.to_string()));
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> PortResult<Option<Bytes>> {
         Ok(lock(&self.objects).get(key).map(|(b, _)| b.clone()))
     }
 
@@ -38,6 +38,6 @@ impl MemoryImageStore {
 
     /// The stored bytes of an object (for tests).
     pub fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
-        lock(&self.objects).get(key).map(|(b, _)| b.clone())
+        lock(&self.objects).get(key).map(|(b, _)| b.to_vec())
     }
 }

@@ -106,7 +106,7 @@ impl MemoryUpstream {
         };
         (0..p.n_samples as usize)
             .map(|_| GeneratedImage {
-                bytes: image_of(w, h, format),
+                bytes: image_of(w, h, format).into(),
                 format,
                 width: w,
                 height: h,
@@ -290,7 +290,7 @@ impl MemoryUpstream {
             None => answer().map(|(count, w, h)| {
                 (0..count)
                     .map(|_| GeneratedImage {
-                        bytes: png_of(w, h),
+                        bytes: png_of(w, h).into(),
                         format: ImageFormat::Png,
                         width: w,
                         height: h,
