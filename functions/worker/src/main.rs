@@ -52,7 +52,12 @@ async fn main() -> Result<(), Error> {
                 settings,
                 event.context.request_id.clone(),
             );
-            let report = worker.drain(deadline).await;
+            // The schedule's tick ends early when nothing is due; a nudge always drains.
+            let report = if source == SCHEDULE_SOURCE {
+                worker.scheduled(deadline).await
+            } else {
+                worker.drain(deadline).await
+            };
             // Once per invocation, whatever the drain's outcome.
             naiq_adapters::metrics::flush();
             let report = report?;
@@ -62,6 +67,9 @@ async fn main() -> Result<(), Error> {
     }))
     .await
 }
+
+/// The `source` of the schedule's events (`events/schedule.json`).
+const SCHEDULE_SOURCE: &str = "aws.events";
 
 /// The invocation's end. Lambda always sends it; a local emulator may not (cargo lambda
 /// watch sends no usable deadline), and then the worker allows itself its configured
@@ -100,7 +108,7 @@ mod tests {
     #[test]
     fn the_sample_events_name_their_source() {
         for (file, source) in [
-            ("schedule.json", "aws.events"),
+            ("schedule.json", SCHEDULE_SOURCE),
             ("nudge.json", "naiq.nudge"),
         ] {
             let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -125,7 +125,10 @@ pub fn worker_ports(clients: &AwsClients, config: &Config) -> WorkerPorts {
     ));
     WorkerPorts {
         jobs: Arc::new(Faulty::new(
-            Arc::new(DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)),
+            Arc::new(
+                DynamoJobStore::new(clients.dynamodb.clone(), &r.jobs_table)
+                    .with_pacing_from(&r.state_table),
+            ),
             Service::DynamoDb,
             faults.clone(),
         )),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use naiq_core::domain::account::AccountInfo;
 use naiq_core::domain::pacing::PacingState;
+use naiq_core::domain::turns::QueueSnapshot;
 use naiq_core::domain::{ApiKeyRecord, Credentials, Job, Lane, Status, TaskId};
 use naiq_core::ports::{
     AccountCache, CallStats, Claim, Delivery, IdempotencyStore, ImageStore, JobPage, JobQueue,
@@ -98,6 +99,15 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
         self.call("jobs.get_for_status", self.inner.get_for_status(task_id))
             .await
     }
+    async fn snapshot_with_pacing(
+        &self,
+    ) -> PortResult<(QueueSnapshot, Option<(PacingState, u64)>)> {
+        self.call(
+            "jobs.snapshot_with_pacing",
+            self.inner.snapshot_with_pacing(),
+        )
+        .await
+    }
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {
         self.call("jobs.own_ahead", self.inner.own_ahead(job)).await
     }
@@ -116,7 +126,7 @@ impl<S: JobStore + ?Sized> JobStore for Faulty<S> {
         )
         .await
     }
-    async fn queue_snapshot(&self) -> PortResult<naiq_core::domain::turns::QueueSnapshot> {
+    async fn queue_snapshot(&self) -> PortResult<QueueSnapshot> {
         self.call("jobs.queue_snapshot", self.inner.queue_snapshot())
             .await
     }

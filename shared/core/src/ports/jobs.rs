@@ -70,6 +70,14 @@ pub trait JobStore: Send + Sync {
         let (job, counters) = self.get_with_counters(task_id).await?;
         Ok((job, counters, None))
     }
+    /// The lane counters, and the pacing state with its version where the store reads it
+    /// in the same request (`None`: read it from the `PacingStore`): what a scheduled
+    /// worker invocation reads to learn whether anything is due (`worker::tick`).
+    async fn snapshot_with_pacing(
+        &self,
+    ) -> PortResult<(QueueSnapshot, Option<(PacingState, u64)>)> {
+        Ok((self.queue_snapshot().await?, None))
+    }
     /// The number of waiting jobs (from the counters).
     async fn total_pending(&self) -> PortResult<u64>;
     /// Up to `limit` waiting jobs submitted before `before`, in queue order (lane, then

@@ -6,14 +6,13 @@
 
 use super::Worker;
 use crate::domain::Lane;
-use crate::domain::pacing::{Decision, WaitReason};
+use crate::domain::pacing::{Decision, PacingState, WaitReason};
+use crate::domain::turns::QueueSnapshot;
 use crate::metrics::{Gauges, gauges};
 
 impl Worker {
     /// Sets the gauges; a read that fails is logged and leaves them as they were.
     pub(super) async fn record_gauges(&self) {
-        crate::metrics::drain_outcomes_reported();
-        let now = self.clock.now();
         let (snapshot, state) = match (
             self.ports.jobs.queue_snapshot().await,
             self.ports.pacing.load_pacing().await,
@@ -21,13 +20,21 @@ impl Worker {
             (Ok(snapshot), Ok((state, _))) => (snapshot, state),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "could not read the queue gauges");
+                crate::metrics::drain_outcomes_reported();
                 return;
             }
         };
+        self.gauges_from(&snapshot, &state);
+    }
+
+    /// Sets the gauges from counters and a pacing state already read.
+    pub(super) fn gauges_from(&self, snapshot: &QueueSnapshot, state: &PacingState) {
+        crate::metrics::drain_outcomes_reported();
+        let now = self.clock.now();
         let pacing = &self.settings.pacing;
         // A wait for the interval (or a cooldown) is a call about to start; a wait for a
         // window or for tomorrow's quota is not.
-        let may_call = |is_test| match pacing.decide(&state, now, is_test) {
+        let may_call = |is_test| match pacing.decide(state, now, is_test) {
             Decision::Now => true,
             Decision::Wait { reason, .. } => reason == WaitReason::Interval,
         };

@@ -19,6 +19,7 @@ pub mod reaper;
 mod references;
 mod run;
 mod settle;
+pub mod tick;
 mod turns;
 
 use std::sync::{Arc, Mutex};
@@ -87,6 +88,9 @@ pub enum StopReason {
     /// The next job may not start before this invocation ends (outside a window, quota
     /// spent); it stays queued for a later invocation.
     NextSlotTooLate,
+    /// A scheduled invocation found nothing due before the next tick and did not drain
+    /// (`tick`).
+    NothingDue,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,6 +118,23 @@ pub(crate) enum Outcome {
     Skipped,
     /// Its slot was not free after all (another worker's call); put back.
     Released,
+}
+
+impl DrainReport {
+    /// A report of a drain that ended for `stopped` before handling any job.
+    pub fn ended(stopped: StopReason) -> Self {
+        Self {
+            stopped,
+            next_start: None,
+            wait_reason: None,
+            succeeded: 0,
+            failed: 0,
+            retried: 0,
+            skipped: 0,
+            errors: 0,
+            reaped: 0,
+        }
+    }
 }
 
 impl Worker {
@@ -162,17 +183,7 @@ impl Worker {
 
     /// Drains until the queues are empty or `deadline` (the invocation's end) is near.
     pub async fn drain(&self, deadline: DateTime<Utc>) -> Result<DrainReport, PortError> {
-        let mut report = DrainReport {
-            stopped: StopReason::QueueEmpty,
-            next_start: None,
-            wait_reason: None,
-            succeeded: 0,
-            failed: 0,
-            retried: 0,
-            skipped: 0,
-            errors: 0,
-            reaped: 0,
-        };
+        let mut report = DrainReport::ended(StopReason::QueueEmpty);
         *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
         // The lease is short and renewed while the worker lives (`heartbeat`), so a crashed
         // worker's lease frees itself in minutes.

@@ -43,4 +43,11 @@ pub async fn status_read(jobs: &dyn JobStore, pacing: &dyn PacingStore, batched:
     assert!(missing.is_none());
     assert_eq!(counters.lane(Lane::High).map(|t| t.waiting), Some(1));
     assert_eq!(state.is_some(), batched);
+    // The counters and the state without a job: what a scheduled tick reads.
+    let (counters, state) = jobs.snapshot_with_pacing().await.unwrap();
+    assert_eq!(counters, jobs.queue_snapshot().await.unwrap());
+    assert_eq!(state.is_some(), batched);
+    if let Some(state) = state {
+        assert_eq!(state, pacing.load_pacing().await.unwrap());
+    }
 }

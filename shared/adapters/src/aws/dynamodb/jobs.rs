@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
+use naiq_core::domain::pacing::PacingState;
 use naiq_core::domain::turns::{QueueSnapshot, TurnChange};
 use naiq_core::domain::{Job, Status, TaskId};
 use naiq_core::ports::*;
@@ -200,6 +201,21 @@ impl JobStore for DynamoJobStore {
             None
         };
         Ok((job, snapshot, pacing))
+    }
+
+    async fn snapshot_with_pacing(
+        &self,
+    ) -> PortResult<(QueueSnapshot, Option<(PacingState, u64)>)> {
+        let Some(table) = self.state_table.as_deref() else {
+            return Ok((self.queue_snapshot().await?, None));
+        };
+        let other = turns::OtherItem {
+            table,
+            key: super::state::pacing_key(),
+        };
+        let (snapshot, _, pacing) =
+            turns::read_snapshot_with(&self.client, &self.table, None, Some(other)).await?;
+        Ok((snapshot, Some(super::state::pacing_of(pacing.as_ref())?)))
     }
 
     async fn own_ahead(&self, job: &Job) -> PortResult<u64> {

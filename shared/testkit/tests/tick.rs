@@ -1,0 +1,164 @@
+//! The schedule's tick (`worker::tick`): with nothing due it ends after one read, touching
+//! neither the lane queues nor the drain lease; it drains when a job may start before the
+//! next tick, for ten minutes after any call (a killed worker's job comes back), and on
+//! housekeeping minutes.
+
+mod support;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use naiq_core::config::Settings;
+use naiq_core::domain::Lane;
+use naiq_core::ports::{Clock, Delivery, JobQueue, LeaseStore, PortResult, QueueMessage};
+use naiq_core::worker::tick::QUIET_AFTER_SECONDS;
+use naiq_core::worker::{DrainReport, StopReason, Worker};
+use naiq_testkit::memory::*;
+use support::{Given, Stack};
+
+/// Lane queues and a lease that fail the test when touched: a tick with nothing due must
+/// not receive, look at the dead letters or take the lease.
+struct Untouchable;
+
+#[async_trait]
+impl JobQueue for Untouchable {
+    async fn send(&self, _: Lane, _: &QueueMessage) -> PortResult<()> {
+        panic!("a quiet tick sent a message")
+    }
+    async fn receive(&self, _: &[Lane]) -> PortResult<Option<Delivery>> {
+        panic!("a quiet tick received from the lanes")
+    }
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        panic!("a quiet tick swept the dead letters")
+    }
+    async fn ack(&self, _: &Delivery) -> PortResult<()> {
+        panic!("a quiet tick acknowledged a message")
+    }
+    async fn release(&self, _: &Delivery) -> PortResult<()> {
+        panic!("a quiet tick released a message")
+    }
+    async fn keep_hidden(&self, _: &Delivery, _: u32) -> PortResult<()> {
+        panic!("a quiet tick kept a message hidden")
+    }
+    async fn backlog(&self) -> PortResult<u64> {
+        panic!("a quiet tick counted the queues")
+    }
+}
+
+#[async_trait]
+impl LeaseStore for Untouchable {
+    async fn acquire_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        panic!("a quiet tick took the drain lease")
+    }
+    async fn release_lease(&self, _: &str, _: &str) -> PortResult<()> {
+        panic!("a quiet tick released the drain lease")
+    }
+}
+
+/// That day at `hour_utc:minute` UTC (Singapore is eight hours ahead).
+fn at(hour_utc: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, hour_utc, minute, 0)
+        .unwrap()
+}
+
+async fn stack_at(now: DateTime<Utc>) -> (Stack, Arc<MemoryUpstream>) {
+    let upstream = Arc::new(MemoryUpstream::default());
+    let clock = support::clock();
+    clock.set(now);
+    let s = support::stack(
+        clock,
+        Given {
+            images: Arc::new(MemoryImageStore::default()),
+            jobs: Arc::new(MemoryJobStore::default()),
+            upstream: upstream.clone(),
+            settings: Settings::default(),
+        },
+    )
+    .await;
+    (s, upstream)
+}
+
+/// A worker whose queues and lease fail the test if a tick touches them.
+fn hands_off(s: &Stack) -> Worker {
+    let mut ports = s.ports.clone();
+    ports.queue = Arc::new(Untouchable);
+    ports.lease = Arc::new(Untouchable);
+    Worker::new(
+        ports,
+        s.clock.clone(),
+        s.clock.clone(),
+        3,
+        s.settings.clone(),
+        "tick",
+    )
+}
+
+async fn tick(s: &Stack, worker: &Worker) -> DrainReport {
+    worker
+        .scheduled(s.clock.now() + Duration::seconds(900))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tick_with_nothing_waiting_ends_after_one_read() {
+    let (s, upstream) = stack_at(at(4, 31)).await;
+    let report = tick(&s, &hands_off(&s)).await;
+    assert_eq!(report.stopped, StopReason::NothingDue, "{report:?}");
+    assert_eq!(upstream.call_count(), 0);
+}
+
+#[tokio::test]
+async fn a_tick_drains_a_waiting_job_whose_slot_is_free() {
+    let (s, upstream) = stack_at(at(4, 31)).await;
+    s.submit().await;
+    let report = tick(&s, &s.worker).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(upstream.call_count(), 1);
+}
+
+#[tokio::test]
+async fn ticks_drain_for_ten_minutes_after_a_call_then_rest() {
+    let (s, upstream) = stack_at(at(4, 31)).await;
+    s.submit().await;
+    assert_eq!(s.drain().await.succeeded, 1);
+    // A worker killed during that call would leave its job STARTED, waiting nowhere:
+    // the ticks keep draining, so its message is picked up when it comes back.
+    s.clock.advance(Duration::minutes(4));
+    let report = tick(&s, &s.worker).await;
+    assert_eq!(report.stopped, StopReason::QueueEmpty, "{report:?}");
+    s.clock
+        .advance(Duration::seconds(QUIET_AFTER_SECONDS) - Duration::minutes(3));
+    let report = tick(&s, &hands_off(&s)).await;
+    assert_eq!(report.stopped, StopReason::NothingDue, "{report:?}");
+    assert_eq!(upstream.call_count(), 1);
+}
+
+#[tokio::test]
+async fn a_housekeeping_minute_drains_whatever_the_counters_say() {
+    let (s, _) = stack_at(at(4, 40)).await;
+    let report = tick(&s, &s.worker).await;
+    assert_eq!(report.stopped, StopReason::QueueEmpty, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_job_waiting_for_a_window_is_left_until_the_tick_before_it_opens() {
+    // 10:31 in Singapore: the next window opens at 12:00.
+    let (s, upstream) = stack_at(at(2, 31)).await;
+    s.submit().await;
+    let report = tick(&s, &hands_off(&s)).await;
+    assert_eq!(report.stopped, StopReason::NothingDue, "{report:?}");
+    // 11:59:21, the last tick before the window: it drains, waiting for the slot.
+    s.clock.set(at(3, 59) + Duration::seconds(21));
+    let report = tick(&s, &s.worker).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert_eq!(upstream.call_count(), 1);
+    assert!(s.clock.now() >= at(4, 0));
+}
