@@ -1018,6 +1018,18 @@ fn functions_build_from_the_workspace_and_run_on_al2023_arm64() {
     }
 
     let worker = t.function(WORKER_BINARY);
+    // The worker holds one answer at a time, read into one buffer and bounded; at rest it
+    // takes about 20 MiB (bench/run.sh --only-worst-jobs measures 57 MiB on the largest
+    // upscale). A smaller memory, or a larger bound, could kill it after NovelAI answered,
+    // and the retry would pay again.
+    let answer_mib = (naiq_adapters::novelai::MAX_ANSWER_BYTES >> 20) as u64;
+    let memory = as_u64(worker.prop("MemorySize")).unwrap_or(128);
+    p.check(memory >= answer_mib + 32, || {
+        format!(
+            "{}: MemorySize {memory} leaves too little room for a {answer_mib} MiB answer",
+            worker.id
+        )
+    });
     p.expect_eq(
         &format!("{} ReservedConcurrentExecutions", worker.id),
         as_u64(worker.prop("ReservedConcurrentExecutions")),
