@@ -32,6 +32,24 @@ pub const HEARTBEAT_SECONDS: u32 = 30;
 pub const LEASE_SECONDS: i64 = 150;
 
 impl Worker {
+    /// Extends the drain lease to `until` unless the lease this worker last wrote already
+    /// runs to within half a lease of it: no other worker can take a lease that has that
+    /// long left, so the write would change nothing. Jobs come every 8–15 s and each turn
+    /// asked for a renewal, twice; a write every minute or so is enough.
+    pub(super) async fn keep_lease(&self, until: DateTime<Utc>) -> bool {
+        let held = *self.lease_held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_some_and(|held| held >= until - Duration::seconds(LEASE_SECONDS / 2)) {
+            return true;
+        }
+        self.renew_lease(until).await
+    }
+
+    /// Records until when this worker's last lease write holds the lease (none: it does
+    /// not hold it).
+    pub(super) fn lease_written(&self, until: Option<DateTime<Utc>>) {
+        *self.lease_held.lock().unwrap_or_else(|e| e.into_inner()) = until;
+    }
+
     /// Extends the drain lease until `until`; false if another worker holds it now (ours
     /// ran out). A failed write is logged and counts as held: the lease is still ours
     /// until it expires.
@@ -42,7 +60,10 @@ impl Worker {
             .acquire_lease(LEASE_NAME, &self.holder, self.clock.now(), until)
             .await
         {
-            Ok(held) => held,
+            Ok(held) => {
+                self.lease_written(held.then_some(until));
+                held
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not renew the drain lease");
                 true

@@ -73,6 +73,8 @@ pub struct Worker {
     /// The current drain's deadline: a job's later calls (after vibe encodes) wait for
     /// their slots only while they fit it.
     deadline: Mutex<Option<DateTime<Utc>>>,
+    /// Until when the drain lease this worker last wrote holds (`heartbeat::keep_lease`).
+    lease_held: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// Why a drain ended.
@@ -154,6 +156,7 @@ impl Worker {
             settings,
             holder: holder.into(),
             deadline: Mutex::new(None),
+            lease_held: Mutex::new(None),
         }
     }
 
@@ -198,6 +201,7 @@ impl Worker {
             self.record_gauges().await;
             return Ok(report);
         }
+        self.lease_written(Some(lease_until));
         self.refresh_account(false).await;
         // Dead letters are swept before and after: a message moves there when a receive
         // finds it past the limit. A sweep that cannot even receive is logged; the drain
@@ -223,6 +227,7 @@ impl Worker {
         {
             tracing::warn!(error = %e, "could not release the drain lease; it expires by itself");
         }
+        self.lease_written(None);
         result.map(|()| report)
     }
 
@@ -239,7 +244,7 @@ impl Worker {
                 report.stopped = StopReason::OutOfTime;
                 return Ok(());
             }
-            if !self.renew_lease(self.lease_until(now, deadline)).await {
+            if !self.keep_lease(self.lease_until(now, deadline)).await {
                 report.stopped = StopReason::LeaseHeld;
                 return Ok(());
             }
@@ -299,7 +304,7 @@ impl Worker {
                 until
             };
             tracing::debug!(reason = reason.as_str(), until = %until, "waiting for the next slot");
-            self.renew_lease(self.lease_until(wake, deadline)).await;
+            self.keep_lease(self.lease_until(wake, deadline)).await;
             self.sleeper.sleep_until(wake).await;
         }
     }
