@@ -251,9 +251,24 @@ impl Worker {
             let (state, _) = self.ports.pacing.load_pacing().await?;
             let normal = pacing.decide(&state, now, false);
             let test = pacing.decide(&state, now, true);
+            // The waiting jobs, when the counters were read for this turn.
+            let mut counted = None;
             let lanes: &[Lane] = match (normal, test) {
                 (Decision::Now, _) => &Lane::ALL,
-                (_, Decision::Now) => &[Lane::Test],
+                (_, Decision::Now) => {
+                    // Only a test job may go now (test jobs ignore the interval): its lane
+                    // is received from only when the counters say one waits. This runs in
+                    // every wait between normal calls, and the read costs less than a
+                    // receive. A test job a killed worker left `STARTED` is not counted;
+                    // its message is received at the next normal turn, test lane first.
+                    let snapshot = self.ports.jobs.queue_snapshot().await?;
+                    counted = Some(snapshot.total_pending());
+                    if snapshot.lane(Lane::Test).is_some_and(|t| t.waiting > 0) {
+                        &[Lane::Test]
+                    } else {
+                        &[]
+                    }
+                }
                 _ => &[],
             };
             if !lanes.is_empty() {
@@ -286,8 +301,11 @@ impl Worker {
             // Nothing waits, and no message is left either (a message can belong to a
             // job found `STARTED`, which a crashed worker left: it is finished from its
             // stored answer, or retried).
-            if self.ports.jobs.total_pending().await? == 0 && self.ports.queue.backlog().await? == 0
-            {
+            let pending = match counted {
+                Some(n) => n,
+                None => self.ports.jobs.total_pending().await?,
+            };
+            if pending == 0 && self.ports.queue.backlog().await? == 0 {
                 report.stopped = StopReason::QueueEmpty;
                 return Ok(());
             }
