@@ -82,8 +82,11 @@ pub fn decode(bytes: &Bytes) -> PortResult<Vec<GeneratedImage>> {
     let header: Header =
         serde_json::from_slice(&rest[..end]).map_err(|e| corrupt(&e.to_string()))?;
     let mut at = MAGIC.len() + end + 1;
-    let listed: usize = header.images.iter().map(|e| e.bytes).sum();
-    if listed != bytes.len() - at || header.images.is_empty() {
+    let listed = header
+        .images
+        .iter()
+        .try_fold(0usize, |sum, e| sum.checked_add(e.bytes));
+    if listed != Some(bytes.len() - at) || header.images.is_empty() {
         return Err(corrupt("its length does not match its header"));
     }
     Ok(header
@@ -282,5 +285,15 @@ mod tests {
         let mut longer = bytes.to_vec();
         longer.push(0);
         assert!(decode(&longer.into()).is_err());
+        // Lengths that overflow when added up are refused, not a panic.
+        let huge = format!(
+            "naiq-answer 1\n{{\"images\":[{e},{e}]}}\nxx",
+            e = format!(
+                r#"{{"format":"png","width":1,"height":1,"bytes":{}}}"#,
+                usize::MAX
+            )
+        );
+        let err = decode(&huge.into_bytes().into()).unwrap_err();
+        assert!(err.to_string().contains("length"), "{err}");
     }
 }
