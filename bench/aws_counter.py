@@ -15,8 +15,10 @@ import json
 import math
 import threading
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from quiet_server import QuietServer
 
 
 def attribute_size(value):
@@ -106,8 +108,11 @@ def dynamodb_units(operation, request, response):
                                      request.get("ConsistentRead", False)))]
     if operation == "BatchGetItem":
         consistent = any(t.get("ConsistentRead") for t in request.get("RequestItems", {}).values())
-        return [("read", sum(read_units(item_size(i), consistent)
-                             for items in response.get("Responses", {}).values() for i in items))]
+        found = [i for items in response.get("Responses", {}).values() for i in items]
+        asked = sum(len(t.get("Keys", [])) for t in request.get("RequestItems", {}).values())
+        # An item asked for and not found is billed the minimum, as with GetItem.
+        return [("read", sum(read_units(item_size(i), consistent) for i in found)
+                 + max(0, asked - len(found)) * read_units(0, consistent))]
     if operation in ("Query", "Scan"):
         size = sum(item_size(i) for i in response.get("Items", []))
         return [("read", read_units(size, request.get("ConsistentRead", False)))]
@@ -223,7 +228,7 @@ class CountingProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

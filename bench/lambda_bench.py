@@ -6,10 +6,12 @@ Lambda Runtime API (bench/runtime_api.py), on the local emulator and the fake No
 For each API route, a fresh process: init (process start → its first `next`), the first
 request's latency, then N warm requests: latency p50/p90 and CPU per request (the process's
 user + system time over the N requests, from /proc/<pid>/stat), and the process's peak RSS
-(VmHWM). For the worker: one drain of the jobs the submit scenario queued; per job, the
-worker's overhead (slot reserved → the request arrives at the fake; the fake's answer →
-`SUCCESS` logged) and CPU per job; then a drain of V5 jobs through the stream route, with
-their step previews, counted per job. Then the API's peak RSS for the worst inputs: the largest
+(VmHWM). For the worker: first the schedule's tick on a quiet stack (one read, no drain); one
+drain of the jobs the submit scenarios queued; per job, the worker's overhead (slot reserved →
+the request arrives at the fake; the fake's answer → `SUCCESS` logged) and CPU per job; then a
+drain of V5 jobs through the stream route, with their step previews, counted per job; then
+jobs with a webhook, their events delivered by the webhooks function to a receiver on
+127.0.0.1, counted per job. Then the API's peak RSS for the worst inputs: the largest
 image and mask it accepts, and an 8192×8192 PNG it refuses from its header; and the worker's
 peak RSS for its worst jobs (the largest upscale, a background removal of the largest source)
 with the fake answering random pixels, PNGs as large as their size allows.
@@ -28,8 +30,10 @@ import sys
 import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quiet_server import QuietServer  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
 import aws_counter  # noqa: E402
 import bodies  # noqa: E402
@@ -48,6 +52,13 @@ def counted_since(before, per):
         return None
     d = aws_counter.difference(COUNTER.counter.snapshot(), before)
     return {part: {k: v / per for k, v in values.items()} for part, values in d.items()}
+
+def aws_requests(counted):
+    """", N AWS requests" for a counted figure; nothing when the run did not count."""
+    if not counted:
+        return ""
+    return f", {sum(counted['requests'].values()):.0f} AWS requests"
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -225,7 +236,8 @@ def worker_scenario(args, expected_jobs):
         jobs = max(report.get("succeeded", 0), 1)
         aws = counted_since(aws0, jobs)
         log_bytes = f.log_bytes() / jobs
-        # An invocation that finds every lane empty (the schedule's, most minutes of a day).
+        # The schedule's tick right after: every lane is empty, but a call was made in the
+        # last ten minutes, so it drains (a killed worker's job may come back).
         aws0 = counted()
         idle = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
         idle_ms = idle.latency_ms
@@ -267,6 +279,127 @@ def worker_scenario(args, expected_jobs):
     }
 
 
+def scheduled_tick(args):
+    """One schedule tick in a fresh worker process, stopped after it: the process, its
+    answer, the drain report, the CPU seconds the tick took and the AWS count before it."""
+    f = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+    try:
+        aws0 = counted()
+        cpu0 = cpu_seconds(f.proc.pid)
+        answer = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+        cpu = cpu_seconds(f.proc.pid) - cpu0
+    finally:
+        f.stop()
+    return f, answer, json.loads(answer.body), cpu, aws0
+
+
+def quiet_tick_scenario(args):
+    """The schedule's tick on a quiet stack (nothing waits, no call in the last ten minutes,
+    not a housekeeping minute: most minutes of a day), in a fresh worker process before any
+    job exists. It reads the lane counters and the pacing state and ends
+    (`worker::tick`)."""
+    # Every tenth minute is a housekeeping one, which drains whatever the counters say.
+    while time.gmtime().tm_min % 10 == 0 or time.gmtime().tm_sec >= 58:
+        time.sleep(1)
+    f, answer, report, cpu, aws0 = scheduled_tick(args)
+    aws = counted_since(aws0, 1)
+    if report.get("stopped") != "nothing_due":
+        raise RuntimeError(f"the quiet tick drained: {report}")
+    return {"init_ms": f.init_ms, "latency_ms": answer.latency_ms, "cpu_ms": cpu * 1000.0,
+            "aws": aws, "log_bytes": f.log_bytes(), "report": report}
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that answers every POST 200 and counts them."""
+
+    def __init__(self):
+        receiver = self
+        self.posts = 0
+        self.lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.posts += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_):
+                pass
+
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def webhook_scenario(args, key, body, jobs=20):
+    """Jobs whose client takes webhooks instead of polling: the worker queues each job's
+    events (started, succeeded) and nudges the webhooks function, which signs and POSTs
+    them to a receiver on 127.0.0.1 and records each. Counted per job: the worker's AWS
+    requests, the nudges (each one an invocation of the webhooks function on AWS), and the
+    webhooks function's requests and time, from one drain of every event and one
+    invocation with nothing to deliver (what each further nudge, and its schedule's tick,
+    costs)."""
+    receiver = Receiver()
+    try:
+        api = Function(args.api_bin, "naiq-api")
+        try:
+            for i in range(jobs):
+                code, answer = status_of(api.invoke(http_event(
+                    "POST", "/generate", key, dict(body, webhook_url=receiver.url))))
+                if code not in (200, 202):
+                    raise RuntimeError(f"webhook job {i}: submit answered {code}: {answer}")
+        finally:
+            api.stop()
+        worker = Function(args.worker_bin, "naiq-worker", deadline_seconds=900,
+                          extra_env={"WEBHOOKS_FUNCTION_NAME": "naiq-webhooks"})
+        try:
+            aws0 = counted()
+            report = json.loads(worker.invoke(
+                {"source": "aws.events", "detail-type": "Scheduled Event"}).body)
+            done = report.get("succeeded", 0)
+            aws = counted_since(aws0, max(done, 1))
+            nudges = worker.rt.nudges
+            worker_logs = worker.log_bytes()
+        finally:
+            worker.stop()
+        if done != jobs:
+            raise RuntimeError(f"the webhook drain finished {done} of {jobs} jobs: {report}")
+        hooks = Function(args.webhooks_bin, "naiq-webhooks", deadline_seconds=60)
+        try:
+            aws0 = counted()
+            cpu0 = cpu_seconds(hooks.proc.pid)
+            drained = hooks.invoke({"source": "naiq.nudge"})
+            cpu = cpu_seconds(hooks.proc.pid) - cpu0
+            hooks_aws = counted_since(aws0, done)
+            delivered = json.loads(drained.body).get("delivered", 0)
+            aws0 = counted()
+            idle = hooks.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
+            idle_aws = counted_since(aws0, 1)
+            rss = peak_rss_mib(hooks.proc.pid)
+            hooks_logs = hooks.log_bytes()
+        finally:
+            hooks.stop()
+    finally:
+        receiver.stop()
+    if receiver.posts < 2 * jobs or delivered < 2 * jobs:
+        raise RuntimeError(f"{receiver.posts} webhook POSTs for {jobs} jobs ({delivered} delivered)")
+    return {
+        "jobs": done, "aws_per_job": aws, "log_bytes_per_job": (worker_logs + hooks_logs) / done,
+        "nudges_per_job": nudges / done, "events_per_job": delivered / done,
+        "webhooks_ms_per_job": drained.latency_ms / done, "webhooks_cpu_ms_per_job": cpu * 1000 / done,
+        "webhooks_aws_per_job": hooks_aws, "webhooks_idle_ms": idle.latency_ms,
+        "webhooks_aws_per_idle": idle_aws, "webhooks_init_ms": hooks.init_ms,
+        "webhooks_peak_rss_mib": rss,
+    }
+
+
 def stream_scenario(args, key, jobs=10):
     """A drain of V5 jobs, the default model, which go through the stream route with step
     previews: the fake takes 85 ms a step (a 23-step image in about two seconds, as NovelAI
@@ -282,19 +415,13 @@ def stream_scenario(args, key, jobs=10):
     finally:
         api.stop()
     fake("/_fake/config", "PUT", {"step_delay_ms": 85})
-    f = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
     try:
-        aws0 = counted()
-        cpu0 = cpu_seconds(f.proc.pid)
-        answer = f.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
-        cpu = cpu_seconds(f.proc.pid) - cpu0
-        report = json.loads(answer.body)
-        done = report.get("succeeded", 0)
-        aws = counted_since(aws0, max(done, 1))
-        log_bytes = f.log_bytes() / max(done, 1)
+        f, answer, report, cpu, aws0 = scheduled_tick(args)
     finally:
-        f.stop()
         fake("/_fake/config", "PUT", {"step_delay_ms": 0})
+    done = report.get("succeeded", 0)
+    aws = counted_since(aws0, max(done, 1))
+    log_bytes = f.log_bytes() / max(done, 1)
     if done != jobs:
         raise RuntimeError(f"the stream drain finished {done} of {jobs} jobs: {report}")
     return {"jobs": done, "drain_s": answer.latency_ms / 1000.0,
@@ -372,6 +499,8 @@ def run(args):
     n = args.requests
     seed_body = {"prompt": "1girl, cat ears, 猫耳", "model": "nai-v3", "resolution": "portrait"}
     results = {"api": [], "machine": machine()}
+    # Before any job exists: the tick of most minutes of a day.
+    results["quiet_tick"] = quiet_tick_scenario(args)
     api = results["api"]
     api.append(api_scenario(args, "GET /health", lambda i: http_event("GET", "/health"),
                             {200}, n))
@@ -392,24 +521,59 @@ def run(args):
     finally:
         helper.stop()
     waiting = submitted[0]
-    to_cancel = submitted[1:]
+    solo_key = os.environ.get("NAIQ_API_KEY_SOLO")
+    solo = None
+    if solo_key:
+        helper = Function(args.api_bin, "naiq-api")
+        try:
+            code, body = status_of(helper.invoke(http_event("POST", "/generate", solo_key,
+                                                             seed_body)))
+            if code not in (200, 202):
+                raise RuntimeError(f"the solo key's submit answered {code}: {body}")
+            solo = body["task_id"]
+        finally:
+            helper.stop()
     for name, route, make in [
         ("GET /task_status (waiting)", "/task_status/{task_id}",
          lambda i: http_event("GET", f"/task_status/{waiting}", key,
                               route="/task_status/{task_id}")),
+    ] + ([
+        # The common poll: the key's only waiting job (one BatchGetItem).
+        ("GET /task_status (waiting, the key's only job)", "/task_status/{task_id}",
+         lambda i: http_event("GET", f"/task_status/{solo}", solo_key,
+                              route="/task_status/{task_id}")),
+    ] if solo else []) + [
         ("GET /queue_status", None, lambda i: http_event("GET", "/queue_status", key)),
         ("GET /rate_limit_status", None, lambda i: http_event("GET", "/rate_limit_status", key)),
         ("GET /tasks", None, lambda i: http_event("GET", "/tasks", key, query="limit=20")),
         ("GET /usage", None, lambda i: http_event("GET", "/usage", key)),
     ]:
         api.append(api_scenario(args, name, make, {200}, n))
+    # The worker drains every job queued so far (none cancelled, so its counts per job are
+    # a job's own, not shared with messages of cancelled jobs it skips).
+    results["worker"] = worker_scenario(args, args.jobs_expected or (2 * n + 2))
+    # Jobs to cancel, queued after the drain; their messages are then drained out of the
+    # way, uncounted, before the V5 jobs.
+    to_cancel = []
+    helper = Function(args.api_bin, "naiq-api")
+    try:
+        # One per request of the scenario: its first and the n warm ones.
+        for _ in range(n + 1):
+            _, body = status_of(helper.invoke(submit(0)))
+            to_cancel.append(body["task_id"])
+    finally:
+        helper.stop()
     api.append(api_scenario(
         args, "POST /cancel_task", lambda i: http_event(
             "POST", f"/cancel_task/{to_cancel[i]}", key, route="/cancel_task/{task_id}"),
         {200}, n))
-    # The worker drains what is left: the submit scenario's jobs and the one kept waiting.
-    results["worker"] = worker_scenario(args, args.jobs_expected or (n + 2))
+    sweep = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+    try:
+        sweep.invoke({"source": "naiq.nudge"})
+    finally:
+        sweep.stop()
     results["stream_worker"] = stream_scenario(args, key)
+    results["webhook_jobs"] = webhook_scenario(args, key, seed_body)
     api.append(api_scenario(
         args, "GET /task_status (done)",
         lambda i: http_event("GET", f"/task_status/{waiting}", key,
@@ -448,7 +612,18 @@ def markdown(r):
             f"| CPU per job | {w['cpu_ms_per_job']:.2f} ms |",
             f"| slot reserved → request at NovelAI, p50 / p90 | {w['reserved_to_upstream_ms_p50']:.1f} / {w['reserved_to_upstream_ms_p90']:.1f} ms |",
             f"| NovelAI's answer → `SUCCESS` stored, p50 / p90 | {w['answer_to_success_ms_p50']:.1f} / {w['answer_to_success_ms_p90']:.1f} ms |",
-            f"| peak RSS | {w['peak_rss_mib']:.1f} MiB |"]
+            f"| peak RSS | {w['peak_rss_mib']:.1f} MiB |",
+            f"| the schedule's tick after the drain (empty lanes, a call in the last ten minutes: a whole drain) | {w['idle_drain_ms']:.1f} ms{aws_requests(w['aws_per_idle_drain'])} |"]
+    q = r.get("quiet_tick")
+    if q:
+        out.append(f"| the schedule's tick on a quiet stack (one read, no drain) | "
+                   f"{q['latency_ms']:.1f} ms, {q['cpu_ms']:.2f} ms CPU{aws_requests(q['aws'])} |")
+    wh = r.get("webhook_jobs")
+    if wh:
+        out.append(f"| jobs with a webhook: events and nudges per job; the webhooks function's "
+                   f"time per job, CPU per job, peak RSS | {wh['events_per_job']:.1f} and "
+                   f"{wh['nudges_per_job']:.1f}; {wh['webhooks_ms_per_job']:.1f} ms, "
+                   f"{wh['webhooks_cpu_ms_per_job']:.2f} ms, {wh['webhooks_peak_rss_mib']:.1f} MiB |")
     st = r.get("stream_worker")
     if st:
         out.append(f"| V5 jobs through the stream route (previews), CPU per job | "
@@ -474,6 +649,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--api-bin", default=os.path.join(ROOT, "target/release/naiq-api"))
     p.add_argument("--worker-bin", default=os.path.join(ROOT, "target/release/naiq-worker"))
+    p.add_argument("--webhooks-bin", default=os.path.join(ROOT, "target/release/naiq-webhooks"))
     p.add_argument("--requests", type=int, default=200, help="warm requests per route")
     p.add_argument("--jobs-expected", type=int, default=0)
     p.add_argument("--out", default=os.path.join(HERE, "results.json"))

@@ -29,8 +29,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # BENCH_BIN_DIR: measure the release binaries found there instead of building them here.
 bins="${BENCH_BIN_DIR:-$root/target/release}"
 if [[ -z "${BENCH_BIN_DIR:-}" ]]; then
-    say "building the release binaries (naiq-api, naiq-worker)"
-    (cd "$root" && cargo build --quiet --release -p naiq-api -p naiq-worker)
+    say "building the release binaries (naiq-api, naiq-worker, naiq-webhooks)"
+    (cd "$root" && cargo build --quiet --release -p naiq-api -p naiq-worker -p naiq-webhooks)
 fi
 
 if [[ -f "$root/localstack/.run/pids" ]]; then
@@ -43,7 +43,7 @@ unset PACING_TIMEZONE RATE_LIMIT_DAILY MAX_ATTEMPTS NOVELAI_TOKEN NOVELAI_API_UR
     NOVELAI_SECRET_ID WORKER_TIMEOUT_SECONDS
 # Short gaps so one drain takes every job; the pacing itself is not what is measured.
 export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.05 RATE_LIMIT_MAX_INTERVAL=0.1 \
-    COOLDOWN_MIN=0.05 COOLDOWN_MAX=0.1 ALLOW_TEST_REQUESTS=true
+    COOLDOWN_MIN=0.05 COOLDOWN_MAX=0.1 ALLOW_TEST_REQUESTS=true WEBHOOK_ALLOW_PRIVATE=true
 trap '"$root/localstack/down.sh" >/dev/null 2>&1 || true' EXIT
 say "starting the stack without the functions (localstack/up.sh --detach, NAIQ_FUNCTIONS=0)"
 "$root/localstack/up.sh" --detach >/dev/null
@@ -52,7 +52,13 @@ source "$root/localstack/.run/stack.env"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" \
     AWS_EC2_METADATA_DISABLED=true NOVELAI_IMAGE_URL="$NAIQ_FAKE_NOVELAI_URL"
 
-args=(--requests "${BENCH_REQUESTS:-200}" --api-bin "$bins/naiq-api" --worker-bin "$bins/naiq-worker")
+# A second key with one job waiting: the common status poll, whose position needs no count of
+# the key's own jobs ahead.
+NAIQ_API_KEY_SOLO="$("$root/target/debug/naiq" keys create --name bench-solo 2>/dev/null)"
+export NAIQ_API_KEY_SOLO
+
+args=(--requests "${BENCH_REQUESTS:-200}" --api-bin "$bins/naiq-api" --worker-bin "$bins/naiq-worker"
+    --webhooks-bin "$bins/naiq-webhooks")
 if [[ "$count" == 1 ]]; then
     args+=(--count-aws --out "$here/counts.json")
 fi
