@@ -30,12 +30,28 @@ PRICES = {
 JOBS_PER_DAY = 800
 # The schedule invokes the worker (and the webhook function) every minute.
 SCHEDULED_PER_DAY = 1440
+# A tick drains only when something is due (`worker::tick`): for ten minutes after any call,
+# on every tenth minute (housekeeping), and when a waiting job may start before the next
+# tick. With 800 jobs a day spread over the default windows (06-09, 12-14 and 19-23 in
+# Singapore: 540 minutes), every window minute and the ten after each window drain; of the
+# other minutes, one in ten. The rest read the counters once and end (the bench's quiet
+# tick). A window minute's tick that finds the worker busy stops at the lease, which costs
+# less than the empty drain it is priced at here.
+WINDOW_MINUTES = 540
+WINDOWS = 3
+QUIET_AFTER_MINUTES = 10
+HOUSEKEEPING_EVERY_MINUTES = 10
+_AFTER_CALLS = WINDOW_MINUTES + WINDOWS * QUIET_AFTER_MINUTES
+DRAINING_TICKS_PER_DAY = _AFTER_CALLS + (SCHEDULED_PER_DAY - _AFTER_CALLS) / HOUSEKEEPING_EVERY_MINUTES
+QUIET_TICKS_PER_DAY = SCHEDULED_PER_DAY - DRAINING_TICKS_PER_DAY
 # Memory the template gives each function (MiB). The API needs it: the largest accepted image
 # and mask take it to about 95 MiB. The worker's worst jobs (the largest upscale, answered
-# with random pixels) peak at 93 MiB (`bench/run.sh --only-worst-jobs`): 128 would leave too
-# little room, and a worker killed for memory after NovelAI answered pays again (docs/cost.md).
+# with random pixels) peak at 57 MiB now that an answer is held once (`bench/run.sh
+# --only-worst-jobs`; 93 MiB before), so it runs at Lambda's smallest size.
 API_MEMORY_MIB = 256
-WORKER_MEMORY_MIB = 256
+WORKER_MEMORY_MIB = 128
+# The webhooks function peaks at 16 MiB (its events are small JSON): Lambda's smallest size.
+WEBHOOKS_MEMORY_MIB = 128
 # While jobs wait, the worker sleeps in its invocation until the next slot: a busy queue
 # bills the mean gap (8-15 s, RATE_LIMIT_*_INTERVAL) for each job.
 WORKER_SECONDS_PER_JOB = 11.5
@@ -67,6 +83,19 @@ def dollars_of(aws, per):
     return sum(parts.values()) * per, {k: v * per for k, v in parts.items()}
 
 
+def minus(a, b):
+    """Counts `a` less counts `b`, part by part (none below zero)."""
+    return {part: {k: max(0.0, v - b.get(part, {}).get(k, 0)) for k, v in values.items()}
+            for part, values in a.items()}
+
+
+def plus(a, b):
+    """Counts `a` and `b` added, part by part."""
+    return {part: {k: a.get(part, {}).get(k, 0) + b.get(part, {}).get(k, 0)
+                   for k in set(a.get(part, {})) | set(b.get(part, {}))}
+            for part in set(a) | set(b)}
+
+
 def lambda_dollars(seconds, memory_mib, per):
     gb_s = seconds * memory_mib / 1024
     return (gb_s * PRICES["lambda_gb_second_arm64"] + PRICES["lambda_request"]) * per
@@ -82,9 +111,20 @@ def model(r, polling, job="worker"):
     through the stream route with its step previews)."""
     submit = route(r, "POST /generate")
     status = route(r, "GET /task_status (waiting)")
+    hooked = None if polling else r.get("webhook_jobs")
     w = dict(r["worker"], **{k: r[job][k] for k in ("aws_per_job", "log_bytes_per_job")})
+    if hooked:
+        # A client that takes webhooks: in the worker, what a job with a webhook counts
+        # beyond one without (each event queued, the webhooks function nudged); the
+        # function's deliveries below.
+        w["aws_per_job"] = plus(w["aws_per_job"],
+                                minus(hooked["aws_per_job"], r["worker"]["aws_per_job"]))
+        w["log_bytes_per_job"] += hooked["log_bytes_per_job"] - r["worker"]["log_bytes_per_job"]
     per_job = 1000
-    idle_per_1000 = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
+    quiet = r.get("quiet_tick")
+    draining_ticks = DRAINING_TICKS_PER_DAY if quiet else SCHEDULED_PER_DAY
+    idle_per_1000 = draining_ticks / JOBS_PER_DAY * 1000
+    quiet_per_1000 = QUIET_TICKS_PER_DAY / JOBS_PER_DAY * 1000
     terms = {}
 
     def add(name, dollars):
@@ -100,11 +140,40 @@ def model(r, polling, job="worker"):
     aws, parts = dollars_of(w["aws_per_job"], per_job)
     for k, v in parts.items():
         add(f"{k} (worker)", v)
-    add("worker Lambda (scheduled, idle)",
+    add("worker Lambda (scheduled, draining empty lanes)",
         lambda_dollars(w["idle_drain_ms"] / 1000, WORKER_MEMORY_MIB, idle_per_1000))
     aws, parts = dollars_of(w["aws_per_idle_drain"], idle_per_1000)
     for k, v in parts.items():
-        add(f"{k} (scheduled worker, idle)", v)
+        add(f"{k} (scheduled worker, draining empty lanes)", v)
+    if quiet:
+        add("worker Lambda (scheduled, quiet)",
+            lambda_dollars(quiet["latency_ms"] / 1000, WORKER_MEMORY_MIB, quiet_per_1000))
+        aws, parts = dollars_of(quiet["aws"], quiet_per_1000)
+        for k, v in parts.items():
+            add(f"{k} (scheduled worker, quiet)", v)
+    if hooked:
+        # Each nudge is one invocation of the webhooks function: the delivery work measured
+        # in one drain of every event, plus, per invocation, what one with nothing left to
+        # deliver costs (its last, empty receive).
+        n = hooked["nudges_per_job"]
+        seconds = hooked["webhooks_ms_per_job"] / 1000 + n * hooked["webhooks_idle_ms"] / 1000
+        add("webhooks function Lambda (deliveries)",
+            lambda_dollars(seconds / n, WEBHOOKS_MEMORY_MIB, per_job * n))
+        aws, parts = dollars_of(hooked["webhooks_aws_per_job"], per_job)
+        for k, v in parts.items():
+            add(f"{k} (webhook deliveries)", v)
+        aws, parts = dollars_of(hooked["webhooks_aws_per_idle"], per_job * n)
+        for k, v in parts.items():
+            add(f"{k} (webhook deliveries)", v)
+    if r.get("webhook_jobs"):
+        # Its schedule ticks every minute, webhooks or not.
+        idle = r["webhook_jobs"]
+        ticks = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
+        add("webhooks function Lambda (scheduled, idle)",
+            lambda_dollars(idle["webhooks_idle_ms"] / 1000, WEBHOOKS_MEMORY_MIB, ticks))
+        aws, parts = dollars_of(idle["webhooks_aws_per_idle"], ticks)
+        for k, v in parts.items():
+            add(f"{k} (webhooks function, scheduled, idle)", v)
     logs = (submit["log_bytes_per_request"] + w["log_bytes_per_job"]) * per_job
     if polling:
         n = POLLS_PER_JOB * per_job
@@ -130,10 +199,20 @@ def counted_lines(r):
          status["log_bytes_per_request"]),
         ("job, in the worker (V3, the seed's example)", w["aws_per_job"],
          w["log_bytes_per_job"]),
+        ("job with a webhook, in the worker (V3; its events queued, the webhooks function "
+         "nudged)", r.get("webhook_jobs", {}).get("aws_per_job"),
+         r.get("webhook_jobs", {}).get("log_bytes_per_job", 0)),
+        ("job with a webhook, in the webhooks function (its events signed, POSTed, "
+         "recorded)", r.get("webhook_jobs", {}).get("webhooks_aws_per_job"), 0),
+        ("webhooks function invocation with nothing to deliver",
+         r.get("webhook_jobs", {}).get("webhooks_aws_per_idle"), 0),
         ("job, in the worker (V5 through the stream route, with previews)",
          r.get("stream_worker", {}).get("aws_per_job"),
          r.get("stream_worker", {}).get("log_bytes_per_job", 0)),
-        ("scheduled worker invocation, queue empty", w["aws_per_idle_drain"], 0),
+        ("scheduled tick draining empty lanes (a call in the last ten minutes, or a "
+         "housekeeping minute)", w["aws_per_idle_drain"], 0),
+        ("scheduled tick with nothing due (one read, no drain)",
+         r.get("quiet_tick", {}).get("aws"), 0),
     ]:
         if aws is None:
             continue
@@ -153,8 +232,9 @@ def main():
     hooks, polls = model(r, False), model(r, True)
     print("| term | webhooks, $ per 1,000 jobs | polling, $ per 1,000 jobs |")
     print("|---|---|---|")
-    for k in sorted(polls, key=lambda k: -polls[k]):
-        print(f"| {k} | {hooks.get(k, 0):.4f} | {polls[k]:.4f} |")
+    terms = set(hooks) | set(polls)
+    for k in sorted(terms, key=lambda k: -max(hooks.get(k, 0), polls.get(k, 0))):
+        print(f"| {k} | {hooks.get(k, 0):.4f} | {polls.get(k, 0):.4f} |")
     print(f"| **total** | **{sum(hooks.values()):.4f}** | **{sum(polls.values()):.4f}** |")
     print()
     print(f"Largest term with webhooks: {max(hooks, key=hooks.get)}; "
@@ -168,7 +248,7 @@ def main():
         print("|---|---|---|")
         for k in sorted(v5p, key=lambda k: -v5p[k]):
             if k.endswith("(worker)"):
-                print(f"| {k} | {v5h.get(k, 0):.4f} | {v5p[k]:.4f} |")
+                print(f"| {k} | {v5h.get(k, 0):.4f} | {v5p.get(k, 0):.4f} |")
         print(f"| **total, every term** | **{sum(v5h.values()):.4f}** | "
               f"**{sum(v5p.values()):.4f}** |")
 
