@@ -6,9 +6,10 @@
 #   bench/run.sh --only-worst-jobs  # only the worker's memory on its largest answers
 #   BENCH_REQUESTS=50 bench/run.sh
 #
-# It builds the release binaries of the API and the worker, starts the local stack without
-# the functions (moto, the template's resources, the fake NovelAI, a key: localstack/up.sh
-# with NAIQ_FUNCTIONS=0) on free ports, runs bench/lambda_bench.py, and stops the stack.
+# It builds the release binaries of the API, the worker and the webhooks function, starts the
+# local stack without the functions (moto, the template's resources, the fake NovelAI, a key:
+# localstack/up.sh with NAIQ_FUNCTIONS=0) on free ports, runs bench/lambda_bench.py, and stops
+# the stack.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
