@@ -42,12 +42,7 @@ impl LeaseStore for Recorded {
 async fn a_drain_renews_its_lease_about_once_a_minute_and_never_lets_it_lapse() {
     let s = support::stack(
         support::clock(),
-        Given {
-            images: Arc::new(MemoryImageStore::default()),
-            jobs: Arc::new(MemoryJobStore::default()),
-            upstream: Arc::new(MemoryUpstream::default()),
-            settings: Settings::default(),
-        },
+        Given::memory(Arc::default(), Settings::default()),
     )
     .await;
     for _ in 0..30 {

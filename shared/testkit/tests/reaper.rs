@@ -18,12 +18,7 @@ async fn fresh() -> (Stack, Arc<MemoryUpstream>) {
     let upstream = Arc::new(MemoryUpstream::default());
     let s = support::stack(
         support::clock(),
-        Given {
-            images: Arc::new(MemoryImageStore::default()),
-            jobs: Arc::new(MemoryJobStore::default()),
-            upstream: upstream.clone(),
-            settings: Settings::default(),
-        },
+        Given::memory(upstream.clone(), Settings::default()),
     )
     .await;
     (s, upstream)

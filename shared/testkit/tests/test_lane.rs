@@ -54,15 +54,13 @@ impl JobQueue for Watched {
 async fn test_mode() -> Stack {
     let mut s = support::stack(
         support::clock(),
-        Given {
-            images: Arc::new(MemoryImageStore::default()),
-            jobs: Arc::new(MemoryJobStore::default()),
-            upstream: Arc::new(MemoryUpstream::default()),
-            settings: Settings {
+        Given::memory(
+            Arc::default(),
+            Settings {
                 allow_test_requests: true,
                 ..Settings::default()
             },
-        },
+        ),
     )
     .await;
     s.alice.allow_test = true;

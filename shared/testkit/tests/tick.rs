@@ -72,16 +72,7 @@ async fn stack_at(now: DateTime<Utc>) -> (Stack, Arc<MemoryUpstream>) {
     let upstream = Arc::new(MemoryUpstream::default());
     let clock = support::clock();
     clock.set(now);
-    let s = support::stack(
-        clock,
-        Given {
-            images: Arc::new(MemoryImageStore::default()),
-            jobs: Arc::new(MemoryJobStore::default()),
-            upstream: upstream.clone(),
-            settings: Settings::default(),
-        },
-    )
-    .await;
+    let s = support::stack(clock, Given::memory(upstream.clone(), Settings::default())).await;
     (s, upstream)
 }
 

@@ -33,6 +33,18 @@ pub struct Given {
     pub settings: Settings,
 }
 
+impl Given {
+    /// Every port a fresh memory adapter, NovelAI answered by `upstream`.
+    pub fn memory(upstream: Arc<MemoryUpstream>, settings: Settings) -> Self {
+        Self {
+            images: Arc::new(MemoryImageStore::default()),
+            jobs: Arc::new(MemoryJobStore::default()),
+            upstream,
+            settings,
+        }
+    }
+}
+
 pub fn clock() -> Arc<ManualClock> {
     // 12:30 in Singapore: inside the default windows.
     Arc::new(ManualClock::new(
