@@ -28,19 +28,34 @@ fn backend<E: std::error::Error>(err: E) -> PortError {
     PortError::backend("S3", describe(&err))
 }
 
-#[async_trait]
-impl ImageStore for S3ImageStore {
-    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
+impl S3ImageStore {
+    /// One PutObject of `body`; `length` when the body cannot tell it (a streamed one).
+    async fn put_object(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: ByteStream,
+        length: Option<i64>,
+    ) -> PortResult<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
-            .body(ByteStream::from(bytes))
+            .set_content_length(length)
+            .body(body)
             .send()
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ImageStore for S3ImageStore {
+    async fn put(&self, key: &str, bytes: bytes::Bytes, content_type: &str) -> PortResult<()> {
+        self.put_object(key, content_type, ByteStream::from(bytes), None)
+            .await
     }
 
     async fn put_parts(
@@ -54,17 +69,8 @@ impl ImageStore for S3ImageStore {
         let body = SdkBody::retryable(move || {
             SdkBody::from_body_1_x(super::parts_body::PartsBody::new(parts.clone()))
         });
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .content_length(length)
-            .body(ByteStream::new(body))
-            .send()
+        self.put_object(key, content_type, ByteStream::new(body), Some(length))
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<bytes::Bytes>> {

@@ -38,6 +38,15 @@ impl DynamoJobStore {
         self
     }
 
+    /// The pacing state's item, read in the counters' batch, when the store was given the
+    /// state table.
+    fn pacing_item(&self) -> Option<turns::OtherItem<'_>> {
+        self.state_table.as_deref().map(|table| turns::OtherItem {
+            table,
+            key: super::state::pacing_key(),
+        })
+    }
+
     /// Writes a job's item on `condition`, and with a change of its lane's counters in the
     /// same transaction. A transaction that collides with another on the counters item is
     /// tried again.
@@ -186,10 +195,7 @@ impl JobStore for DynamoJobStore {
     }
 
     async fn get_for_status(&self, task_id: &TaskId) -> PortResult<StatusRead> {
-        let other = self.state_table.as_deref().map(|table| turns::OtherItem {
-            table,
-            key: super::state::pacing_key(),
-        });
+        let other = self.pacing_item();
         let with_pacing = other.is_some();
         let (snapshot, item, pacing) =
             turns::read_snapshot_with(&self.client, &self.table, Some(task_id.as_str()), other)
@@ -206,12 +212,8 @@ impl JobStore for DynamoJobStore {
     async fn snapshot_with_pacing(
         &self,
     ) -> PortResult<(QueueSnapshot, Option<(PacingState, u64)>)> {
-        let Some(table) = self.state_table.as_deref() else {
+        let Some(other) = self.pacing_item() else {
             return Ok((self.queue_snapshot().await?, None));
-        };
-        let other = turns::OtherItem {
-            table,
-            key: super::state::pacing_key(),
         };
         let (snapshot, _, pacing) =
             turns::read_snapshot_with(&self.client, &self.table, None, Some(other)).await?;
