@@ -63,9 +63,9 @@ IMAGE_DAYS = 7
 
 
 def dollars_of(aws, per):
-    """AWS charges (not Lambda) of counted requests, times `per`."""
+    """AWS charges (not Lambda) of counted requests, times `per`, by service."""
     if not aws:
-        return 0.0, {}
+        return {}
     req, units, sent = aws["requests"], aws["dynamodb_units"], aws["sent"]
     parts = {
         "DynamoDB": units.get("write", 0) * PRICES["dynamodb_write_unit"]
@@ -80,7 +80,7 @@ def dollars_of(aws, per):
     }
     stored = sum(n for k, n in sent.items() if k == "s3:PUT object")
     parts["S3 storage"] = stored / 1e9 * PRICES["s3_gb_month"] * IMAGE_DAYS / 30
-    return sum(parts.values()) * per, {k: v * per for k, v in parts.items()}
+    return {k: v * per for k, v in parts.items()}
 
 
 def minus(a, b):
@@ -130,27 +130,24 @@ def model(r, polling, job="worker"):
     def add(name, dollars):
         terms[name] = terms.get(name, 0.0) + dollars
 
+    def add_aws(counted, per, label):
+        """The AWS charges of `counted` requests, `per` times, a term per service."""
+        for service, dollars in dollars_of(counted, per).items():
+            add(f"{service} ({label})", dollars)
+
     add("API Gateway requests", PRICES["http_api_request"] * per_job)
     add("API Lambda", lambda_dollars(submit["p50_ms"] / 1000, API_MEMORY_MIB, per_job))
-    aws, parts = dollars_of(submit["aws_per_request"], per_job)
-    for k, v in parts.items():
-        add(f"{k} (submit)", v)
+    add_aws(submit["aws_per_request"], per_job, "submit")
     add("worker Lambda (sleeping to the next slot)",
         lambda_dollars(WORKER_SECONDS_PER_JOB, WORKER_MEMORY_MIB, per_job))
-    aws, parts = dollars_of(w["aws_per_job"], per_job)
-    for k, v in parts.items():
-        add(f"{k} (worker)", v)
+    add_aws(w["aws_per_job"], per_job, "worker")
     add("worker Lambda (scheduled, draining empty lanes)",
         lambda_dollars(w["idle_drain_ms"] / 1000, WORKER_MEMORY_MIB, idle_per_1000))
-    aws, parts = dollars_of(w["aws_per_idle_drain"], idle_per_1000)
-    for k, v in parts.items():
-        add(f"{k} (scheduled worker, draining empty lanes)", v)
+    add_aws(w["aws_per_idle_drain"], idle_per_1000, "scheduled worker, draining empty lanes")
     if quiet:
         add("worker Lambda (scheduled, quiet)",
             lambda_dollars(quiet["latency_ms"] / 1000, WORKER_MEMORY_MIB, quiet_per_1000))
-        aws, parts = dollars_of(quiet["aws"], quiet_per_1000)
-        for k, v in parts.items():
-            add(f"{k} (scheduled worker, quiet)", v)
+        add_aws(quiet["aws"], quiet_per_1000, "scheduled worker, quiet")
     if hooked:
         # Each nudge is one invocation of the webhooks function: the delivery work measured
         # in one drain of every event, plus, per invocation, what one with nothing left to
@@ -159,29 +156,21 @@ def model(r, polling, job="worker"):
         seconds = hooked["webhooks_ms_per_job"] / 1000 + n * hooked["webhooks_idle_ms"] / 1000
         add("webhooks function Lambda (deliveries)",
             lambda_dollars(seconds / n, WEBHOOKS_MEMORY_MIB, per_job * n))
-        aws, parts = dollars_of(hooked["webhooks_aws_per_job"], per_job)
-        for k, v in parts.items():
-            add(f"{k} (webhook deliveries)", v)
-        aws, parts = dollars_of(hooked["webhooks_aws_per_idle"], per_job * n)
-        for k, v in parts.items():
-            add(f"{k} (webhook deliveries)", v)
+        add_aws(hooked["webhooks_aws_per_job"], per_job, "webhook deliveries")
+        add_aws(hooked["webhooks_aws_per_idle"], per_job * n, "webhook deliveries")
     if r.get("webhook_jobs"):
         # Its schedule ticks every minute, webhooks or not.
         idle = r["webhook_jobs"]
         ticks = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
         add("webhooks function Lambda (scheduled, idle)",
             lambda_dollars(idle["webhooks_idle_ms"] / 1000, WEBHOOKS_MEMORY_MIB, ticks))
-        aws, parts = dollars_of(idle["webhooks_aws_per_idle"], ticks)
-        for k, v in parts.items():
-            add(f"{k} (webhooks function, scheduled, idle)", v)
+        add_aws(idle["webhooks_aws_per_idle"], ticks, "webhooks function, scheduled, idle")
     logs = (submit["log_bytes_per_request"] + w["log_bytes_per_job"]) * per_job
     if polling:
         n = POLLS_PER_JOB * per_job
         add("API Gateway requests (polls)", PRICES["http_api_request"] * n)
         add("API Lambda (polls)", lambda_dollars(status["p50_ms"] / 1000, API_MEMORY_MIB, n))
-        aws, parts = dollars_of(status["aws_per_request"], n)
-        for k, v in parts.items():
-            add(f"{k} (polls)", v)
+        add_aws(status["aws_per_request"], n, "polls")
         logs += status["log_bytes_per_request"] * n
     add("CloudWatch Logs", logs / 1e9 * PRICES["logs_gb_ingested"])
     return {k: v for k, v in terms.items() if v > 0}

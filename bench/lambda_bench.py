@@ -215,6 +215,22 @@ def fake(path, method="GET", body=None):
         return json.loads(r.read() or b"null")
 
 
+def queue_jobs(args, key, bodies, route="/generate"):
+    """Submits each body with `key` from one API process and returns the task ids; a submit
+    that is not accepted stops the bench."""
+    api = Function(args.api_bin, "naiq-api")
+    ids = []
+    try:
+        for i, body in enumerate(bodies):
+            code, answer = status_of(api.invoke(http_event("POST", route, key, body)))
+            if code not in (200, 202):
+                raise RuntimeError(f"POST {route} #{i}: submit answered {code}: {answer}")
+            ids.append(answer["task_id"])
+    finally:
+        api.stop()
+    return ids
+
+
 def iso_seconds(s):
     from datetime import datetime
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
@@ -348,15 +364,7 @@ def webhook_scenario(args, key, body, jobs=20):
     costs)."""
     receiver = Receiver()
     try:
-        api = Function(args.api_bin, "naiq-api")
-        try:
-            for i in range(jobs):
-                code, answer = status_of(api.invoke(http_event(
-                    "POST", "/generate", key, dict(body, webhook_url=receiver.url))))
-                if code not in (200, 202):
-                    raise RuntimeError(f"webhook job {i}: submit answered {code}: {answer}")
-        finally:
-            api.stop()
+        queue_jobs(args, key, [dict(body, webhook_url=receiver.url)] * jobs)
         worker = Function(args.worker_bin, "naiq-worker", deadline_seconds=900,
                           extra_env={"WEBHOOKS_FUNCTION_NAME": "naiq-webhooks"})
         try:
@@ -404,16 +412,8 @@ def stream_scenario(args, key, jobs=10):
     """A drain of V5 jobs, the default model, which go through the stream route with step
     previews: the fake takes 85 ms a step (a 23-step image in about two seconds, as NovelAI
     streams it), so the previews are thinned out as they would be. Counted per job."""
-    api = Function(args.api_bin, "naiq-api")
-    try:
-        for i in range(jobs):
-            code, body = status_of(api.invoke(http_event(
-                "POST", "/generate", key,
-                {"prompt": f"1girl, 猫耳, stream {i}", "resolution": "portrait"})))
-            if code not in (200, 202):
-                raise RuntimeError(f"stream job {i}: submit answered {code}: {body}")
-    finally:
-        api.stop()
+    queue_jobs(args, key, [{"prompt": f"1girl, 猫耳, stream {i}", "resolution": "portrait"}
+                           for i in range(jobs)])
     fake("/_fake/config", "PUT", {"step_delay_ms": 85})
     try:
         f, answer, report, cpu, aws0 = scheduled_tick(args)
@@ -465,13 +465,7 @@ def worst_jobs(args, key):
                 w.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
             finally:
                 w.stop()
-            api = Function(args.api_bin, "naiq-api")
-            try:
-                code, answer = status_of(api.invoke(http_event("POST", route, key, body)))
-            finally:
-                api.stop()
-            if code not in (200, 202):
-                raise RuntimeError(f"{name}: submit answered {code}: {answer}")
+            task_id = queue_jobs(args, key, [body], route)[0]
             w = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
             try:
                 idle = peak_rss_mib(w.proc.pid)
@@ -486,7 +480,7 @@ def worst_jobs(args, key):
                 raise RuntimeError(f"{name}: the worker's drain: {report}")
             out.append({"job": name, "drain_ms": a.latency_ms, "cpu_ms": cpu * 1000.0,
                         "idle_rss_mib": idle, "peak_rss_mib": peak,
-                        "task_id": answer["task_id"]})
+                        "task_id": task_id})
     finally:
         fake("/_fake/config", "PUT", {"noisy_tools": False})
     return out
@@ -504,35 +498,16 @@ def run(args):
     api = results["api"]
     api.append(api_scenario(args, "GET /health", lambda i: http_event("GET", "/health"),
                             {200}, n))
-    submitted = []
-
     def submit(i):
         return http_event("POST", "/generate", key, seed_body)
 
     # The submit scenario also leaves the jobs the other scenarios read.
     f_sub = api_scenario(args, "POST /generate", submit, {200, 202}, n)
     api.append(f_sub)
-    # A waiting job to ask about, and jobs to cancel.
-    helper = Function(args.api_bin, "naiq-api")
-    try:
-        for _ in range(n + 2):
-            _, body = status_of(helper.invoke(submit(0)))
-            submitted.append(body["task_id"])
-    finally:
-        helper.stop()
-    waiting = submitted[0]
+    # A waiting job to ask about, behind the key's others.
+    waiting = queue_jobs(args, key, [seed_body] * (n + 2))[0]
     solo_key = os.environ.get("NAIQ_API_KEY_SOLO")
-    solo = None
-    if solo_key:
-        helper = Function(args.api_bin, "naiq-api")
-        try:
-            code, body = status_of(helper.invoke(http_event("POST", "/generate", solo_key,
-                                                             seed_body)))
-            if code not in (200, 202):
-                raise RuntimeError(f"the solo key's submit answered {code}: {body}")
-            solo = body["task_id"]
-        finally:
-            helper.stop()
+    solo = queue_jobs(args, solo_key, [seed_body])[0] if solo_key else None
     for name, route, make in [
         ("GET /task_status (waiting)", "/task_status/{task_id}",
          lambda i: http_event("GET", f"/task_status/{waiting}", key,
@@ -554,15 +529,8 @@ def run(args):
     results["worker"] = worker_scenario(args, args.jobs_expected or (2 * n + 2))
     # Jobs to cancel, queued after the drain; their messages are then drained out of the
     # way, uncounted, before the V5 jobs.
-    to_cancel = []
-    helper = Function(args.api_bin, "naiq-api")
-    try:
-        # One per request of the scenario: its first and the n warm ones.
-        for _ in range(n + 1):
-            _, body = status_of(helper.invoke(submit(0)))
-            to_cancel.append(body["task_id"])
-    finally:
-        helper.stop()
+    # One per request of the scenario: its first and the n warm ones.
+    to_cancel = queue_jobs(args, key, [seed_body] * (n + 1))
     api.append(api_scenario(
         args, "POST /cancel_task", lambda i: http_event(
             "POST", f"/cancel_task/{to_cancel[i]}", key, route="/cancel_task/{task_id}"),
