@@ -9,22 +9,34 @@ use crate::domain::Lane;
 use crate::domain::pacing::{Decision, PacingState, WaitReason};
 use crate::domain::turns::QueueSnapshot;
 use crate::metrics::{Gauges, gauges};
+use crate::ports::PortError;
 
 impl Worker {
     /// Sets the gauges; a read that fails is logged and leaves them as they were.
     pub(super) async fn record_gauges(&self) {
-        let (snapshot, state) = match (
-            self.ports.jobs.queue_snapshot().await,
-            self.ports.pacing.load_pacing().await,
-        ) {
-            (Ok(snapshot), Ok((state, _))) => (snapshot, state),
-            (Err(e), _) | (_, Err(e)) => {
+        let (snapshot, state) = match self.read_counters_and_pacing().await {
+            Ok(read) => read,
+            Err(e) => {
                 tracing::warn!(error = %e, "could not read the queue gauges");
                 crate::metrics::drain_outcomes_reported();
                 return;
             }
         };
         self.gauges_from(&snapshot, &state);
+    }
+
+    /// The lane counters and the pacing state, in one request where the jobs store reads
+    /// both (the DynamoDB one given the state table), else in two: what the gauges and the
+    /// schedule's tick (`tick`) are worked out from.
+    pub(super) async fn read_counters_and_pacing(
+        &self,
+    ) -> Result<(QueueSnapshot, PacingState), PortError> {
+        let (snapshot, pacing) = self.ports.jobs.snapshot_with_pacing().await?;
+        let state = match pacing {
+            Some((state, _)) => state,
+            None => self.ports.pacing.load_pacing().await?.0,
+        };
+        Ok((snapshot, state))
     }
 
     /// Sets the gauges from counters and a pacing state already read.

@@ -52,15 +52,6 @@ impl Worker {
         self.drain(deadline).await
     }
 
-    async fn read_counters_and_pacing(&self) -> Result<(QueueSnapshot, PacingState), PortError> {
-        let (snapshot, pacing) = self.ports.jobs.snapshot_with_pacing().await?;
-        let state = match pacing {
-            Some((state, _)) => state,
-            None => self.ports.pacing.load_pacing().await?.0,
-        };
-        Ok((snapshot, state))
-    }
-
     /// Whether this tick must drain: a call was made lately, or a waiting job may start
     /// before the next tick.
     fn due(&self, snapshot: &QueueSnapshot, state: &PacingState, now: DateTime<Utc>) -> bool {
