@@ -1232,72 +1232,20 @@ async fn an_idempotency_key_replays_refuses_another_body_and_is_per_api_key() {
     }
 }
 
-/// A store whose position reads fail, as a backend hiccup after the job is queued.
-struct PositionsFail(Arc<MemoryJobStore>);
+/// Call statistics that cannot be read, as a backend hiccup after the job is queued (the
+/// mean call time is the one read a submit makes after it queued the job).
+struct CallStatsFail;
 
 #[async_trait::async_trait]
-impl naiq_core::ports::JobStore for PositionsFail {
-    async fn insert(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<()> {
-        self.0.insert(job).await
+impl naiq_core::ports::CallStats for CallStatsFail {
+    async fn record_call_duration(&self, _millis: u64) -> naiq_core::ports::PortResult<()> {
+        Ok(())
     }
-    async fn get(
-        &self,
-        id: &naiq_core::domain::TaskId,
-    ) -> naiq_core::ports::PortResult<Option<naiq_core::domain::Job>> {
-        self.0.get(id).await
-    }
-    async fn replace(
-        &self,
-        job: &naiq_core::domain::Job,
-        expected: Status,
-    ) -> naiq_core::ports::PortResult<()> {
-        self.0.replace(job, expected).await
-    }
-    async fn own_ahead(&self, job: &naiq_core::domain::Job) -> naiq_core::ports::PortResult<u64> {
-        self.0.own_ahead(job).await
-    }
-    async fn position_in(
-        &self,
-        _counters: &naiq_core::domain::turns::QueueSnapshot,
-        _job: &naiq_core::domain::Job,
-    ) -> naiq_core::ports::PortResult<naiq_core::ports::QueuePosition> {
+    async fn mean_call_seconds(&self) -> naiq_core::ports::PortResult<Option<f64>> {
         Err(naiq_core::ports::PortError::backend(
             "DynamoDB",
             "throttled (injected)",
         ))
-    }
-    async fn total_pending(&self) -> naiq_core::ports::PortResult<u64> {
-        self.0.total_pending().await
-    }
-    async fn waiting_before(
-        &self,
-        before: DateTime<Utc>,
-        limit: usize,
-    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
-        self.0.waiting_before(before, limit).await
-    }
-    async fn queue_snapshot(
-        &self,
-    ) -> naiq_core::ports::PortResult<naiq_core::domain::turns::QueueSnapshot> {
-        Err(naiq_core::ports::PortError::backend(
-            "DynamoDB",
-            "throttled (injected)",
-        ))
-    }
-    async fn active_for_owner(
-        &self,
-        owner: &str,
-    ) -> naiq_core::ports::PortResult<Vec<naiq_core::domain::Job>> {
-        self.0.active_for_owner(owner).await
-    }
-    async fn list_for_owner(
-        &self,
-        owner: &str,
-        status: Option<Status>,
-        limit: usize,
-        cursor: Option<&str>,
-    ) -> naiq_core::ports::PortResult<naiq_core::ports::JobPage> {
-        self.0.list_for_owner(owner, status, limit, cursor).await
     }
 }
 
@@ -1309,12 +1257,12 @@ async fn a_queued_job_is_answered_200_even_when_a_later_read_fails() {
     let state = Arc::new(MemoryStateStore::default());
     let api = ApiService::new(
         ApiPorts {
-            jobs: Arc::new(PositionsFail(s.jobs.clone())),
+            jobs: s.jobs.clone(),
             queue: s.queue.clone(),
             images: s.images.clone(),
             keys,
             pacing: state.clone(),
-            call_stats: state.clone(),
+            call_stats: Arc::new(CallStatsFail),
             account: state,
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
             nudge: Arc::new(MemoryNudge::default()),
@@ -1332,6 +1280,10 @@ async fn a_queued_job_is_answered_200_even_when_a_later_read_fails() {
         "the position is unknown, not an error"
     );
     assert!(sub.warnings.iter().any(|w| w.field == "queue_info"));
+    assert!(
+        sub.rate_limit_info.is_some(),
+        "the day's count was read before"
+    );
     assert_eq!(sub.status_url, format!("/task_status/{}", sub.task_id));
     assert_eq!(
         s.queue.len(naiq_core::domain::Lane::Normal),
@@ -1515,8 +1467,24 @@ async fn a_webp_job_stores_webp_objects_named_for_their_format() {
 async fn keys_take_turns_inside_a_lane_and_their_positions_say_so() {
     let s = stack().await;
     let mut a_ids = Vec::new();
-    for _ in 0..30 {
+    for i in 0..30 {
         let sub = s.api.submit(&s.alice, &seed_body()).await.unwrap().queued();
+        // The submit's position (the counters read before the job entered, with it
+        // counted) is the one a poll reads from the job's own jobs ahead.
+        let at_submit = sub.queue_info.as_ref().unwrap();
+        let polled = s
+            .api
+            .task_status(&s.alice, sub.task_id.as_str())
+            .await
+            .unwrap()
+            .queue_info
+            .unwrap();
+        assert_eq!(
+            (at_submit.position, at_submit.total_pending),
+            (polled.position, polled.total_pending),
+            "job {i}"
+        );
+        assert_eq!(at_submit.position, i + 1);
         a_ids.push(sub.task_id);
         s.clock.advance(Duration::milliseconds(5));
     }

@@ -13,7 +13,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{ApiError, ApiService, DEFAULT_CALL_SECONDS};
-use crate::domain::{ApiKeyRecord, GenerationParams};
+use crate::domain::turns::QueueSnapshot;
+use crate::domain::{ApiKeyRecord, GenerationParams, Lane};
 use crate::ports::{HoldLimits, HoldRefused};
 
 /// Seconds in the longest `Retry-After` naiq gives (a day: the budgets reset daily).
@@ -108,12 +109,14 @@ impl ApiService {
     }
 
     /// Checks every limit for a job of `caller` and holds its Anlas; the job may be stored
-    /// and queued only after this.
+    /// and queued only after this. The queue's bounds are checked on `counters`, the lane
+    /// counters read for this submit.
     pub async fn admit(
         &self,
         caller: &ApiKeyRecord,
         params: &GenerationParams,
         amount: u64,
+        counters: &QueueSnapshot,
     ) -> Result<Hold, ApiError> {
         caller
             .limits
@@ -124,7 +127,7 @@ impl ApiService {
                 message: r.message,
             })?;
         let depth = self.max_queue_depth();
-        let pending = self.ports.jobs.total_pending().await?;
+        let pending = counters.total_pending();
         if pending >= depth {
             return Err(ApiError::TooManyRequests(Box::new(LimitHit {
                 code: "queue_full",
@@ -141,29 +144,39 @@ impl ApiService {
             })));
         }
         if let Some(max) = caller.limits.max_waiting {
-            let waiting: Vec<_> = self
-                .ports
-                .jobs
-                .active_for_owner(&caller.key_id)
-                .await?
+            // The counters count the key's waiting jobs in every lane; only a refusal
+            // reads the jobs themselves, for when the oldest starts.
+            let waiting: u64 = Lane::ALL
                 .into_iter()
-                .filter(|j| j.status().is_waiting())
-                .collect();
-            if waiting.len() as u64 >= u64::from(max) {
+                .map(|lane| counters.waiting_of(lane, &caller.key_id))
+                .sum();
+            if waiting >= u64::from(max) {
                 // The key's oldest waiting job starts first and frees a place.
-                let first = self.ports.jobs.queue_position(&waiting[0]).await?;
+                let oldest = self
+                    .ports
+                    .jobs
+                    .active_for_owner(&caller.key_id)
+                    .await?
+                    .into_iter()
+                    .find(|j| j.status().is_waiting());
+                let reset_seconds = match oldest {
+                    Some(job) => {
+                        let first = self.ports.jobs.position_in(counters, &job).await?;
+                        self.after_jobs(first.position).await?
+                    }
+                    None => 1,
+                };
                 return Err(ApiError::TooManyRequests(Box::new(LimitHit {
                     code: "waiting_limit",
                     policy: "waiting",
                     message: format!(
-                        "this API key has {} jobs waiting, its limit (max_waiting {max})",
-                        waiting.len()
+                        "this API key has {waiting} jobs waiting, its limit (max_waiting {max})"
                     ),
                     quota: u64::from(max),
                     window_seconds: None,
                     unit: Some("concurrent-requests"),
                     remaining: 0,
-                    reset_seconds: self.after_jobs(first.position).await?,
+                    reset_seconds,
                 })));
             }
         }

@@ -31,7 +31,7 @@ use crate::config::Settings;
 use crate::domain::pacing::PacingState;
 use crate::domain::pricing::anlas_cost;
 use crate::domain::request::Limits;
-use crate::domain::turns::QueueSnapshot;
+use crate::domain::turns::{QueuePosition, QueueSnapshot};
 use crate::domain::{ApiKey, ApiKeyRecord, Cost, GenerationParams, Job, KeyUnusable, Lane};
 use crate::ports::{
     AccountCache, CallStats, Clock, IdempotencyStore, ImageStore, JobQueue, JobStore, KeyStore,
@@ -143,6 +143,16 @@ impl ApiService {
         state: &PacingState,
     ) -> Result<QueueInfo, ApiError> {
         let pos = self.ports.jobs.position_in(counters, job).await?;
+        self.estimate_at(job, pos, state).await
+    }
+
+    /// The ETA of a waiting job at `pos`, walking the pacing rules forward from `state`.
+    pub(super) async fn estimate_at(
+        &self,
+        job: &Job,
+        pos: QueuePosition,
+        state: &PacingState,
+    ) -> Result<QueueInfo, ApiError> {
         let mean = self
             .ports
             .call_stats

@@ -5,12 +5,14 @@ use rand::RngExt;
 
 use super::responses::{DryRunResponse, SubmitResponse, Submitted};
 use super::{ApiError, ApiService};
+use crate::domain::pacing::PacingState;
 use crate::domain::request::{ValidationError, parse_augment, parse_submit, parse_upscale};
+use crate::domain::turns::QueueSnapshot;
 use crate::domain::{ApiKeyRecord, Job, JobError, Status, SubmitRequest, TaskId};
 use crate::novelai::body;
 use crate::objects::{input_key, mask_key};
 use crate::ports::PortError;
-use crate::ports::QueueMessage;
+use crate::ports::{QueueMessage, counters_and_pacing};
 use crate::webhooks::WebhookUrl;
 
 impl ApiService {
@@ -120,10 +122,14 @@ impl ApiService {
         // Every limit before any expensive work; the job's price is held from here on
         // (a job on per-request credentials counts too: the budget bounds what a key asks).
         let cost = self.cost(&req.params, req.credentials.is_none()).await?;
+        // One read of the lane counters and the pacing state serves the queue's bounds
+        // and, once the job is queued, its position, its ETA and the day's count: nothing
+        // read after the job is queued can fail its answer but the mean call time.
+        let queue = counters_and_pacing(&*self.ports.jobs, &*self.ports.pacing).await?;
         let hold = self
-            .admit(caller, &req.params, u64::from(cost.total))
+            .admit(caller, &req.params, u64::from(cost.total), &queue.0)
             .await?;
-        match self.queue_job(caller, req, cost).await {
+        match self.queue_job(caller, req, cost, queue).await {
             Ok(answer) => Ok(answer),
             Err(e) => {
                 self.release_hold(caller, hold).await;
@@ -138,6 +144,7 @@ impl ApiService {
         caller: &ApiKeyRecord,
         mut req: crate::domain::SubmitRequest,
         cost: crate::domain::Cost,
+        (counters, pacing): (QueueSnapshot, PacingState),
     ) -> Result<Submitted, ApiError> {
         let task_id = TaskId::from_random_bytes(self.draw(|r| r.random()));
         let now = self.clock.now();
@@ -211,41 +218,23 @@ impl ApiService {
             tracing::warn!(task_id = %task_id, error = %e, "could not nudge the worker");
         }
         // The job is queued: from here on nothing may turn the answer into an error, or
-        // a client retrying it would queue (and pay for) a second job.
-        // One read of the pacing state serves the ETA and the day's count.
+        // a client retrying it would queue (and pay for) a second one. Its position is
+        // the counters read before it entered, with it counted.
         let mut warnings = req.warnings;
-        let pacing = self
-            .ports
-            .pacing
-            .load_pacing()
-            .await
-            .map(|(state, _)| state);
-        let queue_info = match &pacing {
-            Ok(state) => match self.ports.jobs.queue_snapshot().await {
-                Ok(counters) => self
-                    .estimate(&job, &counters, state)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        let queue_info = match queue_info {
+        let position = counters.position_on_entry(
+            job.lane(),
+            job.owner(),
+            job.created_at().timestamp_millis(),
+        );
+        let queue_info = match self.estimate_at(&job, position, &pacing).await {
             Ok(q) => Some(q),
             Err(e) => {
-                tracing::warn!(task_id = %task_id, error = %e, "queued; its position is unknown for now");
+                tracing::warn!(task_id = %task_id, error = %e, "queued; its ETA is unknown for now");
                 warnings.push(after_queue_warning("queue_info", "the position"));
                 None
             }
         };
-        let rate_limit_info = match &pacing {
-            Ok(state) => Some(self.rate_limit_info(state)),
-            Err(e) => {
-                tracing::warn!(task_id = %task_id, error = %e, "queued; the day's count is unknown for now");
-                warnings.push(after_queue_warning("rate_limit_info", "the day's count"));
-                None
-            }
-        };
+        let rate_limit_info = Some(self.rate_limit_info(&pacing));
         let poll_after_seconds = queue_info
             .as_ref()
             .map_or(super::status::MIN_POLL_SECONDS, |q| {

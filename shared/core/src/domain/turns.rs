@@ -184,6 +184,23 @@ impl QueueSnapshot {
         }
     }
 
+    /// The position of a job of `owner` that enters `lane` now, from counters read just
+    /// before it entered: the counters with it counted, and every waiting job its owner
+    /// already has in the lane ahead of it (they are older). A submit answers this
+    /// without reading the owner's jobs ahead; a job entering while another of the same
+    /// owner enters at once may see that one ahead of it too, as a poll a moment later
+    /// would not.
+    pub fn position_on_entry(&self, lane: Lane, owner: &str, created_ms: i64) -> QueuePosition {
+        let own_ahead = self.waiting_of(lane, owner);
+        let mut after = self.clone();
+        after
+            .lanes
+            .entry(lane)
+            .or_default()
+            .apply(TurnChange::Enters, owner, created_ms);
+        after.position(lane, owner, own_ahead)
+    }
+
     /// Whose turn it is in `lane` among `candidates` (keys whose next job the worker
     /// holds): the one whose last turn is oldest.
     pub fn next_turn<'a>(

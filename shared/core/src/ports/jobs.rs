@@ -14,6 +14,22 @@ use crate::domain::{Job, Status, TaskId};
 /// `PacingStore`).
 pub type StatusRead = (Option<Job>, QueueSnapshot, Option<(PacingState, u64)>);
 
+/// The lane counters and the pacing state, in one request where the jobs store reads
+/// both (the DynamoDB one given the state table), else in two: what a submit checks the
+/// queue bound and answers the position and ETA from, and what the worker's schedule
+/// tick and gauges are worked out from.
+pub async fn counters_and_pacing(
+    jobs: &dyn JobStore,
+    pacing: &dyn super::PacingStore,
+) -> PortResult<(QueueSnapshot, PacingState)> {
+    let (snapshot, read) = jobs.snapshot_with_pacing().await?;
+    let state = match read {
+        Some((state, _)) => state,
+        None => pacing.load_pacing().await?.0,
+    };
+    Ok((snapshot, state))
+}
+
 /// One page of an owner's jobs, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobPage {

@@ -25,18 +25,12 @@ impl Worker {
         self.gauges_from(&snapshot, &state);
     }
 
-    /// The lane counters and the pacing state, in one request where the jobs store reads
-    /// both (the DynamoDB one given the state table), else in two: what the gauges and the
-    /// schedule's tick (`tick`) are worked out from.
+    /// The lane counters and the pacing state ([`crate::ports::counters_and_pacing`]):
+    /// what the gauges and the schedule's tick (`tick`) are worked out from.
     pub(super) async fn read_counters_and_pacing(
         &self,
     ) -> Result<(QueueSnapshot, PacingState), PortError> {
-        let (snapshot, pacing) = self.ports.jobs.snapshot_with_pacing().await?;
-        let state = match pacing {
-            Some((state, _)) => state,
-            None => self.ports.pacing.load_pacing().await?.0,
-        };
-        Ok((snapshot, state))
+        crate::ports::counters_and_pacing(&*self.ports.jobs, &*self.ports.pacing).await
     }
 
     /// Sets the gauges from counters and a pacing state already read.

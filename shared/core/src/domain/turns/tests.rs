@@ -170,3 +170,51 @@ fn each_write_moves_the_counters_once() {
         "never below zero"
     );
 }
+
+#[test]
+fn a_job_entering_counts_as_it_will_once_counted() {
+    // a had a turn and has 3 waiting, b is fresh with 1, c had the latest turn with 2;
+    // a higher lane has one.
+    let before = snapshot(&[
+        (Lane::High, lane_with(&[("h", 1, 1)])),
+        (
+            Lane::Normal,
+            lane_with(&[("a", 3, 4), ("b", 1, fresh_turn(1_000)), ("c", 2, 6)]),
+        ),
+    ]);
+    for (owner, created) in [("a", 5_000), ("b", 5_000), ("c", 5_000), ("new", 5_000)] {
+        let mut after = before.clone();
+        after
+            .lanes
+            .get_mut(&Lane::Normal)
+            .unwrap()
+            .apply(TurnChange::Enters, owner, created);
+        let own_ahead = before.waiting_of(Lane::Normal, owner);
+        assert_eq!(
+            before.position_on_entry(Lane::Normal, owner, created),
+            after.position(Lane::Normal, owner, own_ahead),
+            "{owner}"
+        );
+    }
+    // The newcomer is fresh, after b (fresh earlier): b's one, h's, then its own.
+    assert_eq!(
+        before.position_on_entry(Lane::Normal, "new", 5_000),
+        QueuePosition {
+            position: 3,
+            total_pending: 8
+        }
+    );
+    // a's fourth job: after h, then b a c a c a (b is fresh, c had the latest turn).
+    assert_eq!(
+        before.position_on_entry(Lane::Normal, "a", 5_000).position,
+        8
+    );
+    // A lane nobody used yet.
+    assert_eq!(
+        before.position_on_entry(Lane::Low, "a", 5_000),
+        QueuePosition {
+            position: 8,
+            total_pending: 8
+        }
+    );
+}
