@@ -44,6 +44,8 @@ export PACING_WINDOWS=00:00-24:00 RATE_LIMIT_MIN_INTERVAL=0.3 RATE_LIMIT_MAX_INT
 # A key change (revoke, new limits) reaches the API within a second, so the key tests wait
 # that long rather than the default 30 s (e2e key_change_lands).
 export KEY_CACHE_SECONDS=1
+# The same for the server-side account a submit prices with (e2e account_change_lands).
+export ACCOUNT_CACHE_SECONDS=1
 # Webhooks to the tests' loopback receivers, with a short timeout and quick first retries.
 export WEBHOOK_ALLOW_PRIVATE=true WEBHOOK_TIMEOUT_SECONDS=2 \
     WEBHOOK_RETRY_SECONDS=1,1,2,2,3,3,5,43200,43200

@@ -253,9 +253,21 @@ pub async fn single_flight_and_paced(
 /// API: it keeps a key it looked up for `KEY_CACHE_SECONDS` (30 unless the stack was given
 /// another value; `localstack/test.sh` gives 1).
 pub async fn key_change_lands() {
-    let seconds: f64 = std::env::var("KEY_CACHE_SECONDS")
+    cache_time_passes("KEY_CACHE_SECONDS", 30.0).await;
+}
+
+/// Waits until an account refresh (`naiq credentials check`) has reached the warm API: it
+/// keeps the account it read for `ACCOUNT_CACHE_SECONDS` (60 unless the stack was given
+/// another value; `localstack/test.sh` gives 1).
+pub async fn account_change_lands() {
+    cache_time_passes("ACCOUNT_CACHE_SECONDS", 60.0).await;
+}
+
+/// Sleeps a little past the seconds `variable` gives a warm API's cache.
+async fn cache_time_passes(variable: &str, default: f64) {
+    let seconds: f64 = std::env::var(variable)
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(30.0);
+        .unwrap_or(default);
     tokio::time::sleep(Duration::from_secs_f64(seconds + 0.2)).await;
 }

@@ -1,4 +1,4 @@
-//! Read-through caches in front of two ports whose values change rarely but are read on
+//! Read-through caches in front of ports whose values change rarely but are read on
 //! every job or every poll. A warm Lambda keeps the value for a short, fixed time, so each
 //! cache trades a bounded staleness for one AWS request less per job or per poll
 //! (bench/run.sh --count-aws counts them; docs/cost.md prices them).
@@ -9,6 +9,10 @@
 //! - [`CachedCallStats`]: the mean upstream call duration behind every queue estimate; it
 //!   moves by a fraction of a second a day, so [`CALL_STATS_TTL`] of staleness changes no
 //!   estimate a client could notice.
+//! - [`CachedAccount`]: the server-side account as the worker last read it (hourly), behind
+//!   every submit's price (whether the free image applies) and `GET /rate_limit_status`. A
+//!   warm API sees a refresh up to `ACCOUNT_CACHE_SECONDS` late; a price held that stale is
+//!   settled at what the job actually cost once it ran.
 //! - [`CachedKeys`]: the API looks the caller's key up on every request. A warm API keeps
 //!   each key it found for `KEY_CACHE_SECONDS`; a revocation, expiry change or new limit made
 //!   elsewhere (the CLI) reaches it up to that late. Keys not found are never kept, so a new
@@ -20,8 +24,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use naiq_core::domain::account::AccountInfo;
 use naiq_core::domain::{ApiKeyRecord, Credentials};
-use naiq_core::ports::{CallStats, KeyStore, PortResult, SecretStore};
+use naiq_core::ports::{AccountCache, CallStats, KeyStore, PortResult, SecretStore};
 use tokio::time::Instant;
 
 /// How long a warm worker keeps the NovelAI credentials it read.
@@ -124,6 +129,40 @@ impl CallStats for CachedCallStats {
         }
         let read = self.inner.mean_call_seconds().await?;
         self.slot.set(read);
+        Ok(read)
+    }
+}
+
+/// [`AccountCache`] with the account kept for a while after each read; a save passes
+/// through and is seen at once.
+pub struct CachedAccount {
+    inner: Arc<dyn AccountCache>,
+    slot: Slot<Option<AccountInfo>>,
+}
+
+impl CachedAccount {
+    pub fn new(inner: Arc<dyn AccountCache>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            slot: Slot::new(ttl),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountCache for CachedAccount {
+    async fn save_account(&self, account: &AccountInfo) -> PortResult<()> {
+        self.inner.save_account(account).await?;
+        self.slot.set(Some(account.clone()));
+        Ok(())
+    }
+
+    async fn load_account(&self) -> PortResult<Option<AccountInfo>> {
+        if let Some(held) = self.slot.get() {
+            return Ok(held);
+        }
+        let read = self.inner.load_account().await?;
+        self.slot.set(read.clone());
         Ok(read)
     }
 }

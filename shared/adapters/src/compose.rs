@@ -17,7 +17,9 @@ use crate::aws::s3::S3ImageStore;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::aws::sqs::SqsQueue;
 use crate::aws::webhook_queue::SqsWebhookQueue;
-use crate::cached::{CALL_STATS_TTL, CachedCallStats, CachedKeys, CachedSecrets, SECRETS_TTL};
+use crate::cached::{
+    CALL_STATS_TTL, CachedAccount, CachedCallStats, CachedKeys, CachedSecrets, SECRETS_TTL,
+};
 use crate::faults::{FaultPlan, Faulty, Function, Injector, Service};
 use crate::novelai::NovelAiClient;
 use crate::resources::Resources;
@@ -102,7 +104,10 @@ pub fn api_ports(clients: &AwsClients, config: &Config) -> ApiPorts {
         )),
         pacing: state.clone(),
         call_stats: Arc::new(CachedCallStats::new(state.clone(), CALL_STATS_TTL)),
-        account: state.clone(),
+        account: Arc::new(CachedAccount::new(
+            state.clone(),
+            Duration::from_secs(config.settings.account_cache_seconds),
+        )),
         idempotency: state.clone(),
         ledger: state,
         nudge,

@@ -3,8 +3,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use naiq_core::domain::account::AccountInfo;
 use naiq_core::domain::{ApiKeyRecord, Credentials};
-use naiq_core::ports::{CallStats, KeyStore, PortResult, SecretStore};
+use naiq_core::ports::{AccountCache, CallStats, KeyStore, PortResult, SecretStore};
 use naiq_testkit::contract;
 use naiq_testkit::memory::{MemorySecretStore, MemoryStateStore};
 
@@ -40,6 +41,17 @@ impl CallStats for Counted {
     }
 }
 
+#[async_trait]
+impl AccountCache for Counted {
+    async fn save_account(&self, account: &AccountInfo) -> PortResult<()> {
+        self.state.save_account(account).await
+    }
+    async fn load_account(&self) -> PortResult<Option<AccountInfo>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.state.load_account().await
+    }
+}
+
 fn token(t: &str) -> Credentials {
     Credentials::Token { token: t.into() }
 }
@@ -50,6 +62,46 @@ async fn with_no_time_to_keep_them_the_caches_pass_the_ports_contracts() {
     contract::secret_store(&secrets).await;
     let stats = CachedCallStats::new(Arc::new(MemoryStateStore::default()), Duration::ZERO);
     contract::call_stats(&stats).await;
+    let account = CachedAccount::new(Arc::new(MemoryStateStore::default()), Duration::ZERO);
+    contract::account_cache(&account).await;
+}
+
+const ACCOUNT_SECONDS: Duration = Duration::from_secs(60);
+
+fn account(tier: u8) -> AccountInfo {
+    AccountInfo {
+        tier,
+        active: true,
+        anlas: 1_000,
+        v5_usage: None,
+        checked_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_account_is_read_once_per_ttl_and_a_refresh_elsewhere_is_seen_after_it() {
+    let store = Arc::new(Counted::default());
+    let cached = CachedAccount::new(store.clone(), ACCOUNT_SECONDS);
+    // Not yet read by any worker: that too is kept (no read per submit before the first).
+    for _ in 0..3 {
+        assert_eq!(cached.load_account().await.unwrap(), None);
+    }
+    assert_eq!(
+        store.reads.load(Ordering::SeqCst),
+        1,
+        "one read for three submits"
+    );
+    // The worker's refresh, another process: seen once the time is up, not before.
+    store.state.save_account(&account(3)).await.unwrap();
+    tokio::time::advance(ACCOUNT_SECONDS - Duration::from_secs(1)).await;
+    assert_eq!(cached.load_account().await.unwrap(), None);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(cached.load_account().await.unwrap(), Some(account(3)));
+    assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+    // Through the cache: seen at once, with no read.
+    cached.save_account(&account(2)).await.unwrap();
+    assert_eq!(cached.load_account().await.unwrap(), Some(account(2)));
+    assert_eq!(store.reads.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test(start_paused = true)]

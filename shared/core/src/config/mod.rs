@@ -32,6 +32,11 @@ pub struct Settings {
     /// one DynamoDB read less per request, for a revocation or a limit change that reaches
     /// a warm instance up to this late. 0 looks every key up on every request.
     pub key_cache_seconds: u64,
+    /// How long a warm API instance keeps the server-side account it read
+    /// (`ACCOUNT_CACHE_SECONDS`): one DynamoDB read less per submit, for a tier or V5
+    /// usage the worker refreshed that reaches a submit's price up to this late (the
+    /// worker settles what a job actually cost). 0 reads it on every submit.
+    pub account_cache_seconds: u64,
     pub max_body_bytes: usize,
     pub novelai_image_url: String,
     pub novelai_timeout_seconds: u64,
@@ -55,6 +60,7 @@ impl Default for Settings {
             precise_reference_v5: false,
             image_url_ttl: 3600,
             key_cache_seconds: 30,
+            account_cache_seconds: 60,
             max_body_bytes: 5 * 1024 * 1024,
             novelai_image_url: "https://image.novelai.net".into(),
             novelai_timeout_seconds: 120,
@@ -80,6 +86,7 @@ pub const SETTING_VARIABLES: &[&str] = &[
     "PRECISE_REFERENCE_V5",
     "IMAGE_URL_TTL",
     "KEY_CACHE_SECONDS",
+    "ACCOUNT_CACHE_SECONDS",
     "MAX_BODY_BYTES",
     "NOVELAI_IMAGE_URL",
     "NOVELAI_TIMEOUT_SECONDS",
@@ -162,6 +169,11 @@ impl Settings {
                 "KEY_CACHE_SECONDS",
                 d.key_cache_seconds,
                 ranges::KEY_CACHE_SECONDS,
+            )?,
+            account_cache_seconds: env.whole(
+                "ACCOUNT_CACHE_SECONDS",
+                d.account_cache_seconds,
+                ranges::ACCOUNT_CACHE_SECONDS,
             )?,
             max_body_bytes: env.whole(
                 "MAX_BODY_BYTES",

@@ -53,6 +53,9 @@ pub const IMAGE_URL_TTL: Range = Range::between(1.0, 604_800.0);
 /// How long a warm API keeps a looked-up key: at most five minutes of revocation delay.
 pub const KEY_CACHE_SECONDS: Range = Range::between(0.0, 300.0);
 
+/// How long a warm API keeps the server-side account: the worker refreshes it hourly.
+pub const ACCOUNT_CACHE_SECONDS: Range = Range::between(0.0, 300.0);
+
 /// The largest request body: Lambda's synchronous payload limit is 6 MB.
 pub const MAX_BODY_BYTES: Range = Range::between(1024.0, 6_000_000.0);
 
@@ -90,6 +93,7 @@ pub const RANGES: &[(&str, Range)] = &[
     ("MAX_ATTEMPTS", MAX_ATTEMPTS),
     ("IMAGE_URL_TTL", IMAGE_URL_TTL),
     ("KEY_CACHE_SECONDS", KEY_CACHE_SECONDS),
+    ("ACCOUNT_CACHE_SECONDS", ACCOUNT_CACHE_SECONDS),
     ("MAX_BODY_BYTES", MAX_BODY_BYTES),
     ("NOVELAI_TIMEOUT_SECONDS", NOVELAI_TIMEOUT_SECONDS),
     ("WORKER_TIMEOUT_SECONDS", WORKER_TIMEOUT_SECONDS),
