@@ -20,6 +20,7 @@ PRICES = {
     "dynamodb_write_unit": 0.625 / 1e6,
     "dynamodb_read_unit": 0.125 / 1e6,
     "sqs_fifo_request": 0.50 / 1e6,  # per 64 KiB chunk; naiq's messages are far smaller
+    "sqs_standard_request": 0.40 / 1e6,  # the webhook queue is a standard one
     "s3_put": 0.005 / 1000,
     "s3_get": 0.0004 / 1000,
     "s3_gb_month": 0.023,
@@ -62,15 +63,29 @@ POLLS_PER_JOB = 10
 IMAGE_DAYS = 7
 
 
-def dollars_of(aws, per):
-    """AWS charges (not Lambda) of counted requests, times `per`, by service."""
+# The SQS requests made on the webhook queue, a standard one (the lane queues are FIFO): the
+# worker sends to no lane queue (the API queues the jobs), so its SendMessage are the
+# webhook events it queues; the webhooks function uses no other queue.
+WORKER_STANDARD_SQS = {"sqs:SendMessage"}
+ALL_SQS = None
+
+
+def dollars_of(aws, per, standard_sqs=frozenset()):
+    """AWS charges (not Lambda) of counted requests, times `per`, by service. SQS requests
+    named in `standard_sqs` (all of them for ALL_SQS) are priced at the standard queue's
+    rate, the others at the FIFO rate."""
     if not aws:
         return {}
     req, units, sent = aws["requests"], aws["dynamodb_units"], aws["sent"]
+
+    def sqs_price(op):
+        standard = standard_sqs is ALL_SQS or op in standard_sqs
+        return PRICES["sqs_standard_request" if standard else "sqs_fifo_request"]
+
     parts = {
         "DynamoDB": units.get("write", 0) * PRICES["dynamodb_write_unit"]
         + units.get("read", 0) * PRICES["dynamodb_read_unit"],
-        "SQS": sum(n for k, n in req.items() if k.startswith("sqs:")) * PRICES["sqs_fifo_request"],
+        "SQS": sum(n * sqs_price(k) for k, n in req.items() if k.startswith("sqs:")),
         "S3 requests": sum(n for k, n in req.items() if k.startswith("s3:PUT"))
         * PRICES["s3_put"]
         + sum(n for k, n in req.items() if k.startswith("s3:GET") or k.startswith("s3:HEAD"))
@@ -130,9 +145,9 @@ def model(r, polling, job="worker"):
     def add(name, dollars):
         terms[name] = terms.get(name, 0.0) + dollars
 
-    def add_aws(counted, per, label):
+    def add_aws(counted, per, label, standard_sqs=frozenset()):
         """The AWS charges of `counted` requests, `per` times, a term per service."""
-        for service, dollars in dollars_of(counted, per).items():
+        for service, dollars in dollars_of(counted, per, standard_sqs).items():
             add(f"{service} ({label})", dollars)
 
     add("API Gateway requests", PRICES["http_api_request"] * per_job)
@@ -140,7 +155,7 @@ def model(r, polling, job="worker"):
     add_aws(submit["aws_per_request"], per_job, "submit")
     add("worker Lambda (sleeping to the next slot)",
         lambda_dollars(WORKER_SECONDS_PER_JOB, WORKER_MEMORY_MIB, per_job))
-    add_aws(w["aws_per_job"], per_job, "worker")
+    add_aws(w["aws_per_job"], per_job, "worker", WORKER_STANDARD_SQS)
     add("worker Lambda (scheduled, draining empty lanes)",
         lambda_dollars(w["idle_drain_ms"] / 1000, WORKER_MEMORY_MIB, idle_per_1000))
     add_aws(w["aws_per_idle_drain"], idle_per_1000, "scheduled worker, draining empty lanes")
@@ -156,15 +171,16 @@ def model(r, polling, job="worker"):
         seconds = hooked["webhooks_ms_per_job"] / 1000 + n * hooked["webhooks_idle_ms"] / 1000
         add("webhooks function Lambda (deliveries)",
             lambda_dollars(seconds / n, WEBHOOKS_MEMORY_MIB, per_job * n))
-        add_aws(hooked["webhooks_aws_per_job"], per_job, "webhook deliveries")
-        add_aws(hooked["webhooks_aws_per_idle"], per_job * n, "webhook deliveries")
+        add_aws(hooked["webhooks_aws_per_job"], per_job, "webhook deliveries", ALL_SQS)
+        add_aws(hooked["webhooks_aws_per_idle"], per_job * n, "webhook deliveries", ALL_SQS)
     if r.get("webhook_jobs"):
         # Its schedule ticks every minute, webhooks or not.
         idle = r["webhook_jobs"]
         ticks = SCHEDULED_PER_DAY / JOBS_PER_DAY * 1000
         add("webhooks function Lambda (scheduled, idle)",
             lambda_dollars(idle["webhooks_idle_ms"] / 1000, WEBHOOKS_MEMORY_MIB, ticks))
-        add_aws(idle["webhooks_aws_per_idle"], ticks, "webhooks function, scheduled, idle")
+        add_aws(idle["webhooks_aws_per_idle"], ticks, "webhooks function, scheduled, idle",
+                ALL_SQS)
     logs = (submit["log_bytes_per_request"] + w["log_bytes_per_job"]) * per_job
     if polling:
         n = POLLS_PER_JOB * per_job

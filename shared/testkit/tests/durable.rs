@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use naiq_core::config::Settings;
 use naiq_core::domain::{Credentials, Job, Lane, Status, TaskId};
 use naiq_core::novelai::ImageRequest;
-use naiq_core::objects::answer_key;
+use naiq_core::domain::request::ImageFormat;
+use naiq_core::objects::{answer_key, image_key};
 use naiq_core::ports::*;
 use naiq_core::worker::heartbeat::{LEASE_SECONDS, VISIBILITY_TIMEOUT_SECONDS};
 use naiq_core::worker::{StopReason, Worker, WorkerPorts};
@@ -202,6 +203,10 @@ async fn stack_over(
 /// with an error, as if it had died there.
 const OUTLASTS_THE_RETRIES: u32 = 10;
 
+/// A job of two images: its answer is kept in an answer object, apart from its images.
+const TWO_IMAGES: &[u8] =
+    br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait", "n_samples": 2}"#;
+
 #[tokio::test]
 async fn an_answer_whose_images_could_not_be_stored_finishes_on_redelivery_without_a_second_call() {
     let p = plain();
@@ -217,7 +222,7 @@ async fn an_answer_whose_images_could_not_be_stored_finishes_on_redelivery_witho
         Settings::default(),
     )
     .await;
-    let sub = s.submit().await;
+    let sub = s.submit_body(TWO_IMAGES).await;
     let report = s.drain().await;
     assert_eq!((report.succeeded, report.errors), (0, 1), "{report:?}");
     assert_eq!(p.upstream.call_count(), 1);
@@ -238,13 +243,13 @@ async fn an_answer_whose_images_could_not_be_stored_finishes_on_redelivery_witho
         .await
         .unwrap();
     assert_eq!((st.status, st.attempts), (Status::Success, 1));
-    assert_eq!(st.image_urls.len(), 1);
+    assert_eq!(st.image_urls.len(), 2);
     let task_id = TaskId::parse(sub.task_id.as_str()).unwrap();
+    assert!(p.images.get_sync(&answer_key(&task_id, 1)).is_some());
     let job = p.jobs.get(&task_id).await.unwrap().unwrap();
-    assert!(
-        p.images.get_sync(&job.image_keys()[0]).is_some(),
-        "the image is stored"
-    );
+    for key in job.image_keys() {
+        assert!(p.images.get_sync(key).is_some(), "{key} is stored");
+    }
     assert!(s.queue.is_empty());
 }
 
@@ -270,10 +275,15 @@ async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_secon
         p.jobs.get(&task_id).await.unwrap().unwrap().status(),
         Status::Started
     );
+    // A one-image answer is stored as the job's image itself, once: no answer object.
     assert!(
-        p.images.get_sync(&answer_key(&task_id, 1)).is_some(),
-        "the answer was stored first"
+        p.images
+            .get_sync(&image_key(&task_id, 0, ImageFormat::Png))
+            .is_some(),
+        "the answer was stored first, as the image"
     );
+    assert!(p.images.get_sync(&answer_key(&task_id, 1)).is_none());
+    assert_eq!(p.images.object_count(), 1);
     jobs.failures.store(0, Ordering::SeqCst);
     s.queue.expire_in_flight();
     let report = s.drain().await;
@@ -287,6 +297,40 @@ async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_secon
         .unwrap();
     assert_eq!((st.status, st.attempts), (Status::Success, 1));
     assert!(st.attempt_errors.is_empty());
+    let job = p.jobs.get(&task_id).await.unwrap().unwrap();
+    assert_eq!(
+        job.image_keys(),
+        [image_key(&task_id, 0, ImageFormat::Png)],
+        "the job's image is the stored answer"
+    );
+    assert_eq!(p.images.object_count(), 1);
+}
+
+#[tokio::test]
+async fn a_one_image_answer_in_webp_is_found_on_redelivery_too() {
+    let p = plain();
+    let jobs = Arc::new(FlakyJobs {
+        inner: p.jobs.clone(),
+        failures: AtomicU32::new(OUTLASTS_THE_RETRIES),
+    });
+    let s = stack_over(
+        p.images.clone(),
+        jobs.clone(),
+        p.upstream.clone(),
+        Settings::default(),
+    )
+    .await;
+    let sub = s
+        .submit_body(br#"{"prompt": "a fox", "model": "nai-v3", "image_format": "webp"}"#)
+        .await;
+    assert_eq!(s.drain().await.errors, 1);
+    jobs.failures.store(0, Ordering::SeqCst);
+    s.queue.expire_in_flight();
+    assert_eq!(s.drain().await.succeeded, 1);
+    assert_eq!(p.upstream.call_count(), 1, "no second NovelAI call");
+    let task_id = TaskId::parse(sub.task_id.as_str()).unwrap();
+    let job = p.jobs.get(&task_id).await.unwrap().unwrap();
+    assert_eq!(job.image_keys(), [image_key(&task_id, 0, ImageFormat::Webp)]);
 }
 
 #[tokio::test]
@@ -295,7 +339,7 @@ async fn writes_after_the_answer_are_retried_in_place() {
     let images = Arc::new(FlakyImages {
         inner: p.images.clone(),
         prefix: "",
-        // The answer's first put and the image's first put fail.
+        // The answer's (the one image's) first two puts fail.
         failures: AtomicU32::new(2),
     });
     let jobs = Arc::new(FlakyJobs {
@@ -596,7 +640,7 @@ async fn a_dead_letter_whose_attempt_was_answered_finishes_from_the_answer() {
         Settings::default(),
     )
     .await;
-    let sub = s.submit().await;
+    let sub = s.submit_body(TWO_IMAGES).await;
     // Every delivery stores nothing but the answer; the next receive moves the message
     // to the dead letters.
     for _ in 0..MAX_RECEIVE_COUNT {

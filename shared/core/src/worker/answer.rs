@@ -1,12 +1,17 @@
 //! An attempt is paid at most once: the moment NovelAI answers, the whole answer is made
-//! durable with one write (one object per attempt, [`answer_key`]), before anything else
-//! can fail. The images and the job are written after it, each retried in place; a worker
-//! that dies between them leaves the answer, and the redelivered job finishes from it
-//! without a new call and without a new slot.
+//! durable with one write, before anything else can fail. The images and the job are
+//! written after it, each retried in place; a worker that dies between them leaves the
+//! answer, and the redelivered job finishes from it without a new call and without a new
+//! slot.
 //!
-//! The object is a small container of its own: a first line naming the format, a line of
-//! JSON listing each image's format, size and byte length, then the images' bytes one
-//! after another.
+//! That one write is:
+//! - for an answer of one image (most jobs), the image itself, under the job's image key
+//!   (`objects::image_key`): nothing is left to store but the job, and the image is
+//!   written once. A job is `STARTED` with its image stored only after its current
+//!   attempt was answered: the attempt's answer is found there;
+//! - for an answer of several images, one object per attempt ([`answer_key`]), a small
+//!   container of its own: a first line naming the format, a line of JSON listing each
+//!   image's format, size and byte length, then the images' bytes one after another.
 
 use bytes::Bytes;
 use chrono::Duration;
@@ -22,6 +27,15 @@ const MAGIC: &[u8] = b"naiq-answer 1\n";
 
 /// The content type the answer objects are stored with.
 const CONTENT_TYPE: &str = "application/octet-stream";
+
+/// What an answered attempt has in the store.
+pub(super) enum Answered {
+    /// Its images, in hand or read back from the answer object: still to be stored under
+    /// the job's image keys.
+    Images(Vec<GeneratedImage>),
+    /// A one-image answer, stored as the job's image itself under this key.
+    Stored(String),
+}
 
 /// How long to wait before each retry of a write that failed (three retries, 7 s in all:
 /// a job's budget leaves room, and the answer is already safe if the worker dies).
@@ -136,12 +150,29 @@ impl Worker {
         }
     }
 
-    /// Makes the answer of the job's current attempt durable. If even the retries fail,
-    /// the worker goes on: the images are still in hand, and storing them with the job is
-    /// as good an outcome.
-    pub(super) async fn save_answer(&self, job: &Job, images: &[GeneratedImage]) {
+    /// Makes the answer of the job's current attempt durable: a one-image answer as the
+    /// job's image, several in an answer object. If even the retries fail, the worker goes
+    /// on: the images are still in hand, and storing them with the job is as good an
+    /// outcome.
+    pub(super) async fn save_answer(&self, job: &Job, images: Vec<GeneratedImage>) -> Answered {
+        if let [image] = images.as_slice() {
+            let key = image_key(job.task_id(), 0, image.format);
+            let (bytes, content_type) = (image.bytes.clone(), image.format.content_type());
+            let saved = self
+                .persist("storing the answer", job, || {
+                    self.ports.images.put(&key, bytes.clone(), content_type)
+                })
+                .await;
+            return match saved {
+                Ok(()) => Answered::Stored(key),
+                Err(e) => {
+                    tracing::error!(task_id = %job.task_id(), attempt = job.attempts(), error = %e, "could not store the answer's image; trying again with the job");
+                    Answered::Images(images)
+                }
+            };
+        }
         let key = answer_key(job.task_id(), job.attempts());
-        let parts = encode(images);
+        let parts = encode(&images);
         let saved = self
             .persist("storing the answer", job, || {
                 self.ports
@@ -152,27 +183,34 @@ impl Worker {
         if let Err(e) = saved {
             tracing::error!(task_id = %job.task_id(), attempt = job.attempts(), error = %e, "could not store the answer; storing its images directly");
         }
+        Answered::Images(images)
     }
 
     /// The stored answer of the job's current attempt, if the worker that made it stopped
-    /// before the job was marked done.
-    pub(super) async fn load_answer(&self, job: &Job) -> PortResult<Option<Vec<GeneratedImage>>> {
+    /// before the job was marked done: its answer object, or its one image already stored.
+    pub(super) async fn load_answer(&self, job: &Job) -> PortResult<Option<Answered>> {
         if job.status() != Status::Started || job.attempts() == 0 {
             return Ok(None);
         }
         let key = answer_key(job.task_id(), job.attempts());
-        match self.ports.images.get(&key).await? {
-            None => Ok(None),
-            Some(bytes) => match decode(&bytes) {
-                Ok(images) => Ok(Some(images)),
+        if let Some(bytes) = self.ports.images.get(&key).await? {
+            match decode(&bytes) {
+                Ok(images) => return Ok(Some(Answered::Images(images))),
+                // Half-written objects cannot exist (a put is atomic); treat an unreadable
+                // one as no answer, and say so.
                 Err(e) => {
-                    // Half-written objects cannot exist (a put is atomic); treat an
-                    // unreadable one as no answer, and say so.
                     tracing::error!(task_id = %job.task_id(), key = %key, error = %e, "unreadable answer object; the attempt counts as interrupted");
-                    Ok(None)
+                    return Ok(None);
                 }
-            },
+            }
         }
+        for format in ImageFormat::ALL {
+            let key = image_key(job.task_id(), 0, format);
+            if self.ports.images.get(&key).await?.is_some() {
+                return Ok(Some(Answered::Stored(key)));
+            }
+        }
+        Ok(None)
     }
 
     /// Stores the images, marks the job done and acknowledges the message, each write
@@ -181,21 +219,27 @@ impl Worker {
     pub(super) async fn finish_succeeded(
         &self,
         mut job: Job,
-        images: Vec<GeneratedImage>,
+        answered: Answered,
         delivery: &Delivery,
     ) -> PortResult<Outcome> {
         let task_id = job.task_id().clone();
-        let mut keys = Vec::with_capacity(images.len());
-        for (i, image) in images.into_iter().enumerate() {
-            let key = image_key(&task_id, i, image.format);
-            let content_type = image.format.content_type();
-            let bytes = image.bytes;
-            self.persist("storing an image", &job, || {
-                self.ports.images.put(&key, bytes.clone(), content_type)
-            })
-            .await?;
-            keys.push(key);
-        }
+        let keys = match answered {
+            Answered::Stored(key) => vec![key],
+            Answered::Images(images) => {
+                let mut keys = Vec::with_capacity(images.len());
+                for (i, image) in images.into_iter().enumerate() {
+                    let key = image_key(&task_id, i, image.format);
+                    let content_type = image.format.content_type();
+                    let bytes = image.bytes;
+                    self.persist("storing an image", &job, || {
+                        self.ports.images.put(&key, bytes.clone(), content_type)
+                    })
+                    .await?;
+                    keys.push(key);
+                }
+                keys
+            }
+        };
         let count = keys.len();
         // Images are stored before the job is marked done.
         job.succeed(keys, self.clock.now())

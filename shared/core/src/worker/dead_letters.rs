@@ -36,9 +36,9 @@ impl Worker {
             if let Some(mut job) = self.ports.jobs.get(task_id).await?
                 && !job.status().is_terminal()
             {
-                if let Some(images) = self.load_answer(&job).await? {
+                if let Some(answered) = self.load_answer(&job).await? {
                     // Paid for and stored: finish it from its answer rather than fail it.
-                    if let Outcome::Succeeded = self.finish_succeeded(job, images, delivery).await?
+                    if let Outcome::Succeeded = self.finish_succeeded(job, answered, delivery).await?
                     {
                         report.succeeded += 1;
                     }

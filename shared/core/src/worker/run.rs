@@ -31,12 +31,12 @@ impl Worker {
             self.ports.queue.ack(delivery).await?;
             return Ok(Outcome::Skipped);
         }
-        if let Some(images) = self.load_answer(&job).await? {
+        if let Some(answered) = self.load_answer(&job).await? {
             // A worker stopped after NovelAI answered: finish from the stored answer, with
             // no new call and no new slot.
             tracing::info!(task_id = %task_id, attempt = job.attempts(), "the attempt's answer is stored; finishing from it");
             return self
-                .with_heartbeat(delivery, self.finish_succeeded(job, images, delivery))
+                .with_heartbeat(delivery, self.finish_succeeded(job, answered, delivery))
                 .await;
         }
         if self.refuse_unusable_key(&job).await? {
@@ -184,8 +184,8 @@ impl Worker {
                 // The answer first, in one write: from here on, nothing can make this
                 // attempt be paid again.
                 self.with_heartbeat(delivery, async {
-                    self.save_answer(&job, &images).await;
-                    self.finish_succeeded(job, images, delivery).await
+                    let answered = self.save_answer(&job, images).await;
+                    self.finish_succeeded(job, answered, delivery).await
                 })
                 .await
             }

@@ -127,7 +127,12 @@ impl Stack {
     }
 
     pub async fn submit(&self) -> SubmitResponse {
-        let body = br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#;
+        self.submit_body(br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#)
+            .await
+    }
+
+    /// Alice's job of `body` (a `POST /generate` body), queued.
+    pub async fn submit_body(&self, body: &[u8]) -> SubmitResponse {
         match self.api.submit(&self.alice, body).await.unwrap() {
             Submitted::Queued(r) => *r,
             Submitted::DryRun(_) => panic!("a dry run"),

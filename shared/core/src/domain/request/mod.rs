@@ -136,6 +136,9 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// Every format an answer can come in.
+    pub const ALL: [ImageFormat; 2] = [ImageFormat::Png, ImageFormat::Webp];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ImageFormat::Png => "png",
