@@ -163,6 +163,14 @@ def model(r, polling, job="worker"):
         add("worker Lambda (scheduled, quiet)",
             lambda_dollars(quiet["latency_ms"] / 1000, WORKER_MEMORY_MIB, quiet_per_1000))
         add_aws(quiet["aws"], quiet_per_1000, "scheduled worker, quiet")
+    busy = r.get("busy_nudge")
+    if busy:
+        # Every submit nudges the worker. While a drain holds the lease (most of a busy
+        # window) the nudged invocation finds it taken and ends: priced here for every job,
+        # an upper bound (a nudge that finds the worker idle starts the drain instead).
+        add("worker Lambda (nudged while a drain runs)",
+            lambda_dollars(busy["latency_ms"] / 1000, WORKER_MEMORY_MIB, per_job))
+        add_aws(busy["aws"], per_job, "worker nudged while a drain runs")
     if hooked:
         # Each nudge is one invocation of the webhooks function: the delivery work measured
         # in one drain of every event, plus, per invocation, what one with nothing left to
@@ -218,6 +226,8 @@ def counted_lines(r):
          "housekeeping minute)", w["aws_per_idle_drain"], 0),
         ("scheduled tick with nothing due (one read, no drain)",
          r.get("quiet_tick", {}).get("aws"), 0),
+        ("a submit's nudge while a drain runs (the lease taken)",
+         r.get("busy_nudge", {}).get("aws"), 0),
     ]:
         if aws is None:
             continue

@@ -295,6 +295,16 @@ def worker_scenario(args, expected_jobs):
     }
 
 
+def measured(function, event, per=1):
+    """Invokes `function` with `event`: its answer, the CPU seconds it took and the AWS
+    requests it made, divided by `per`."""
+    aws0 = counted()
+    cpu0 = cpu_seconds(function.proc.pid)
+    answer = function.invoke(event)
+    cpu = cpu_seconds(function.proc.pid) - cpu0
+    return answer, cpu, counted_since(aws0, per)
+
+
 def scheduled_tick(args):
     """One schedule tick in a fresh worker process, stopped after it: the process, its
     answer, the drain report, the CPU seconds the tick took and the AWS count before it."""
@@ -323,6 +333,42 @@ def quiet_tick_scenario(args):
         raise RuntimeError(f"the quiet tick drained: {report}")
     return {"init_ms": f.init_ms, "latency_ms": answer.latency_ms, "cpu_ms": cpu * 1000.0,
             "aws": aws, "log_bytes": f.log_bytes(), "report": report}
+
+
+def busy_nudge_scenario(args, key, body):
+    """A nudge while another invocation drains: every submit nudges the worker, and while a
+    drain holds the lease (most of a busy window) the nudged invocation finds it taken and
+    ends. One job runs at a fake that takes four seconds; mid-call (the draining process
+    then makes no AWS request), a second, fresh worker process is nudged. Counted per
+    nudge."""
+    queue_jobs(args, key, [body])
+    before = len(fake("/_fake/requests"))
+    fake("/_fake/config", "PUT", {"latency_ms": 4000})
+    draining = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+    done = {}
+    drain = threading.Thread(target=lambda: done.update(
+        answer=draining.invoke({"source": "naiq.nudge"})), daemon=True)
+    try:
+        drain.start()
+        deadline = time.monotonic() + 20
+        while len(fake("/_fake/requests")) == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the draining worker never called the fake")
+            time.sleep(0.05)
+        nudged = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+        try:
+            answer, cpu, aws = measured(nudged, {"source": "naiq.nudge"})
+        finally:
+            nudged.stop()
+        drain.join(30)
+    finally:
+        fake("/_fake/config", "PUT", {"latency_ms": 200})
+        draining.stop()
+    report = json.loads(answer.body)
+    if report.get("stopped") != "lease_held":
+        raise RuntimeError(f"the nudged worker did not find the lease held: {report}")
+    return {"latency_ms": answer.latency_ms, "cpu_ms": cpu * 1000.0, "aws": aws,
+            "report": report}
 
 
 class Receiver:
@@ -381,11 +427,7 @@ def webhook_scenario(args, key, body, jobs=20):
             raise RuntimeError(f"the webhook drain finished {done} of {jobs} jobs: {report}")
         hooks = Function(args.webhooks_bin, "naiq-webhooks", deadline_seconds=60)
         try:
-            aws0 = counted()
-            cpu0 = cpu_seconds(hooks.proc.pid)
-            drained = hooks.invoke({"source": "naiq.nudge"})
-            cpu = cpu_seconds(hooks.proc.pid) - cpu0
-            hooks_aws = counted_since(aws0, done)
+            drained, cpu, hooks_aws = measured(hooks, {"source": "naiq.nudge"}, done)
             delivered = json.loads(drained.body).get("delivered", 0)
             aws0 = counted()
             idle = hooks.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})
@@ -527,6 +569,7 @@ def run(args):
     # The worker drains every job queued so far (none cancelled, so its counts per job are
     # a job's own, not shared with messages of cancelled jobs it skips).
     results["worker"] = worker_scenario(args, args.jobs_expected or (2 * n + 2))
+    results["busy_nudge"] = busy_nudge_scenario(args, key, seed_body)
     # Jobs to cancel, queued after the drain; their messages are then drained out of the
     # way, uncounted, before the V5 jobs.
     # One per request of the scenario: its first and the n warm ones.
@@ -586,6 +629,10 @@ def markdown(r):
     if q:
         out.append(f"| the schedule's tick on a quiet stack (one read, no drain) | "
                    f"{q['latency_ms']:.1f} ms, {q['cpu_ms']:.2f} ms CPU{aws_requests(q['aws'])} |")
+    b = r.get("busy_nudge")
+    if b:
+        out.append(f"| a nudge while another invocation drains (the lease taken: it ends) | "
+                   f"{b['latency_ms']:.1f} ms, {b['cpu_ms']:.2f} ms CPU{aws_requests(b['aws'])} |")
     wh = r.get("webhook_jobs")
     if wh:
         out.append(f"| jobs with a webhook: events and nudges per job; the webhooks function's "
