@@ -6,14 +6,18 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use naiq_core::config::Settings;
 use naiq_core::domain::Lane;
-use naiq_core::ports::{Clock, Delivery, JobQueue, LeaseStore, PortResult, QueueMessage};
+use naiq_core::domain::pacing::PacingState;
+use naiq_core::ports::{
+    Clock, Delivery, JobQueue, LeaseStore, PacingStore, PortResult, QueueMessage,
+};
 use naiq_core::worker::tick::QUIET_AFTER_SECONDS;
-use naiq_core::worker::{DrainReport, StopReason, Worker};
+use naiq_core::worker::{DrainReport, LEASE_NAME, StopReason, Worker};
 use naiq_testkit::memory::*;
 use support::{Given, Stack};
 
@@ -152,4 +156,59 @@ async fn a_job_waiting_for_a_window_is_left_until_the_tick_before_it_opens() {
     assert_eq!(report.succeeded, 1, "{report:?}");
     assert_eq!(upstream.call_count(), 1);
     assert!(s.clock.now() >= at(4, 0));
+}
+
+/// The pacing state, its reads counted: the memory jobs store reads it apart from the lane
+/// counters, so each read of both (a tick's, the gauges') is one read here.
+struct CountedPacing {
+    inner: Arc<MemoryStateStore>,
+    reads: AtomicUsize,
+}
+
+#[async_trait]
+impl PacingStore for CountedPacing {
+    async fn load_pacing(&self) -> PortResult<(PacingState, u64)> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load_pacing().await
+    }
+    async fn save_pacing(&self, state: &PacingState, expected: u64) -> PortResult<()> {
+        self.inner.save_pacing(state, expected).await
+    }
+}
+
+#[tokio::test]
+async fn with_the_lease_taken_a_nudge_ends_at_once_and_a_tick_sets_the_gauges_from_its_read() {
+    let (s, upstream) = stack_at(at(4, 31)).await;
+    s.submit().await;
+    // Another invocation drains.
+    let now = s.clock.now();
+    assert!(
+        s.state
+            .acquire_lease(LEASE_NAME, "another", now, now + Duration::seconds(150))
+            .await
+            .unwrap()
+    );
+    let pacing = Arc::new(CountedPacing {
+        inner: s.state.clone(),
+        reads: AtomicUsize::new(0),
+    });
+    let mut ports = s.ports.clone();
+    ports.pacing = pacing.clone();
+    let worker = Worker::new(
+        ports,
+        s.clock.clone(),
+        s.clock.clone(),
+        3,
+        s.settings.clone(),
+        "w2",
+    );
+    // A submit's nudge: the lease is taken, and that is all it learns.
+    let report = worker.drain(now + Duration::seconds(900)).await.unwrap();
+    assert_eq!(report.stopped, StopReason::LeaseHeld, "{report:?}");
+    assert_eq!(pacing.reads.load(Ordering::SeqCst), 0, "no gauges read");
+    // The schedule's tick: its one read decides, and sets the gauges too.
+    let report = tick(&s, &worker).await;
+    assert_eq!(report.stopped, StopReason::LeaseHeld, "{report:?}");
+    assert_eq!(pacing.reads.load(Ordering::SeqCst), 1, "one read in all");
+    assert_eq!(upstream.call_count(), 0);
 }

@@ -38,7 +38,8 @@ impl Worker {
             {
                 if let Some(answered) = self.load_answer(&job).await? {
                     // Paid for and stored: finish it from its answer rather than fail it.
-                    if let Outcome::Succeeded = self.finish_succeeded(job, answered, delivery).await?
+                    if let Outcome::Succeeded =
+                        self.finish_succeeded(job, answered, delivery).await?
                     {
                         report.succeeded += 1;
                     }

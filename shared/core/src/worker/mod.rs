@@ -197,8 +197,9 @@ impl Worker {
             .acquire_lease(LEASE_NAME, &self.holder, self.clock.now(), lease_until)
             .await?
         {
+            // Nothing more: the holder sets the gauges, and the schedule's ticks meanwhile
+            // (`tick`). A submit's nudge while a drain runs ends here, after one write.
             report.stopped = StopReason::LeaseHeld;
-            self.record_gauges().await;
             return Ok(report);
         }
         self.lease_written(Some(lease_until));

@@ -14,7 +14,9 @@
 //!   dead-letter sweep, the reaper and the hourly account refresh run inside drains;
 //! - the read fails (a drain is always safe).
 //!
-//! The API nudges the worker after each submit, and a nudge always drains.
+//! The API nudges the worker after each submit, and a nudge always drains. A drain that
+//! finds the lease taken (another invocation drains) ends there; only a tick then sets the
+//! gauges.
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 
@@ -36,6 +38,7 @@ impl Worker {
     /// module's doc), else one read, the gauges from it, and a `NothingDue` report.
     pub async fn scheduled(&self, deadline: DateTime<Utc>) -> Result<DrainReport, PortError> {
         let now = self.clock.now();
+        let mut read = None;
         if !now.minute().is_multiple_of(HOUSEKEEPING_EVERY_MINUTES) {
             match self.read_counters_and_pacing().await {
                 Ok((snapshot, state)) if !self.due(&snapshot, &state, now) => {
@@ -43,13 +46,23 @@ impl Worker {
                     tracing::debug!("nothing due before the next tick");
                     return Ok(DrainReport::ended(StopReason::NothingDue));
                 }
-                Ok(_) => {}
+                Ok(r) => read = Some(r),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read the queue counters; draining");
                 }
             }
         }
-        self.drain(deadline).await
+        let report = self.drain(deadline).await?;
+        if report.stopped == StopReason::LeaseHeld {
+            // Another invocation drains, and sets the gauges when it ends; until then each
+            // tick does, from its own read where it made one (a long drain would otherwise
+            // leave them stale for its whole run).
+            match read {
+                Some((snapshot, state)) => self.gauges_from(&snapshot, &state),
+                None => self.record_gauges().await,
+            }
+        }
+        Ok(report)
     }
 
     /// Whether this tick must drain: a call was made lately, or a waiting job may start
