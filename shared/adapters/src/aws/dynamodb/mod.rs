@@ -10,6 +10,7 @@ mod idempotency;
 mod jobs;
 mod keys;
 mod ledger;
+mod owner_jobs;
 mod state;
 mod turns;
 mod webhooks;
