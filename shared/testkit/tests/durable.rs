@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 use naiq_core::config::Settings;
+use naiq_core::domain::request::ImageFormat;
 use naiq_core::domain::{Credentials, Job, Lane, Status, TaskId};
 use naiq_core::novelai::ImageRequest;
-use naiq_core::domain::request::ImageFormat;
 use naiq_core::objects::{answer_key, image_key};
 use naiq_core::ports::*;
 use naiq_core::worker::heartbeat::{LEASE_SECONDS, VISIBILITY_TIMEOUT_SECONDS};
@@ -330,7 +330,10 @@ async fn a_one_image_answer_in_webp_is_found_on_redelivery_too() {
     assert_eq!(p.upstream.call_count(), 1, "no second NovelAI call");
     let task_id = TaskId::parse(sub.task_id.as_str()).unwrap();
     let job = p.jobs.get(&task_id).await.unwrap().unwrap();
-    assert_eq!(job.image_keys(), [image_key(&task_id, 0, ImageFormat::Webp)]);
+    assert_eq!(
+        job.image_keys(),
+        [image_key(&task_id, 0, ImageFormat::Webp)]
+    );
 }
 
 #[tokio::test]

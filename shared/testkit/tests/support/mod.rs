@@ -127,8 +127,10 @@ impl Stack {
     }
 
     pub async fn submit(&self) -> SubmitResponse {
-        self.submit_body(br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#)
-            .await
+        self.submit_body(
+            br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#,
+        )
+        .await
     }
 
     /// Alice's job of `body` (a `POST /generate` body), queued.
