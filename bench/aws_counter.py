@@ -132,6 +132,17 @@ def dynamodb_units(operation, request, response):
     return []
 
 
+def refused_write_units(operation, request):
+    """A conditional write that is refused is billed as if it had been made: the request's
+    item for a PutItem, at least one unit for the others (AWS bills the item it would have
+    changed, which the refusal does not show)."""
+    if operation == "PutItem":
+        return [("write", write_units(item_size(request.get("Item"))))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [("write", 1)]
+    return []
+
+
 def service_of(headers):
     auth = headers.get("Authorization", "")
     if "Credential=" in auth:
@@ -214,6 +225,9 @@ class CountingProxy:
                     if asked_new:
                         response_json.pop("Attributes", None)
                         data = json.dumps(response_json).encode()
+                elif service == "dynamodb" and request_json is not None and \
+                        b"ConditionalCheckFailed" in data:
+                    units = refused_write_units(operation, request_json)
                 counter.add(service, operation, len(body), len(data), units)
                 self.send_response(resp.status)
                 for k, v in resp.getheaders():
