@@ -56,6 +56,10 @@ WEBHOOKS_MEMORY_MIB = 128
 # While jobs wait, the worker sleeps in its invocation until the next slot: a busy queue
 # bills the mean gap (8-15 s, RATE_LIMIT_*_INTERVAL) for each job.
 WORKER_SECONDS_PER_JOB = 11.5
+# While a drain runs it holds the lease: 800 jobs a day keep the worker draining for about
+# 153 minutes (11.5 s each), and those minutes' ticks find the lease taken and end after the
+# read that decided to drain (the bench's busy tick) instead of draining empty lanes.
+BUSY_TICKS_PER_DAY = JOBS_PER_DAY * WORKER_SECONDS_PER_JOB / 60
 # A polling client asks for the status every poll_after_seconds while its job waits; at
 # 800 jobs a day spread over the windows the wait is short: ten polls a job.
 POLLS_PER_JOB = 10
@@ -138,6 +142,10 @@ def model(r, polling, job="worker"):
     per_job = 1000
     quiet = r.get("quiet_tick")
     draining_ticks = DRAINING_TICKS_PER_DAY if quiet else SCHEDULED_PER_DAY
+    busy_tick = r.get("busy_tick")
+    if busy_tick:
+        draining_ticks -= BUSY_TICKS_PER_DAY
+    busy_ticks_per_1000 = BUSY_TICKS_PER_DAY / JOBS_PER_DAY * 1000
     idle_per_1000 = draining_ticks / JOBS_PER_DAY * 1000
     quiet_per_1000 = QUIET_TICKS_PER_DAY / JOBS_PER_DAY * 1000
     terms = {}
@@ -163,6 +171,10 @@ def model(r, polling, job="worker"):
         add("worker Lambda (scheduled, quiet)",
             lambda_dollars(quiet["latency_ms"] / 1000, WORKER_MEMORY_MIB, quiet_per_1000))
         add_aws(quiet["aws"], quiet_per_1000, "scheduled worker, quiet")
+    if busy_tick:
+        add("worker Lambda (scheduled, a drain running)",
+            lambda_dollars(busy_tick["latency_ms"] / 1000, WORKER_MEMORY_MIB, busy_ticks_per_1000))
+        add_aws(busy_tick["aws"], busy_ticks_per_1000, "scheduled worker, a drain running")
     busy = r.get("busy_nudge")
     if busy:
         # Every submit nudges the worker. While a drain holds the lease (most of a busy
@@ -228,6 +240,8 @@ def counted_lines(r):
          r.get("quiet_tick", {}).get("aws"), 0),
         ("a submit's nudge while a drain runs (the lease taken)",
          r.get("busy_nudge", {}).get("aws"), 0),
+        ("a scheduled tick while a drain runs (its read, the lease taken)",
+         r.get("busy_tick", {}).get("aws"), 0),
     ]:
         if aws is None:
             continue

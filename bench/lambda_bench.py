@@ -335,12 +335,12 @@ def quiet_tick_scenario(args):
             "aws": aws, "log_bytes": f.log_bytes(), "report": report}
 
 
-def busy_nudge_scenario(args, key, body):
-    """A nudge while another invocation drains: every submit nudges the worker, and while a
-    drain holds the lease (most of a busy window) the nudged invocation finds it taken and
-    ends. One job runs at a fake that takes four seconds; mid-call (the draining process
-    then makes no AWS request), a second, fresh worker process is nudged. Counted per
-    nudge."""
+def busy_scenario(args, key, body):
+    """What a nudge and a schedule tick cost while another invocation drains: every submit
+    nudges the worker, and the schedule ticks every minute; while a drain holds the lease
+    (most of a busy window) each finds it taken and ends. One job runs at a fake that takes
+    four seconds; mid-call (the draining process then makes no AWS request), a fresh worker
+    process is nudged, then another is given the schedule's event. Counted per invocation."""
     queue_jobs(args, key, [body])
     before = len(fake("/_fake/requests"))
     fake("/_fake/config", "PUT", {"latency_ms": 4000})
@@ -348,6 +348,7 @@ def busy_nudge_scenario(args, key, body):
     done = {}
     drain = threading.Thread(target=lambda: done.update(
         answer=draining.invoke({"source": "naiq.nudge"})), daemon=True)
+    measured_by = {}
     try:
         drain.start()
         deadline = time.monotonic() + 20
@@ -355,20 +356,25 @@ def busy_nudge_scenario(args, key, body):
             if time.monotonic() > deadline:
                 raise RuntimeError("the draining worker never called the fake")
             time.sleep(0.05)
-        nudged = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
-        try:
-            answer, cpu, aws = measured(nudged, {"source": "naiq.nudge"})
-        finally:
-            nudged.stop()
+        for name, event in [("nudge", {"source": "naiq.nudge"}),
+                            ("tick", {"source": "aws.events", "detail-type": "Scheduled Event"})]:
+            other = Function(args.worker_bin, "naiq-worker", deadline_seconds=900)
+            try:
+                measured_by[name] = measured(other, event)
+            finally:
+                other.stop()
         drain.join(30)
     finally:
         fake("/_fake/config", "PUT", {"latency_ms": 200})
         draining.stop()
-    report = json.loads(answer.body)
-    if report.get("stopped") != "lease_held":
-        raise RuntimeError(f"the nudged worker did not find the lease held: {report}")
-    return {"latency_ms": answer.latency_ms, "cpu_ms": cpu * 1000.0, "aws": aws,
-            "report": report}
+    out = {}
+    for name, (answer, cpu, aws) in measured_by.items():
+        report = json.loads(answer.body)
+        if report.get("stopped") != "lease_held":
+            raise RuntimeError(f"the {name} did not find the lease held: {report}")
+        out[name] = {"latency_ms": answer.latency_ms, "cpu_ms": cpu * 1000.0, "aws": aws,
+                     "report": report}
+    return out
 
 
 class Receiver:
@@ -569,7 +575,8 @@ def run(args):
     # The worker drains every job queued so far (none cancelled, so its counts per job are
     # a job's own, not shared with messages of cancelled jobs it skips).
     results["worker"] = worker_scenario(args, args.jobs_expected or (2 * n + 2))
-    results["busy_nudge"] = busy_nudge_scenario(args, key, seed_body)
+    busy = busy_scenario(args, key, seed_body)
+    results["busy_nudge"], results["busy_tick"] = busy["nudge"], busy["tick"]
     # Jobs to cancel, queued after the drain; their messages are then drained out of the
     # way, uncounted, before the V5 jobs.
     # One per request of the scenario: its first and the n warm ones.
@@ -629,10 +636,12 @@ def markdown(r):
     if q:
         out.append(f"| the schedule's tick on a quiet stack (one read, no drain) | "
                    f"{q['latency_ms']:.1f} ms, {q['cpu_ms']:.2f} ms CPU{aws_requests(q['aws'])} |")
-    b = r.get("busy_nudge")
-    if b:
-        out.append(f"| a nudge while another invocation drains (the lease taken: it ends) | "
-                   f"{b['latency_ms']:.1f} ms, {b['cpu_ms']:.2f} ms CPU{aws_requests(b['aws'])} |")
+    for name, what in [("busy_nudge", "a nudge"), ("busy_tick", "the schedule's tick")]:
+        b = r.get(name)
+        if b:
+            out.append(f"| {what} while another invocation drains (the lease taken: it ends) | "
+                       f"{b['latency_ms']:.1f} ms, {b['cpu_ms']:.2f} ms CPU"
+                       f"{aws_requests(b['aws'])} |")
     wh = r.get("webhook_jobs")
     if wh:
         out.append(f"| jobs with a webhook: events and nudges per job; the webhooks function's "
