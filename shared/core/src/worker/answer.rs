@@ -156,15 +156,8 @@ impl Worker {
     /// outcome.
     pub(super) async fn save_answer(&self, job: &Job, images: Vec<GeneratedImage>) -> Answered {
         if let [image] = images.as_slice() {
-            let key = image_key(job.task_id(), 0, image.format);
-            let (bytes, content_type) = (image.bytes.clone(), image.format.content_type());
-            let saved = self
-                .persist("storing the answer", job, || {
-                    self.ports.images.put(&key, bytes.clone(), content_type)
-                })
-                .await;
-            return match saved {
-                Ok(()) => Answered::Stored(key),
+            return match self.store_image(job, 0, image, "storing the answer").await {
+                Ok(key) => Answered::Stored(key),
                 Err(e) => {
                     tracing::error!(task_id = %job.task_id(), attempt = job.attempts(), error = %e, "could not store the answer's image; trying again with the job");
                     Answered::Images(images)
@@ -213,6 +206,26 @@ impl Worker {
         Ok(None)
     }
 
+    /// Stores the job's image number `index` under its key, retried in place (`what` names
+    /// the write in the log); the key.
+    async fn store_image(
+        &self,
+        job: &Job,
+        index: usize,
+        image: &GeneratedImage,
+        what: &str,
+    ) -> PortResult<String> {
+        let key = image_key(job.task_id(), index, image.format);
+        let content_type = image.format.content_type();
+        self.persist(what, job, || {
+            self.ports
+                .images
+                .put(&key, image.bytes.clone(), content_type)
+        })
+        .await?;
+        Ok(key)
+    }
+
     /// Stores the images, marks the job done and acknowledges the message, each write
     /// retried in place. An error here leaves the message to come back: the answer is
     /// stored, so the job then finishes from it.
@@ -227,15 +240,8 @@ impl Worker {
             Answered::Stored(key) => vec![key],
             Answered::Images(images) => {
                 let mut keys = Vec::with_capacity(images.len());
-                for (i, image) in images.into_iter().enumerate() {
-                    let key = image_key(&task_id, i, image.format);
-                    let content_type = image.format.content_type();
-                    let bytes = image.bytes;
-                    self.persist("storing an image", &job, || {
-                        self.ports.images.put(&key, bytes.clone(), content_type)
-                    })
-                    .await?;
-                    keys.push(key);
+                for (i, image) in images.iter().enumerate() {
+                    keys.push(self.store_image(&job, i, image, "storing an image").await?);
                 }
                 keys
             }
