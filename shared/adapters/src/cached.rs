@@ -61,6 +61,20 @@ impl<T: Clone> Slot<T> {
             .map(|f| f.value.clone())
     }
 
+    /// The kept value, or `read`'s, kept from now on (an error is not kept).
+    async fn read_through<F, Fut>(&self, read: F) -> PortResult<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = PortResult<T>>,
+    {
+        if let Some(held) = self.get() {
+            return Ok(held);
+        }
+        let value = read().await?;
+        self.set(value.clone());
+        Ok(value)
+    }
+
     fn set(&self, value: T) {
         *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh {
             value,
@@ -87,12 +101,7 @@ impl CachedSecrets {
 #[async_trait]
 impl SecretStore for CachedSecrets {
     async fn get(&self) -> PortResult<Option<Credentials>> {
-        if let Some(held) = self.slot.get() {
-            return Ok(held);
-        }
-        let read = self.inner.get().await?;
-        self.slot.set(read.clone());
-        Ok(read)
+        self.slot.read_through(|| self.inner.get()).await
     }
 
     async fn put(&self, credentials: &Credentials) -> PortResult<()> {
@@ -124,12 +133,9 @@ impl CallStats for CachedCallStats {
     }
 
     async fn mean_call_seconds(&self) -> PortResult<Option<f64>> {
-        if let Some(held) = self.slot.get() {
-            return Ok(held);
-        }
-        let read = self.inner.mean_call_seconds().await?;
-        self.slot.set(read);
-        Ok(read)
+        self.slot
+            .read_through(|| self.inner.mean_call_seconds())
+            .await
     }
 }
 
@@ -158,12 +164,7 @@ impl AccountCache for CachedAccount {
     }
 
     async fn load_account(&self) -> PortResult<Option<AccountInfo>> {
-        if let Some(held) = self.slot.get() {
-            return Ok(held);
-        }
-        let read = self.inner.load_account().await?;
-        self.slot.set(read.clone());
-        Ok(read)
+        self.slot.read_through(|| self.inner.load_account()).await
     }
 }
 
