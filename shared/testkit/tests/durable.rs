@@ -253,8 +253,9 @@ async fn an_answer_whose_images_could_not_be_stored_finishes_on_redelivery_witho
     assert!(s.queue.is_empty());
 }
 
-#[tokio::test]
-async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_second_call() {
+/// A stack whose writes of a finished job fail until the test lets them (`jobs.failures`),
+/// as a worker that dies after the answer is stored and before the job is marked done.
+async fn success_write_fails() -> (Plain, Arc<FlakyJobs>, Stack) {
     let p = plain();
     let jobs = Arc::new(FlakyJobs {
         inner: p.jobs.clone(),
@@ -267,6 +268,12 @@ async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_secon
         Settings::default(),
     )
     .await;
+    (p, jobs, s)
+}
+
+#[tokio::test]
+async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_second_call() {
+    let (p, jobs, s) = success_write_fails().await;
     let sub = s.submit().await;
     let report = s.drain().await;
     assert_eq!(report.errors, 1, "{report:?}");
@@ -308,18 +315,7 @@ async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_secon
 
 #[tokio::test]
 async fn a_one_image_answer_in_webp_is_found_on_redelivery_too() {
-    let p = plain();
-    let jobs = Arc::new(FlakyJobs {
-        inner: p.jobs.clone(),
-        failures: AtomicU32::new(OUTLASTS_THE_RETRIES),
-    });
-    let s = stack_over(
-        p.images.clone(),
-        jobs.clone(),
-        p.upstream.clone(),
-        Settings::default(),
-    )
-    .await;
+    let (p, jobs, s) = success_write_fails().await;
     let sub = s
         .submit_body(br#"{"prompt": "a fox", "model": "nai-v3", "image_format": "webp"}"#)
         .await;

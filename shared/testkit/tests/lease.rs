@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use naiq_core::config::Settings;
 use naiq_core::ports::{LeaseStore, PortResult};
-use naiq_core::worker::{LEASE_NAME, Worker};
+use naiq_core::worker::LEASE_NAME;
 use naiq_testkit::memory::*;
 use support::Given;
 
@@ -54,14 +54,7 @@ async fn a_drain_renews_its_lease_about_once_a_minute_and_never_lets_it_lapse() 
     });
     let mut ports = s.ports.clone();
     ports.lease = lease.clone();
-    let worker = Worker::new(
-        ports,
-        s.clock.clone(),
-        s.clock.clone(),
-        5,
-        s.settings.clone(),
-        "leased",
-    );
+    let worker = s.worker_over(ports, "leased");
     let started = naiq_core::ports::Clock::now(&*s.clock);
     let report = worker
         .drain(started + Duration::seconds(900))

@@ -74,15 +74,7 @@ fn watched(s: &Stack) -> (Worker, Arc<Watched>) {
     });
     let mut ports = s.ports.clone();
     ports.queue = queue.clone();
-    let worker = Worker::new(
-        ports,
-        s.clock.clone(),
-        s.clock.clone(),
-        9,
-        s.settings.clone(),
-        "watched",
-    );
-    (worker, queue)
+    (s.worker_over(ports, "watched"), queue)
 }
 
 /// The receives from the test lane: each normal turn's first, and each wait's when it

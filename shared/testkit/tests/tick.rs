@@ -85,14 +85,7 @@ fn hands_off(s: &Stack) -> Worker {
     let mut ports = s.ports.clone();
     ports.queue = Arc::new(Untouchable);
     ports.lease = Arc::new(Untouchable);
-    Worker::new(
-        ports,
-        s.clock.clone(),
-        s.clock.clone(),
-        3,
-        s.settings.clone(),
-        "tick",
-    )
+    s.worker_over(ports, "tick")
 }
 
 async fn tick(s: &Stack, worker: &Worker) -> DrainReport {
@@ -194,14 +187,7 @@ async fn with_the_lease_taken_a_nudge_ends_at_once_and_a_tick_sets_the_gauges_fr
     });
     let mut ports = s.ports.clone();
     ports.pacing = pacing.clone();
-    let worker = Worker::new(
-        ports,
-        s.clock.clone(),
-        s.clock.clone(),
-        3,
-        s.settings.clone(),
-        "w2",
-    );
+    let worker = s.worker_over(ports, "w2");
     // A submit's nudge: the lease is taken, and that is all it learns.
     let report = worker.drain(now + Duration::seconds(900)).await.unwrap();
     assert_eq!(report.stopped, StopReason::LeaseHeld, "{report:?}");

@@ -126,6 +126,19 @@ impl Stack {
         )
     }
 
+    /// A worker invocation over `ports` (the stack's, some replaced by a test), waiting on
+    /// the stack's clock.
+    pub fn worker_over(&self, ports: WorkerPorts, holder: &str) -> Worker {
+        Worker::new(
+            ports,
+            self.clock.clone(),
+            self.clock.clone(),
+            13,
+            self.settings.clone(),
+            holder,
+        )
+    }
+
     pub async fn submit(&self) -> SubmitResponse {
         self.submit_body(
             br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#,
