@@ -83,20 +83,23 @@ impl<T: Clone> Slot<T> {
     }
 }
 
-/// [`SecretStore`] with the credentials kept for a while after each read.
-pub struct CachedSecrets {
-    inner: Arc<dyn SecretStore>,
-    slot: Slot<Option<Credentials>>,
+/// A port, and the one value last read from it kept for a while: each cache below is one.
+pub struct ReadThrough<P: ?Sized, T> {
+    inner: Arc<P>,
+    slot: Slot<T>,
 }
 
-impl CachedSecrets {
-    pub fn new(inner: Arc<dyn SecretStore>, ttl: Duration) -> Self {
+impl<P: ?Sized, T: Clone> ReadThrough<P, T> {
+    pub fn new(inner: Arc<P>, ttl: Duration) -> Self {
         Self {
             inner,
             slot: Slot::new(ttl),
         }
     }
 }
+
+/// [`SecretStore`] with the credentials kept for a while after each read.
+pub type CachedSecrets = ReadThrough<dyn SecretStore, Option<Credentials>>;
 
 #[async_trait]
 impl SecretStore for CachedSecrets {
@@ -112,19 +115,7 @@ impl SecretStore for CachedSecrets {
 }
 
 /// [`CallStats`] with the mean kept for a while after each read; recording passes through.
-pub struct CachedCallStats {
-    inner: Arc<dyn CallStats>,
-    slot: Slot<Option<f64>>,
-}
-
-impl CachedCallStats {
-    pub fn new(inner: Arc<dyn CallStats>, ttl: Duration) -> Self {
-        Self {
-            inner,
-            slot: Slot::new(ttl),
-        }
-    }
-}
+pub type CachedCallStats = ReadThrough<dyn CallStats, Option<f64>>;
 
 #[async_trait]
 impl CallStats for CachedCallStats {
@@ -141,19 +132,7 @@ impl CallStats for CachedCallStats {
 
 /// [`AccountCache`] with the account kept for a while after each read; a save passes
 /// through and is seen at once.
-pub struct CachedAccount {
-    inner: Arc<dyn AccountCache>,
-    slot: Slot<Option<AccountInfo>>,
-}
-
-impl CachedAccount {
-    pub fn new(inner: Arc<dyn AccountCache>, ttl: Duration) -> Self {
-        Self {
-            inner,
-            slot: Slot::new(ttl),
-        }
-    }
-}
+pub type CachedAccount = ReadThrough<dyn AccountCache, Option<AccountInfo>>;
 
 #[async_trait]
 impl AccountCache for CachedAccount {
