@@ -87,8 +87,8 @@ pub trait JobStore: Send + Sync {
         Ok((job, counters, None))
     }
     /// The lane counters, and the pacing state with its version where the store reads it
-    /// in the same request (`None`: read it from the `PacingStore`): what a scheduled
-    /// worker invocation reads to learn whether anything is due (`worker::tick`).
+    /// in the same request (`None`: read it from the `PacingStore`); read through
+    /// [`counters_and_pacing`], by a submit and by the worker's tick and gauges.
     async fn snapshot_with_pacing(
         &self,
     ) -> PortResult<(QueueSnapshot, Option<(PacingState, u64)>)> {
