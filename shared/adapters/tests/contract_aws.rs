@@ -54,6 +54,13 @@ async fn dynamodb_queue_counters() {
 
 #[tokio::test]
 #[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
+async fn dynamodb_entry_marks() {
+    let (c, r) = emulator().await;
+    contract::entry_marks(&DynamoJobStore::new(c.dynamodb, r.jobs_table)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local AWS emulator (localstack/test.sh runs it)"]
 async fn sqs_job_queue_groups() {
     let (c, r) = emulator().await;
     contract::job_queue_groups(&SqsQueue::new(c.sqs, r.queues)).await;

@@ -239,4 +239,21 @@ async fn one_task_status_costs_the_same_requests_at_10_and_5000_waiting_jobs() {
     assert_eq!(small_ops, big_ops, "the same requests at both sizes");
     // The heavy key's first job, then the caller's: fair turns at any length.
     assert_eq!((small_pos, big_pos), (2, 2));
+
+    // Two more of the caller's, marked as a submit marks them: the last one's own jobs
+    // ahead come from its mark, so its poll is the one batch read too.
+    let mut last = None;
+    for n in 1..3 {
+        let mut job = job(&caller.key_id, n);
+        let counters = loader.queue_snapshot().await.unwrap();
+        job.mark_entry(counters.entry_mark(job.lane(), job.owner()));
+        loader.insert(&job).await.unwrap();
+        last = Some(job);
+    }
+    let last = last.unwrap();
+    let (marked_ops, _, marked_pos) = measure(&api, &caller, last.task_id(), &log).await;
+    println!("task_status of the caller's third job: {marked_ops:?}, position {marked_pos}");
+    assert_eq!(marked_ops, small_ops, "no count of the caller's jobs ahead");
+    // heavy, caller, heavy, caller, heavy, caller.
+    assert_eq!(marked_pos, 6);
 }

@@ -19,6 +19,11 @@ async fn memory_queue_counters() {
 }
 
 #[tokio::test]
+async fn memory_entry_marks() {
+    contract::entry_marks(&MemoryJobStore::default()).await;
+}
+
+#[tokio::test]
 async fn memory_job_queue_groups() {
     contract::job_queue_groups(&MemoryQueue::default()).await;
 }

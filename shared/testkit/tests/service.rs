@@ -1554,6 +1554,73 @@ async fn keys_take_turns_inside_a_lane_and_their_positions_say_so() {
     assert_eq!(s.upstream.call_count(), 30, "29 of alice's and bob's one");
 }
 
+/// Every waiting job's `task_status` position (from its entry mark while its owner's jobs
+/// stay in order, counted after a cancel) is the one `queue_status` counts, as the worker
+/// starts jobs.
+#[tokio::test]
+async fn polls_place_a_key_s_many_jobs_as_the_queue_listing_does_while_they_run() {
+    let s = stack().await;
+    let mut ids = Vec::new();
+    for who in [
+        &s.alice, &s.alice, &s.bob, &s.alice, &s.alice, &s.bob, &s.alice,
+    ] {
+        ids.push((
+            who.clone(),
+            s.api
+                .submit(who, &seed_body())
+                .await
+                .unwrap()
+                .queued()
+                .task_id,
+        ));
+        s.clock.advance(Duration::milliseconds(5));
+    }
+    let mut checked = 0;
+    for round in 0..12 {
+        for who in [&s.alice, &s.bob] {
+            let listed = s
+                .api
+                .queue_status(who)
+                .await
+                .unwrap()
+                .queue_status
+                .queue_positions;
+            for (owner, id) in &ids {
+                if owner.key_id != who.key_id || !listed.contains_key(id.as_str()) {
+                    continue;
+                }
+                let polled = s.api.task_status(who, id.as_str()).await.unwrap();
+                assert_eq!(
+                    polled.queue_info.unwrap().position,
+                    listed[id.as_str()],
+                    "round {round}, {id}"
+                );
+                checked += 1;
+            }
+        }
+        if round == 2 {
+            // Alice cancels one in the middle of her jobs.
+            s.api.cancel(&s.alice, ids[4].1.as_str()).await.unwrap();
+        }
+        // One job: a second would not fit before this drain's end (the next slot is at
+        // least eight seconds on).
+        let budget = Settings::default().job_budget_seconds() as i64;
+        let report = s
+            .worker
+            .drain(s.clock.now() + Duration::seconds(budget + 1))
+            .await
+            .unwrap();
+        if report.stopped == StopReason::QueueEmpty {
+            break;
+        }
+        if let Some(next) = report.next_start {
+            s.clock.set(next);
+        }
+    }
+    assert!(checked > 15, "{checked} positions compared");
+    assert_eq!(s.upstream.call_count(), 6);
+}
+
 #[tokio::test]
 async fn a_key_that_had_its_turn_goes_behind_a_key_that_did_not() {
     let s = stack().await;

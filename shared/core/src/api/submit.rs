@@ -176,6 +176,9 @@ impl ApiService {
             .await?;
         job.attach_inputs(image_key, mask_key);
         job.set_cost(cost);
+        // Its owner's counters as read before: a store writes the mark only while they
+        // still are, and polls then place the job among its owner's jobs from it.
+        job.mark_entry(counters.entry_mark(job.lane(), job.owner()));
         self.ports.jobs.insert(&job).await?;
         let message = QueueMessage {
             task_id: task_id.clone(),

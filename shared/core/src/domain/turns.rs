@@ -9,13 +9,18 @@
 //! The stores keep, per lane, a few counters updated atomically with each job's state
 //! (the number of waiting jobs, and per key its waiting jobs and its last turn), so a
 //! position is arithmetic on one small snapshot, whatever the queue length:
-//! [`QueueSnapshot::position`].
+//! [`QueueSnapshot::position`]. How many of a key's own jobs are ahead of one of them
+//! comes from the counters too while the key's jobs stay in order ([`EntryMark`]).
+
+mod entry_mark;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Lane, Status};
+pub use entry_mark::EntryMark;
+
+use super::{Job, Lane, Status};
 
 /// The turn value a key gets when its first job enters a lane: below every real turn
 /// (turns count up from 1), ordered by the first job's submission time in milliseconds.
@@ -34,6 +39,15 @@ pub struct KeyTurn {
     /// When the key last had a turn in the lane (a lane-wide counter; see [`fresh_turn`]
     /// for a key that never had one). Lower goes first.
     pub last_turn: i64,
+    /// How many of the key's jobs ever started in the lane.
+    #[serde(default)]
+    pub starts: u64,
+    /// How many changes may have put the key's waiting jobs out of the order they entered
+    /// in, or taken one from between others: a waiting job leaving without running, a job
+    /// back for a retry (at the head of the key's jobs), a job entering unmarked
+    /// ([`TurnChange::Reenters`]).
+    #[serde(default)]
+    pub reorders: u64,
 }
 
 /// One lane's counters.
@@ -61,26 +75,40 @@ impl LaneTurns {
 /// How one write of a job changes its lane's counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnChange {
-    /// It starts waiting (a new job, or one back for a retry): one more waiting for the
-    /// lane and the owner; an owner new to the lane gets [`fresh_turn`] of the job's
-    /// submission time.
+    /// A new job starts waiting behind all its owner's waiting jobs, marked with the
+    /// owner's counters it entered against ([`EntryMark`]; a store writes it only while
+    /// the counters are still those): one more waiting for the lane and the owner; an
+    /// owner new to the lane gets [`fresh_turn`] of the job's submission time.
     Enters,
-    /// It stops waiting without running (cancelled, failed): one fewer.
+    /// A job starts waiting where its owner's jobs may not be in order: one back for a
+    /// retry (at the head of its owner's jobs), or a new one without a mark. As
+    /// [`TurnChange::Enters`], and one more reorder for the owner.
+    Reenters,
+    /// It stops waiting without running (cancelled, failed): one fewer, and one more
+    /// reorder for the owner (it may have been between two of them).
     Leaves,
-    /// It is sent: one fewer, and the owner's last turn becomes the lane's next turn.
+    /// It is sent: one fewer, one more start for the owner, and the owner's last turn
+    /// becomes the lane's next turn.
     Starts,
 }
 
 impl TurnChange {
-    /// The change of a write from `before` (none: a new job) to `after`.
-    pub fn of(before: Option<Status>, after: Status) -> Option<TurnChange> {
+    /// The change of a write from `before` (none: a new job) to `after`; a new job enters
+    /// in order only if `marked` ([`EntryMark`]).
+    pub fn of(before: Option<Status>, after: Status, marked: bool) -> Option<TurnChange> {
         let was = before.is_some_and(Status::is_waiting);
         match (was, after.is_waiting()) {
-            (false, true) => Some(TurnChange::Enters),
+            (false, true) if before.is_none() && marked => Some(TurnChange::Enters),
+            (false, true) => Some(TurnChange::Reenters),
             (true, false) if after == Status::Started => Some(TurnChange::Starts),
             (true, false) => Some(TurnChange::Leaves),
             _ => None,
         }
+    }
+
+    /// The change of writing `job` over a job that was `before` (none: a new job).
+    pub fn of_job(before: Option<Status>, job: &Job) -> Option<TurnChange> {
+        Self::of(before, job.status(), job.entry_mark().is_some())
     }
 }
 
@@ -92,21 +120,26 @@ impl LaneTurns {
             .keys
             .entry(owner.to_string())
             .or_insert_with(|| KeyTurn {
-                waiting: 0,
                 last_turn: fresh_turn(created_ms),
+                ..KeyTurn::default()
             });
         match change {
-            TurnChange::Enters => {
+            TurnChange::Enters | TurnChange::Reenters => {
                 self.waiting += 1;
                 key.waiting += 1;
+                if change == TurnChange::Reenters {
+                    key.reorders += 1;
+                }
             }
             TurnChange::Leaves => {
                 self.waiting = self.waiting.saturating_sub(1);
                 key.waiting = key.waiting.saturating_sub(1);
+                key.reorders += 1;
             }
             TurnChange::Starts => {
                 self.waiting = self.waiting.saturating_sub(1);
                 key.waiting = key.waiting.saturating_sub(1);
+                key.starts += 1;
                 self.turn += 1;
                 key.last_turn = self.turn;
             }

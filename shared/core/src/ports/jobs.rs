@@ -61,10 +61,15 @@ pub trait JobStore: Send + Sync {
         self.position_in(&snapshot, job).await
     }
     /// The position of a waiting job from counters already read (`queue_snapshot`, or
-    /// with the job by `get_with_counters`).
+    /// with the job by `get_with_counters`). Its owner's jobs ahead come from its entry
+    /// mark while its owner's jobs stay in order (`domain::turns::EntryMark`), and are
+    /// counted in the store otherwise.
     async fn position_in(&self, snapshot: &QueueSnapshot, job: &Job) -> PortResult<QueuePosition> {
         let own_ahead = if snapshot.waiting_of(job.lane(), job.owner()) > 1 {
-            self.own_ahead(job).await?
+            match snapshot.own_ahead_by_mark(job) {
+                Some(ahead) => ahead,
+                None => self.own_ahead(job).await?,
+            }
         } else {
             0
         };

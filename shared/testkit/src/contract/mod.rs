@@ -21,7 +21,7 @@ pub use account_cache::account_cache;
 pub use call_stats::call_stats;
 pub use idempotency::idempotency_store;
 pub use images::image_store;
-pub use jobs::{job_listing, job_store, job_waiting_before, queue_counters};
+pub use jobs::{entry_marks, job_listing, job_store, job_waiting_before, queue_counters};
 pub use keys::key_store;
 pub use lease::lease_store;
 pub use ledger::ledger;

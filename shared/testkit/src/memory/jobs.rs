@@ -18,14 +18,27 @@ pub struct MemoryJobStore {
 }
 
 impl MemoryJobStore {
-    fn count(&self, before: Option<Status>, job: &Job) {
-        if let Some(change) = TurnChange::of(before, job.status()) {
-            lock(&self.counters)
-                .lanes
-                .entry(job.lane())
-                .or_default()
-                .apply(change, job.owner(), job.created_at().timestamp_millis());
+    /// Counts `job`'s write over a job that was `before` (none: a new job), and gives the
+    /// job as stored: a new job whose entry mark no longer matches its owner's counters is
+    /// stored without it, as the DynamoDB store's conditional write does.
+    fn count(&self, before: Option<Status>, job: &Job) -> Job {
+        let mut counters = lock(&self.counters);
+        let stale = job
+            .entry_mark()
+            .is_some_and(|m| before.is_none() && counters.entry_mark(job.lane(), job.owner()) != m);
+        let job = if stale {
+            job.without_entry_mark()
+        } else {
+            job.clone()
+        };
+        if let Some(change) = TurnChange::of_job(before, &job) {
+            counters.lanes.entry(job.lane()).or_default().apply(
+                change,
+                job.owner(),
+                job.created_at().timestamp_millis(),
+            );
         }
+        job
     }
 }
 
@@ -39,8 +52,8 @@ impl JobStore for MemoryJobStore {
                 job.task_id()
             )));
         }
-        jobs.insert(job.task_id().clone(), job.clone());
-        self.count(None, job);
+        let stored = self.count(None, job);
+        jobs.insert(job.task_id().clone(), stored);
         Ok(())
     }
 
@@ -52,8 +65,8 @@ impl JobStore for MemoryJobStore {
         let mut jobs = lock(&self.jobs);
         match jobs.get(job.task_id()) {
             Some(stored) if stored.status() == expected => {
-                jobs.insert(job.task_id().clone(), job.clone());
-                self.count(Some(expected), job);
+                let stored = self.count(Some(expected), job);
+                jobs.insert(job.task_id().clone(), stored);
                 Ok(())
             }
             Some(stored) => Err(PortError::Conflict(format!(

@@ -62,6 +62,12 @@ pub fn job_to_item(job: &Job) -> Item {
             s(serde_json::to_string(p).expect("progress serialises")),
         );
     }
+    if let Some(m) = &job.entry_mark {
+        item.insert(
+            "entry_mark".into(),
+            s(serde_json::to_string(m).expect("entry mark serialises")),
+        );
+    }
     if !job.status.is_terminal() {
         item.insert(schema::ACTIVE_INDEX_HASH.into(), s(&job.owner));
     }
@@ -124,6 +130,9 @@ pub fn item_to_job(item: &Item) -> PortResult<Job> {
             ),
             None => None,
         },
+        // A mark that does not read is no reason to lose the job: its position is then
+        // counted.
+        entry_mark: opt_s(item, "entry_mark").and_then(|m| serde_json::from_str(m).ok()),
     }))
 }
 

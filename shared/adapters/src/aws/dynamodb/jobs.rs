@@ -84,11 +84,16 @@ impl DynamoJobStore {
                     _ => None,
                 })
                 .unwrap_or_default();
-            if reasons
-                .first()
-                .is_some_and(|c| c == "ConditionalCheckFailed")
-            {
+            let refused = |i: usize| {
+                reasons
+                    .get(i)
+                    .is_some_and(|c| c == "ConditionalCheckFailed")
+            };
+            if refused(0) {
                 return Err(WriteError::Condition);
+            }
+            if refused(1) {
+                return Err(WriteError::StaleMark);
             }
             let conflict = reasons.iter().any(|c| c == "TransactionConflict");
             if conflict && attempt < 5 {
@@ -123,7 +128,10 @@ impl DynamoJobStore {
 
 /// Why a conditional write did not happen.
 enum WriteError {
+    /// The job's own condition.
     Condition,
+    /// A new job's entry mark: its owner's counters changed since they were read.
+    StaleMark,
     Other(PortError),
 }
 
@@ -138,7 +146,7 @@ impl JobStore for DynamoJobStore {
             .build()
             .map_err(|e| PortError::backend("DynamoDB", format!("job put: {e}")))?;
         match self
-            .put_counted(job, put, TurnChange::of(None, job.status()))
+            .put_counted(job, put, TurnChange::of_job(None, job))
             .await
         {
             Ok(()) => Ok(()),
@@ -146,6 +154,10 @@ impl JobStore for DynamoJobStore {
                 "task {} exists",
                 job.task_id()
             ))),
+            // Its owner's jobs changed since the submit read the counters: the job is
+            // stored without its mark (its position is then counted), which cannot be
+            // refused for that.
+            Err(WriteError::StaleMark) => self.insert(&job.without_entry_mark()).await,
             Err(WriteError::Other(e)) => Err(e),
         }
     }
@@ -173,7 +185,7 @@ impl JobStore for DynamoJobStore {
             .build()
             .map_err(|e| PortError::backend("DynamoDB", format!("job put: {e}")))?;
         match self
-            .put_counted(job, put, TurnChange::of(Some(expected), job.status()))
+            .put_counted(job, put, TurnChange::of_job(Some(expected), job))
             .await
         {
             Ok(()) => Ok(()),
@@ -181,6 +193,11 @@ impl JobStore for DynamoJobStore {
                 "task {} is no longer {expected}",
                 job.task_id()
             ))),
+            // Only a new job's counters are conditional.
+            Err(WriteError::StaleMark) => Err(PortError::backend(
+                "DynamoDB",
+                "a replaced job's counters were refused",
+            )),
             Err(WriteError::Other(e)) => Err(e),
         }
     }

@@ -1,9 +1,12 @@
 //! The queue counters of the jobs table (`domain::turns`): one small item per lane, keyed
 //! `queue-counters#<lane>`, with `waiting` (the lane's waiting jobs), `turn` (the lane's
-//! turn counter) and per owner `w#<owner>` (its waiting jobs) and `t#<owner>` (its last
-//! turn). Every job write that moves a job into or out of waiting updates its lane's item in
-//! the same transaction, so the counters never drift from the jobs; a position reads the
-//! four items in one request, whatever the queue length.
+//! turn counter) and per owner `w#<owner>` (its waiting jobs), `t#<owner>` (its last
+//! turn) and `m#<owner>` (its reorders and its starts, packed in one number: see
+//! [`ORDER_UNIT`]; one attribute per key, since the item holds every key that ever
+//! queued in the lane). Every job write that
+//! moves a job into or out of waiting updates its lane's item in the same transaction, so
+//! the counters never drift from the jobs; a position reads the four items in one request,
+//! whatever the queue length.
 
 use std::collections::HashMap;
 
@@ -22,13 +25,35 @@ const WAITING: &str = "waiting";
 const TURN: &str = "turn";
 const KEY_WAITING: &str = "w#";
 const KEY_TURN: &str = "t#";
+const KEY_ORDER: &str = "m#";
+
+/// `m#<owner>` is `reorders * ORDER_UNIT + starts`: a start adds one, a reorder adds a
+/// unit, and a new job's condition compares one attribute. A key would need a billion
+/// starts in a lane (at 800 calls a day, three thousand years) to overflow into its
+/// reorders, and nine billion reorders to leave an `i64`.
+const ORDER_UNIT: i64 = 1_000_000_000;
+
+fn order_value(starts: u64, reorders: u64) -> i64 {
+    (reorders as i64).saturating_mul(ORDER_UNIT) + starts as i64
+}
 
 /// The key of a lane's counters item.
 pub(super) fn counters_key(lane: Lane) -> String {
     format!("{}{}", schema::COUNTERS_PREFIX, lane.as_str())
 }
 
-/// The update of `job`'s lane counters for one change, as a transaction item.
+/// `#name = :value`, where an absent attribute counts as zero.
+fn equals(name: &str, value: &str, is_zero: bool) -> String {
+    if is_zero {
+        format!("(attribute_not_exists({name}) OR {name} = {value})")
+    } else {
+        format!("{name} = {value}")
+    }
+}
+
+/// The update of `job`'s lane counters for one change, as a transaction item. A marked job
+/// entering (`TurnChange::Enters`) is counted only while its owner's counters are still
+/// those of its mark; the transaction is refused otherwise.
 pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> PortResult<Update> {
     let owner = job.owner();
     let b = Update::builder()
@@ -37,27 +62,49 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
         .expression_attribute_names("#lw", WAITING)
         .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"));
     let turn_name = format!("{KEY_TURN}{owner}");
+    let fresh = n(fresh_turn(job.created_at().timestamp_millis()));
     let b = match change {
-        TurnChange::Enters => b
-            .update_expression("ADD #lw :one, #w :one SET #t = if_not_exists(#t, :fresh)")
+        TurnChange::Enters => {
+            let mark = job.entry_mark().unwrap_or_default();
+            let order = order_value(mark.starts, mark.reorders);
+            let condition = format!(
+                "{} AND {}",
+                equals("#w", ":cw", mark.ahead == 0),
+                equals("#m", ":cm", order == 0)
+            );
+            b.update_expression("ADD #lw :one, #w :one SET #t = if_not_exists(#t, :fresh)")
+                .condition_expression(condition)
+                .expression_attribute_names("#t", turn_name)
+                .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":fresh", fresh)
+                .expression_attribute_values(":cw", n(mark.ahead))
+                .expression_attribute_values(":cm", n(order))
+        }
+        TurnChange::Reenters => b
+            .update_expression(
+                "ADD #lw :one, #w :one, #m :reorder SET #t = if_not_exists(#t, :fresh)",
+            )
             .expression_attribute_names("#t", turn_name)
+            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(
-                ":fresh",
-                n(fresh_turn(job.created_at().timestamp_millis())),
-            ),
+            .expression_attribute_values(":reorder", n(ORDER_UNIT))
+            .expression_attribute_values(":fresh", fresh),
         TurnChange::Leaves => b
-            .update_expression("ADD #lw :minus, #w :minus")
-            .expression_attribute_values(":minus", n(-1)),
+            .update_expression("ADD #lw :minus, #w :minus, #m :reorder")
+            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":reorder", n(ORDER_UNIT)),
         // The owner's last turn and the lane's counter both become the counter plus one
         // (operands are read before the update).
         TurnChange::Starts => b
             .update_expression(
-                "ADD #lw :minus, #w :minus \
+                "ADD #lw :minus, #w :minus, #m :one \
                  SET #t = if_not_exists(#turn, :zero) + :one, #turn = if_not_exists(#turn, :zero) + :one",
             )
             .expression_attribute_names("#t", turn_name)
             .expression_attribute_names("#turn", TURN)
+            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1)),
@@ -82,6 +129,11 @@ fn lane_turns(item: &Item) -> LaneTurns {
             lane.keys.entry(owner.to_string()).or_default().waiting = num(value).max(0) as u64;
         } else if let Some(owner) = name.strip_prefix(KEY_TURN) {
             lane.keys.entry(owner.to_string()).or_default().last_turn = num(value);
+        } else if let Some(owner) = name.strip_prefix(KEY_ORDER) {
+            let packed = num(value).max(0);
+            let key = lane.keys.entry(owner.to_string()).or_default();
+            key.starts = (packed % ORDER_UNIT) as u64;
+            key.reorders = (packed / ORDER_UNIT) as u64;
         }
     }
     lane

@@ -11,15 +11,16 @@
 //! ```
 
 mod attempts;
+mod error;
 mod lane;
 mod progress;
 mod status;
 mod task_id;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 pub use attempts::{AttemptError, MAX_ATTEMPT_ERRORS, MAX_ATTEMPT_MESSAGE_BYTES};
+pub use error::{JobError, MAX_ERROR_MESSAGE_BYTES};
 pub use lane::Lane;
 pub use progress::Progress;
 pub use status::Status;
@@ -27,35 +28,7 @@ pub use task_id::TaskId;
 
 use super::pricing::Cost;
 use super::request::GenerationParams;
-
-/// Why a job failed: a stable machine code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobError {
-    pub code: String,
-    pub message: String,
-}
-
-/// Longest error message a job keeps (an upstream's text can be anything); a longer one is
-/// cut at a character boundary and ends with `…`.
-pub const MAX_ERROR_MESSAGE_BYTES: usize = 1000;
-
-impl JobError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        let mut message = message.into();
-        if message.len() > MAX_ERROR_MESSAGE_BYTES {
-            let mut end = MAX_ERROR_MESSAGE_BYTES - '…'.len_utf8();
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push('…');
-        }
-        Self {
-            code: code.into(),
-            message,
-        }
-    }
-}
+use super::turns::EntryMark;
 
 /// A move the lifecycle does not allow (a finished job cannot start again, a job in flight
 /// cannot be cancelled, …).
@@ -86,6 +59,7 @@ pub struct JobRecord {
     pub cost: Option<Cost>,
     pub attempt_errors: Vec<AttemptError>,
     pub progress: Option<Progress>,
+    pub entry_mark: Option<EntryMark>,
 }
 
 /// One generation job as stored in the jobs table. It never holds a credential.
@@ -116,6 +90,9 @@ pub struct Job {
     /// The running attempt's progress (a streamed generation's last recorded step); none
     /// unless `STARTED`.
     progress: Option<Progress>,
+    /// Its owner's lane counters as it entered the queue, while it waits (`domain::turns`):
+    /// a poll places it among its owner's jobs from them.
+    entry_mark: Option<EntryMark>,
 }
 
 /// The code of an attempt the worker stopped during (a crash, a timeout of the function):
@@ -148,6 +125,7 @@ impl Job {
             cost: None,
             attempt_errors: Vec::new(),
             progress: None,
+            entry_mark: None,
         }
     }
 
@@ -170,6 +148,7 @@ impl Job {
             cost: r.cost,
             attempt_errors: r.attempt_errors,
             progress: r.progress,
+            entry_mark: r.entry_mark,
         }
     }
 
@@ -192,6 +171,7 @@ impl Job {
             cost: self.cost,
             attempt_errors: self.attempt_errors.clone(),
             progress: self.progress,
+            entry_mark: self.entry_mark,
         }
     }
 
@@ -269,6 +249,25 @@ impl Job {
         self.mask_key = mask_key;
     }
 
+    /// Marks a new job with its owner's lane counters read just before it is stored
+    /// (`QueueSnapshot::entry_mark`). A store that finds the counters changed since stores
+    /// it without ([`Job::without_entry_mark`]).
+    pub fn mark_entry(&mut self, mark: EntryMark) {
+        self.entry_mark = Some(mark);
+    }
+
+    /// The job with no entry mark: its position among its owner's jobs is counted.
+    pub fn without_entry_mark(&self) -> Job {
+        Job {
+            entry_mark: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn entry_mark(&self) -> Option<EntryMark> {
+        self.entry_mark
+    }
+
     /// Records the price worked out at submit.
     pub fn set_cost(&mut self, cost: Cost) {
         self.cost = Some(cost);
@@ -305,6 +304,7 @@ impl Job {
         self.status = Status::Started;
         self.attempts += 1;
         self.progress = None;
+        self.entry_mark = None;
         if self.started_at.is_none() {
             self.started_at = Some(now);
         }
@@ -361,6 +361,7 @@ impl Job {
         }
         self.status = Status::Failure;
         self.progress = None;
+        self.entry_mark = None;
         self.error = Some(error);
         self.finished_at = Some(now);
         Ok(())
@@ -372,6 +373,7 @@ impl Job {
             return Err(self.refuse("cancelled"));
         }
         self.status = Status::Revoked;
+        self.entry_mark = None;
         self.finished_at = Some(now);
         Ok(())
     }

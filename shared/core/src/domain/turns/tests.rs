@@ -12,6 +12,7 @@ fn lane_with(keys: &[(&str, u64, i64)]) -> LaneTurns {
                     KeyTurn {
                         waiting: *w,
                         last_turn: *t,
+                        ..KeyTurn::default()
                     },
                 )
             })
@@ -120,30 +121,43 @@ fn fresh_keys_go_in_arrival_order_before_any_key_that_had_a_turn() {
 #[test]
 fn each_write_moves_the_counters_once() {
     use Status::*;
-    assert_eq!(TurnChange::of(None, Pending), Some(TurnChange::Enters));
     assert_eq!(
-        TurnChange::of(Some(Pending), Started),
-        Some(TurnChange::Starts)
-    );
-    assert_eq!(
-        TurnChange::of(Some(Retry), Started),
-        Some(TurnChange::Starts)
-    );
-    assert_eq!(
-        TurnChange::of(Some(Started), Retry),
+        TurnChange::of(None, Pending, true),
         Some(TurnChange::Enters)
     );
     assert_eq!(
-        TurnChange::of(Some(Pending), Revoked),
+        TurnChange::of(Some(Pending), Started, false),
+        Some(TurnChange::Starts)
+    );
+    assert_eq!(
+        TurnChange::of(Some(Retry), Started, false),
+        Some(TurnChange::Starts)
+    );
+    assert_eq!(
+        TurnChange::of(Some(Started), Retry, false),
+        Some(TurnChange::Reenters)
+    );
+    assert_eq!(
+        TurnChange::of(Some(Pending), Revoked, false),
         Some(TurnChange::Leaves)
     );
     assert_eq!(
-        TurnChange::of(Some(Retry), Failure),
+        TurnChange::of(Some(Retry), Failure, false),
         Some(TurnChange::Leaves)
     );
-    assert_eq!(TurnChange::of(Some(Started), Started), None);
-    assert_eq!(TurnChange::of(Some(Started), Success), None);
-    assert_eq!(TurnChange::of(Some(Started), Failure), None);
+    assert_eq!(TurnChange::of(Some(Started), Started, false), None);
+    assert_eq!(TurnChange::of(Some(Started), Success, false), None);
+    assert_eq!(TurnChange::of(Some(Started), Failure, false), None);
+    assert_eq!(
+        TurnChange::of(None, Pending, false),
+        Some(TurnChange::Reenters),
+        "a new job without a mark"
+    );
+    assert_eq!(
+        TurnChange::of(Some(Started), Retry, true),
+        Some(TurnChange::Reenters),
+        "a retry is never in order"
+    );
 
     let mut lane = LaneTurns::default();
     lane.apply(TurnChange::Enters, "a", 1_000);
