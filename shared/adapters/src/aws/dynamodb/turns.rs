@@ -2,11 +2,10 @@
 //! `queue-counters#<lane>`, with `waiting` (the lane's waiting jobs), `turn` (the lane's
 //! turn counter) and per owner `w#<owner>` (its waiting jobs), `t#<owner>` (its last
 //! turn) and `m#<owner>` (its reorders and its starts, packed in one number: see
-//! [`ORDER_UNIT`]; one attribute per key, since the item holds every key that ever
-//! queued in the lane). Every job write that
-//! moves a job into or out of waiting updates its lane's item in the same transaction, so
-//! the counters never drift from the jobs; a position reads the four items in one request,
-//! whatever the queue length.
+//! [`ORDER_UNIT`]; one attribute per key, since the item holds every key that ever queued
+//! in the lane). Every job write that moves a job into or out of waiting updates its
+//! lane's item in the same transaction, so the counters never drift from the jobs; a
+//! position reads the four items in one request, whatever the queue length.
 
 use std::collections::HashMap;
 
