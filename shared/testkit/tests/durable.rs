@@ -297,6 +297,12 @@ async fn a_job_whose_success_write_failed_finishes_on_redelivery_without_a_secon
     assert_eq!(report.succeeded, 1, "{report:?}");
     assert_eq!(p.upstream.call_count(), 1, "no second NovelAI call");
     assert_eq!(s.slots_taken().await, 1);
+    // Found by asking whether it exists: the image (up to a 36 MiB upscale) is not read.
+    assert_eq!(
+        p.images.read_count(),
+        1,
+        "only the missing answer object was read"
+    );
     let st = s
         .api
         .task_status(&s.alice, sub.task_id.as_str())

@@ -97,6 +97,22 @@ impl ImageStore for S3ImageStore {
         }
     }
 
+    async fn exists(&self, key: &str) -> PortResult<bool> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            // A HEAD's 404 has no body, so the SDK names it `NotFound`, not `NoSuchKey`.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {
         let config =
             PresigningConfig::expires_in(Duration::from_secs(ttl_seconds.clamp(1, 604_800)))

@@ -202,6 +202,9 @@ impl<S: ImageStore + ?Sized> ImageStore for Faulty<S> {
     async fn get(&self, key: &str) -> PortResult<Option<bytes::Bytes>> {
         self.call("images.get", self.inner.get(key)).await
     }
+    async fn exists(&self, key: &str) -> PortResult<bool> {
+        self.call("images.exists", self.inner.exists(key)).await
+    }
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {
         self.call("images.url", self.inner.url(key, ttl_seconds))
             .await

@@ -25,6 +25,12 @@ pub trait ImageStore: Send + Sync {
     /// The object's bytes, in one buffer read once (not gathered again from the chunks
     /// it arrived in).
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>>;
+    /// Whether an object is stored under `key`, without reading it: a redelivered job
+    /// looks for an answer it stored, which can be a 36 MiB upscale. This default reads
+    /// it; the S3 store asks for its head only.
+    async fn exists(&self, key: &str) -> PortResult<bool> {
+        Ok(self.get(key).await?.is_some())
+    }
     /// A URL that serves the object for `ttl_seconds`.
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String>;
 }

@@ -199,7 +199,7 @@ impl Worker {
         }
         for format in ImageFormat::ALL {
             let key = image_key(job.task_id(), 0, format);
-            if self.ports.images.get(&key).await?.is_some() {
+            if self.ports.images.exists(&key).await? {
                 return Ok(Some(Answered::Stored(key)));
             }
         }

@@ -4,6 +4,7 @@ use naiq_core::ports::*;
 
 pub async fn image_store(images: &dyn ImageStore) {
     assert_eq!(images.get("images/none/0.png").await.unwrap(), None);
+    assert!(!images.exists("images/t/0.png").await.unwrap());
     images
         .put("images/t/0.png", b"\x89PNG-0".to_vec().into(), "image/png")
         .await
@@ -16,6 +17,8 @@ pub async fn image_store(images: &dyn ImageStore) {
         images.get("images/t/1.png").await.unwrap().as_deref(),
         Some(&b"\x89PNG-1"[..])
     );
+    assert!(images.exists("images/t/0.png").await.unwrap());
+    assert!(!images.exists("images/t/2.png").await.unwrap());
     // An object written from parts is their bytes in order, whatever their sizes: an
     // empty part, and one larger than a single frame of the S3 body.
     let big: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i % 251) as u8).collect();

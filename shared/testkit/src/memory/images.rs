@@ -12,6 +12,8 @@ use super::lock;
 #[derive(Default)]
 pub struct MemoryImageStore {
     objects: Mutex<HashMap<String, (Bytes, String)>>,
+    /// How many objects were read whole (`get`), for tests of what reads them.
+    reads: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -22,7 +24,13 @@ impl ImageStore for MemoryImageStore {
     }
 
     async fn get(&self, key: &str) -> PortResult<Option<Bytes>> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(lock(&self.objects).get(key).map(|(b, _)| b.clone()))
+    }
+
+    async fn exists(&self, key: &str) -> PortResult<bool> {
+        Ok(lock(&self.objects).contains_key(key))
     }
 
     async fn url(&self, key: &str, ttl_seconds: u64) -> PortResult<String> {
@@ -31,6 +39,11 @@ impl ImageStore for MemoryImageStore {
 }
 
 impl MemoryImageStore {
+    /// How many reads of a whole object (`get`) were made.
+    pub fn read_count(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many objects are stored.
     pub fn object_count(&self) -> usize {
         lock(&self.objects).len()
