@@ -135,11 +135,14 @@ def dynamodb_units(operation, request, response):
 def refused_write_units(operation, request):
     """A conditional write that is refused is billed as if it had been made: the request's
     item for a PutItem, at least one unit for the others (AWS bills the item it would have
-    changed, which the refusal does not show)."""
+    changed, which the refusal does not show), and a cancelled transaction as the same
+    transaction made (an upper bound: two units per item it names)."""
     if operation == "PutItem":
         return [("write", write_units(item_size(request.get("Item"))))]
     if operation in ("UpdateItem", "DeleteItem"):
         return [("write", 1)]
+    if operation == "TransactWriteItems":
+        return dynamodb_units(operation, request, {})
     return []
 
 
