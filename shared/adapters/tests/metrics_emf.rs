@@ -289,7 +289,7 @@ fn value(emitted: &[Emitted], name: &str, dimensions: &[(&str, &str)]) -> Option
 #[tokio::test]
 async fn a_job_s_metric_lines_are_valid_emf_with_the_catalogued_names() {
     assert!(
-        naiq_adapters::metrics::install(false, true),
+        naiq_adapters::metrics::install_to(false, true, capture),
         "the exporter installs, as the worker does"
     );
     let s = stack().await;
@@ -409,4 +409,54 @@ async fn a_job_s_metric_lines_are_valid_emf_with_the_catalogued_names() {
         .unwrap();
     let lines = s.flush();
     assert_eq!(value(&lines, "QueueDepthInWindow", &[]), Some(vec![1.0]));
+
+    // One drain of 120 jobs records 240 histogram values: they are written out as they
+    // reach 90, never more than 100 of one metric to a line, and none is lost.
+    let calls_before = s.upstream.call_count();
+    for _ in 0..120 {
+        s.submit().await;
+    }
+    assert!(
+        take_captured().is_empty(),
+        "nothing written before the drain"
+    );
+    s.worker
+        .drain(s.clock.now() + Duration::hours(2))
+        .await
+        .unwrap();
+    let calls = s.upstream.call_count() - calls_before;
+    assert_eq!(calls, 121, "the waiting job and the 120");
+    let during = take_captured();
+    let now_ms = Utc::now().timestamp_millis();
+    let mut lines: Vec<Emitted> = during.lines().flat_map(|l| check_line(l, now_ms)).collect();
+    assert!(
+        lines.iter().filter(|e| e.name == "UpstreamLatency").count() >= 2,
+        "written during the drain: {during}"
+    );
+    lines.extend(s.flush());
+    let latencies: Vec<usize> = lines
+        .iter()
+        .filter(|e| e.name == "UpstreamLatency")
+        .map(|e| e.values.len())
+        .collect();
+    assert!(latencies.iter().all(|n| *n <= 100), "{latencies:?}");
+    assert_eq!(latencies.iter().sum::<usize>(), calls, "{latencies:?}");
+    let waits: usize = lines
+        .iter()
+        .filter(|e| e.name == "QueueWait")
+        .map(|e| e.values.len())
+        .sum();
+    assert_eq!(waits, calls, "every start's wait");
+}
+
+/// What the exporter wrote through its sink (a write when values piled up), taken.
+static CAPTURED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+fn capture(lines: &[u8]) -> std::io::Result<()> {
+    CAPTURED.lock().unwrap().extend_from_slice(lines);
+    Ok(())
+}
+
+fn take_captured() -> String {
+    String::from_utf8(std::mem::take(&mut *CAPTURED.lock().unwrap())).expect("UTF-8")
 }

@@ -12,6 +12,9 @@
 //! follows. Dimensions are few on purpose (each distinct combination is a billed metric):
 //! a lane (four values) and an error code (a code-defined set).
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use ::metrics::Unit;
 use chrono::{DateTime, Utc};
 
@@ -31,7 +34,8 @@ pub enum Kind {
     Counter,
     /// The last value set in the invocation.
     Gauge,
-    /// Every value recorded in the invocation (up to 100).
+    /// Every value recorded since the recorder last wrote (CloudWatch takes up to 100 in
+    /// one document: see [`HISTOGRAM_VALUES_PER_WRITE`]).
     Histogram,
 }
 
@@ -171,10 +175,42 @@ pub fn drain_outcomes_reported() {
 pub fn job_started(lane: Lane, submitted: DateTime<Utc>, started: DateTime<Utc>) {
     let wait = (started - submitted).num_milliseconds().max(0) as f64 / 1000.0;
     ::metrics::histogram!(QUEUE_WAIT.name, LANE => lane.as_str()).record(wait);
+    histogram_value_recorded();
 }
 
 pub fn upstream_call(elapsed_ms: u64) {
     ::metrics::histogram!(UPSTREAM_LATENCY.name).record(elapsed_ms as f64);
+    histogram_value_recorded();
+}
+
+/// How many histogram values may wait in the recorder before it writes them out. CloudWatch
+/// takes at most 100 values of one metric in one document and the exporter keeps no more
+/// (it drops the rest, logging an error for each); a drain of many jobs records two values
+/// a job, so waiting for the end of the invocation would lose them. Counted over every
+/// histogram, so no single one can pass 100.
+pub const HISTOGRAM_VALUES_PER_WRITE: usize = 90;
+
+static UNWRITTEN_VALUES: AtomicUsize = AtomicUsize::new(0);
+static WRITE_OUT: OnceLock<fn()> = OnceLock::new();
+
+/// What to call when [`HISTOGRAM_VALUES_PER_WRITE`] values wait: the installed recorder's
+/// write (the functions' exporter sets it once; with none set, nothing is called).
+pub fn when_full_write_with(write_out: fn()) {
+    let _ = WRITE_OUT.set(write_out);
+}
+
+/// The recorder wrote out what it held: the count of waiting values starts again.
+pub fn written() {
+    UNWRITTEN_VALUES.store(0, Ordering::Relaxed);
+}
+
+fn histogram_value_recorded() {
+    let waiting = UNWRITTEN_VALUES.fetch_add(1, Ordering::Relaxed) + 1;
+    if waiting >= HISTOGRAM_VALUES_PER_WRITE
+        && let Some(write_out) = WRITE_OUT.get()
+    {
+        write_out();
+    }
 }
 
 pub fn anlas_spent(anlas: u64) {
