@@ -120,6 +120,7 @@ class Function:
 
     def __init__(self, binary, name, extra_env=None, deadline_seconds=30):
         self.rt = RuntimeApi(deadline_seconds=deadline_seconds)
+        self.name = name
         env = dict(os.environ)
         env.update({
             "AWS_LAMBDA_RUNTIME_API": self.rt.address,
@@ -169,6 +170,13 @@ class Function:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.rt.close()
+        # BENCH_LOG_DIR: keep each process's log lines, to see what the log bytes are.
+        if os.environ.get("BENCH_LOG_DIR"):
+            self.reader.join(5)
+            os.makedirs(os.environ["BENCH_LOG_DIR"], exist_ok=True)
+            path = os.path.join(os.environ["BENCH_LOG_DIR"], f"{self.name}-{self.proc.pid}.log")
+            with open(path, "w") as out:
+                out.writelines(line + "\n" for _, line in self.lines)
 
 
 def status_of(answer):
