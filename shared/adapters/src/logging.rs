@@ -53,7 +53,13 @@ where
         .without_time()
         .with_writer(writer);
     let layer: Box<dyn Layer<Registry> + Send + Sync> = if json {
-        fmt.json().with_filter(filter(spec)).boxed()
+        // The span list (the invocation's request id, the job's task id) and not the
+        // current span again: it is the list's last, and repeating it made a fifth of
+        // each line.
+        fmt.json()
+            .with_current_span(false)
+            .with_filter(filter(spec))
+            .boxed()
     } else {
         fmt.with_filter(filter(spec)).boxed()
     };
@@ -155,6 +161,34 @@ mod tests {
         assert!(
             out.contains("runtime info kept") && !out.contains("naiq trace kept"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn a_json_line_in_a_job_names_its_spans_once() {
+        let out = Capture::default();
+        let writer = {
+            let out = out.clone();
+            move || out.clone()
+        };
+        tracing::subscriber::with_default(subscriber(None, true, writer), || {
+            let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-1");
+            let _invoke = invoke.enter();
+            let job = tracing::info_span!("job", task_id = "task-1");
+            let _job = job.enter();
+            tracing::info!("job succeeded");
+        });
+        let bytes = out.0.lock().unwrap().clone();
+        let line: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(line["fields"]["message"], "job succeeded");
+        assert_eq!(line["spans"][0]["requestId"], "req-1");
+        assert_eq!(
+            line["spans"][1]["task_id"], "task-1",
+            "the task id on the line"
+        );
+        assert!(
+            line.get("span").is_none(),
+            "the current span is not repeated: {line}"
         );
     }
 }
