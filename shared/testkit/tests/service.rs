@@ -1516,16 +1516,8 @@ async fn keys_take_turns_inside_a_lane_and_their_positions_say_so() {
 
     // The worker runs alice's first, then bob's, then the rest of alice's.
     for _ in 0..30 {
-        let report = s
-            .worker
-            .drain(s.clock.now() + Duration::seconds(900))
-            .await
-            .unwrap();
-        if report.stopped == StopReason::QueueEmpty {
+        if !drain_then_wait(&s, Duration::seconds(900)).await {
             break;
-        }
-        if let Some(next) = report.next_start {
-            s.clock.set(next);
         }
     }
     let started = |id: &naiq_core::domain::TaskId| {
@@ -1552,6 +1544,19 @@ async fn keys_take_turns_inside_a_lane_and_their_positions_say_so() {
     assert_eq!(before_b, vec![0], "only alice's first went before bob's");
     assert!(s.queue.is_empty());
     assert_eq!(s.upstream.call_count(), 30, "29 of alice's and bob's one");
+}
+
+/// One drain of at most `length`, then the clock at the next start it reported; `false`
+/// once the queue is empty.
+async fn drain_then_wait(s: &Stack, length: Duration) -> bool {
+    let report = s.worker.drain(s.clock.now() + length).await.unwrap();
+    if report.stopped == StopReason::QueueEmpty {
+        return false;
+    }
+    if let Some(next) = report.next_start {
+        s.clock.set(next);
+    }
+    true
 }
 
 /// Every waiting job's `task_status` position (from its entry mark while its owner's jobs
@@ -1605,16 +1610,8 @@ async fn polls_place_a_key_s_many_jobs_as_the_queue_listing_does_while_they_run(
         // One job: a second would not fit before this drain's end (the next slot is at
         // least eight seconds on).
         let budget = Settings::default().job_budget_seconds() as i64;
-        let report = s
-            .worker
-            .drain(s.clock.now() + Duration::seconds(budget + 1))
-            .await
-            .unwrap();
-        if report.stopped == StopReason::QueueEmpty {
+        if !drain_then_wait(&s, Duration::seconds(budget + 1)).await {
             break;
-        }
-        if let Some(next) = report.next_start {
-            s.clock.set(next);
         }
     }
     assert!(checked > 15, "{checked} positions compared");

@@ -29,14 +29,7 @@ pub struct AttemptError {
 impl AttemptError {
     pub fn new(attempt: u32, error: &JobError, at: DateTime<Utc>) -> Self {
         let mut message = error.message.clone();
-        if message.len() > MAX_ATTEMPT_MESSAGE_BYTES {
-            let mut end = MAX_ATTEMPT_MESSAGE_BYTES - '…'.len_utf8();
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push('…');
-        }
+        super::error::cut_to(&mut message, MAX_ATTEMPT_MESSAGE_BYTES);
         Self {
             attempt,
             code: error.code.clone(),

@@ -13,17 +13,23 @@ pub struct JobError {
 /// cut at a character boundary and ends with `…`.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 1000;
 
+/// Cuts `message` to at most `max` bytes at a character boundary, ending it with `…` when
+/// it was cut.
+pub(super) fn cut_to(message: &mut String, max: usize) {
+    if message.len() > max {
+        let mut end = max - '…'.len_utf8();
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+}
+
 impl JobError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         let mut message = message.into();
-        if message.len() > MAX_ERROR_MESSAGE_BYTES {
-            let mut end = MAX_ERROR_MESSAGE_BYTES - '…'.len_utf8();
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push('…');
-        }
+        cut_to(&mut message, MAX_ERROR_MESSAGE_BYTES);
         Self {
             code: code.into(),
             message,
