@@ -5,6 +5,7 @@
 
 mod account_cache;
 mod call_stats;
+mod entry_marks;
 mod idempotency;
 mod images;
 mod jobs;
@@ -19,9 +20,10 @@ mod webhooks;
 
 pub use account_cache::account_cache;
 pub use call_stats::call_stats;
+pub use entry_marks::entry_marks;
 pub use idempotency::idempotency_store;
 pub use images::image_store;
-pub use jobs::{entry_marks, job_listing, job_store, job_waiting_before, queue_counters};
+pub use jobs::{job_listing, job_store, job_waiting_before, queue_counters};
 pub use keys::key_store;
 pub use lease::lease_store;
 pub use ledger::ledger;

@@ -59,7 +59,8 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
         .table_name(table)
         .key(schema::JOBS_KEY, s(counters_key(job.lane())))
         .expression_attribute_names("#lw", WAITING)
-        .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"));
+        .expression_attribute_names("#w", format!("{KEY_WAITING}{owner}"))
+        .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"));
     let turn_name = format!("{KEY_TURN}{owner}");
     let fresh = n(fresh_turn(job.created_at().timestamp_millis()));
     let b = match change {
@@ -74,7 +75,6 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
             b.update_expression("ADD #lw :one, #w :one SET #t = if_not_exists(#t, :fresh)")
                 .condition_expression(condition)
                 .expression_attribute_names("#t", turn_name)
-                .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":fresh", fresh)
                 .expression_attribute_values(":cw", n(mark.ahead))
@@ -85,13 +85,11 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
                 "ADD #lw :one, #w :one, #m :reorder SET #t = if_not_exists(#t, :fresh)",
             )
             .expression_attribute_names("#t", turn_name)
-            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":reorder", n(ORDER_UNIT))
             .expression_attribute_values(":fresh", fresh),
         TurnChange::Leaves => b
             .update_expression("ADD #lw :minus, #w :minus, #m :reorder")
-            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":reorder", n(ORDER_UNIT)),
         // The owner's last turn and the lane's counter both become the counter plus one
@@ -103,7 +101,6 @@ pub(super) fn counter_update(table: &str, job: &Job, change: TurnChange) -> Port
             )
             .expression_attribute_names("#t", turn_name)
             .expression_attribute_names("#turn", TURN)
-            .expression_attribute_names("#m", format!("{KEY_ORDER}{owner}"))
             .expression_attribute_values(":minus", n(-1))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1)),
