@@ -63,6 +63,12 @@ pub struct LaneTurns {
 }
 
 impl LaneTurns {
+    /// How many keys have waiting jobs in the lane: the heads a worker can receive from it
+    /// (one per key, each key being one FIFO group).
+    pub fn keys_waiting(&self) -> usize {
+        self.keys.values().filter(|k| k.waiting > 0).count()
+    }
+
     /// The turn order key of `owner`: its last turn, then its id (a stable tie-break).
     fn order<'a>(&self, owner: &'a str) -> (i64, &'a str) {
         (

@@ -22,10 +22,20 @@ pub async fn counters_and_pacing(
     jobs: &dyn JobStore,
     pacing: &dyn super::PacingStore,
 ) -> PortResult<(QueueSnapshot, PacingState)> {
+    let (snapshot, (state, _)) = counters_and_versioned_pacing(jobs, pacing).await?;
+    Ok((snapshot, state))
+}
+
+/// As [`counters_and_pacing`], with the pacing state's version: what each of the worker's
+/// turns decides from, and reserves its slot against with a conditional write.
+pub async fn counters_and_versioned_pacing(
+    jobs: &dyn JobStore,
+    pacing: &dyn super::PacingStore,
+) -> PortResult<(QueueSnapshot, (PacingState, u64))> {
     let (snapshot, read) = jobs.snapshot_with_pacing().await?;
     let state = match read {
-        Some((state, _)) => state,
-        None => pacing.load_pacing().await?.0,
+        Some(read) => read,
+        None => pacing.load_pacing().await?,
     };
     Ok((snapshot, state))
 }

@@ -23,7 +23,10 @@ pub use account_cache::AccountCache;
 pub use call_stats::CallStats;
 pub use idempotency::{Claim, IdempotencyStore};
 pub use images::ImageStore;
-pub use jobs::{JobPage, JobStore, QueuePosition, StatusRead, counters_and_pacing};
+pub use jobs::{
+    JobPage, JobStore, QueuePosition, StatusRead, counters_and_pacing,
+    counters_and_versioned_pacing,
+};
 pub use keys::KeyStore;
 pub use lease::LeaseStore;
 pub use ledger::{HoldLimits, HoldRefused, Ledger, LedgerDay};

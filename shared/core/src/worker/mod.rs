@@ -249,33 +249,29 @@ impl Worker {
                 report.stopped = StopReason::LeaseHeld;
                 return Ok(());
             }
-            let (state, _) = self.ports.pacing.load_pacing().await?;
+            // One read a turn: the counters say which lanes to receive from (`turns`),
+            // and the slot is reserved against this pacing state's version.
+            let (snapshot, (state, version)) =
+                crate::ports::counters_and_versioned_pacing(&*self.ports.jobs, &*self.ports.pacing)
+                    .await?;
             let normal = pacing.decide(&state, now, false);
             let test = pacing.decide(&state, now, true);
-            // The waiting jobs, when the counters were read for this turn.
-            let mut counted = None;
             let lanes: &[Lane] = match (normal, test) {
                 (Decision::Now, _) => &Lane::ALL,
-                (_, Decision::Now) => {
-                    // Only a test job may go now (test jobs ignore the interval): its lane
-                    // is received from only when the counters say one waits. This runs in
-                    // every wait between normal calls, and the read costs less than a
-                    // receive. A test job a killed worker left `STARTED` is not counted;
-                    // its message is received at the next normal turn, test lane first.
-                    let snapshot = self.ports.jobs.queue_snapshot().await?;
-                    counted = Some(snapshot.total_pending());
-                    if snapshot.lane(Lane::Test).is_some_and(|t| t.waiting > 0) {
-                        &[Lane::Test]
-                    } else {
-                        &[]
-                    }
+                // Only a test job may go now (test jobs ignore the interval): its lane is
+                // received from only when the counters say one waits. This runs in every
+                // wait between normal calls. A test job a killed worker left `STARTED` is
+                // not counted; its message is received at the next normal turn.
+                (_, Decision::Now) if snapshot.lane(Lane::Test).is_some_and(|t| t.waiting > 0) => {
+                    &[Lane::Test]
                 }
                 _ => &[],
             };
             if !lanes.is_empty() {
-                if let Some(delivery) = self.next_turn(lanes, held).await? {
+                if let Some(delivery) = self.next_turn(lanes, held, &snapshot).await? {
                     let span = tracing::info_span!("job", task_id = %delivery.message.task_id);
-                    match self.step(&delivery).instrument(span).await {
+                    let read = Some((state, version));
+                    match self.step(&delivery, read).instrument(span).await {
                         Ok(Outcome::Succeeded) => report.succeeded += 1,
                         Ok(Outcome::Failed) => report.failed += 1,
                         Ok(Outcome::Retried) => report.retried += 1,
@@ -302,10 +298,7 @@ impl Worker {
             // Nothing waits, and no message is left either (a message can belong to a
             // job found `STARTED`, which a crashed worker left: it is finished from its
             // stored answer, or retried).
-            let pending = match counted {
-                Some(n) => n,
-                None => self.ports.jobs.total_pending().await?,
-            };
+            let pending = snapshot.total_pending();
             if pending == 0 && self.ports.queue.backlog().await? == 0 {
                 report.stopped = StopReason::QueueEmpty;
                 return Ok(());

@@ -10,15 +10,20 @@ use base64::Engine as _;
 
 use super::encode::Prepared;
 use super::{Outcome, Worker};
-use crate::domain::pacing::Decision;
+use crate::domain::pacing::{Decision, PacingState};
 use crate::domain::{Job, JobError, Lane, Status};
 use crate::novelai::{body, scrub, stream_answer};
 use crate::ports::{Delivery, PortError, UpstreamError};
 use crate::webhooks::EventType;
 
 impl Worker {
-    /// Handles one received message: skips it, or reserves its slot and runs it.
-    pub(super) async fn step(&self, delivery: &Delivery) -> Result<Outcome, PortError> {
+    /// Handles one received message: skips it, or reserves its slot and runs it, against
+    /// `read` (the pacing state and its version this turn read) first where given.
+    pub(super) async fn step(
+        &self,
+        delivery: &Delivery,
+        mut read: Option<(PacingState, u64)>,
+    ) -> Result<Outcome, PortError> {
         let task_id = &delivery.message.task_id;
         let Some(job) = self.ports.jobs.get(task_id).await? else {
             tracing::warn!(task_id = %task_id, "queued job not found; dropping the message");
@@ -46,7 +51,10 @@ impl Worker {
         let is_test = job.lane() == Lane::Test;
         loop {
             let now = self.clock.now();
-            let (state, version) = self.ports.pacing.load_pacing().await?;
+            let (state, version) = match read.take() {
+                Some(read) => read,
+                None => self.ports.pacing.load_pacing().await?,
+            };
             match self.settings.pacing.decide(&state, now, is_test) {
                 Decision::Now => {
                     let next = {

@@ -8,34 +8,92 @@
 //! key's group delivers its next job. Held heads are released when the drain ends, so
 //! each invocation receives a waiting head once (well below `MAX_RECEIVE_COUNT` while a
 //! round of turns fits in a few invocations).
+//!
+//! A turn receives only what the lane counters say waits: from a lane, as many heads as it
+//! has keys with waiting jobs, less those held. With one key waiting that is one receive
+//! a job, where receiving every lane until it gives nothing took four. A job a stopped
+//! worker left `STARTED` is counted nowhere as waiting, so every lane is still received
+//! until it gives nothing when the counted receives find nothing, at a drain's first turn,
+//! and every [`FULL_PASS_SECONDS`] (its message is back after its visibility timeout).
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Duration, Utc};
+
 use super::Worker;
+use super::heartbeat::VISIBILITY_TIMEOUT_SECONDS;
 use crate::domain::Lane;
+use crate::domain::turns::{LaneTurns, QueueSnapshot};
 use crate::ports::{Delivery, PortError};
 
 /// At most this many keys' heads are held per lane; more keys than that wait for a later
 /// pick (they keep their turn order).
 const MAX_HELD_PER_LANE: usize = 1000;
 
-/// The heads the drain holds, per lane.
+/// How often a drain receives from every lane until it gives nothing, whatever the
+/// counters say: a message of a job left `STARTED` is visible again this long after its
+/// worker stopped hiding it.
+pub(super) const FULL_PASS_SECONDS: i64 = VISIBILITY_TIMEOUT_SECONDS as i64;
+
+/// The heads the drain holds, per lane, and when it last received every lane until it
+/// gave nothing.
 #[derive(Default)]
 pub(super) struct HeldHeads {
     lanes: BTreeMap<Lane, Vec<Delivery>>,
+    last_full_pass: Option<DateTime<Utc>>,
+}
+
+/// How far a pick receives from each lane.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Receive {
+    /// A head per key the counters say has waiting jobs.
+    Counted,
+    /// Until the lane gives nothing.
+    UntilEmpty,
 }
 
 impl Worker {
     /// The next job to run among `lanes`: lanes in order; inside the first lane with a
-    /// job, the head of the key whose turn it is.
+    /// job, the head of the key whose turn it is, by `snapshot` (the counters this turn
+    /// read). Receives what the counters say waits, and every lane until it gives nothing
+    /// when that finds nothing or a full pass is due.
     pub(super) async fn next_turn(
         &self,
         lanes: &[Lane],
         held: &mut HeldHeads,
+        snapshot: &QueueSnapshot,
+    ) -> Result<Option<Delivery>, PortError> {
+        let now = self.clock.now();
+        let every_lane = lanes.len() == Lane::ALL.len();
+        let full_pass_due = every_lane
+            && held
+                .last_full_pass
+                .is_none_or(|t| now - t >= Duration::seconds(FULL_PASS_SECONDS));
+        if !full_pass_due
+            && let Some(d) = self.pick(lanes, held, snapshot, Receive::Counted).await?
+        {
+            return Ok(Some(d));
+        }
+        if every_lane {
+            held.last_full_pass = Some(now);
+        }
+        self.pick(lanes, held, snapshot, Receive::UntilEmpty).await
+    }
+
+    async fn pick(
+        &self,
+        lanes: &[Lane],
+        held: &mut HeldHeads,
+        snapshot: &QueueSnapshot,
+        receive: Receive,
     ) -> Result<Option<Delivery>, PortError> {
         for lane in Lane::ALL.into_iter().filter(|l| lanes.contains(l)) {
             let heads = held.lanes.entry(lane).or_default();
-            while heads.len() < MAX_HELD_PER_LANE {
+            let wanted = match receive {
+                Receive::Counted => snapshot.lane(lane).map_or(0, LaneTurns::keys_waiting),
+                Receive::UntilEmpty => MAX_HELD_PER_LANE,
+            };
+            while heads.len() < wanted.min(MAX_HELD_PER_LANE) {
                 let Some(d) = self.ports.queue.receive(&[lane]).await? else {
                     break;
                 };
@@ -48,7 +106,6 @@ impl Worker {
                 0 => continue,
                 1 => 0,
                 _ => {
-                    let snapshot = self.ports.jobs.queue_snapshot().await?;
                     let owner = snapshot
                         .next_turn(lane, heads.iter().map(|d| d.message.group()))
                         .map(str::to_string);

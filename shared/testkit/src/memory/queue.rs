@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use naiq_core::domain::Lane;
+use naiq_core::domain::{Lane, TaskId};
 use naiq_core::ports::{
     Delivery, JobQueue, MAX_RECEIVE_COUNT, PortError, PortResult, QueueMessage,
 };
@@ -45,13 +45,30 @@ impl MemoryQueue {
     /// What a crashed worker leaves behind once the visibility timeout runs out: every
     /// message in flight is visible again, at the front of its lane, its receives counted.
     pub fn expire_in_flight(&self) {
+        self.expire_where(|_| true);
+    }
+
+    /// What the visibility timeout running out does to one message in flight, as
+    /// [`MemoryQueue::expire_in_flight`] to all.
+    pub fn expire(&self, task_id: &TaskId) {
+        self.expire_where(|m| &m.task_id == task_id);
+    }
+
+    fn expire_where(&self, which: impl Fn(&QueueMessage) -> bool) {
         let mut s = lock(&self.inner);
-        let in_flight: Vec<_> = s.in_flight.drain().collect();
-        for (_, (lane, message, count)) in in_flight {
-            s.lanes
-                .entry(lane)
-                .or_default()
-                .push_front((message, count));
+        let receipts: Vec<String> = s
+            .in_flight
+            .iter()
+            .filter(|(_, (_, m, _))| which(m))
+            .map(|(r, _)| r.clone())
+            .collect();
+        for receipt in receipts {
+            if let Some((lane, message, count)) = s.in_flight.remove(&receipt) {
+                s.lanes
+                    .entry(lane)
+                    .or_default()
+                    .push_front((message, count));
+            }
         }
     }
 

@@ -3,13 +3,18 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
 
 use chrono::{Duration, TimeZone, Utc};
 use naiq_core::api::{ApiPorts, ApiService, SubmitResponse, Submitted};
 use naiq_core::config::Settings;
-use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials};
-use naiq_core::ports::{Clock, ImageStore, JobStore, KeyStore, Sleeper, Upstream};
+use naiq_core::domain::{ApiKey, ApiKeyRecord, Credentials, Lane, TaskId};
+use naiq_core::ports::{
+    Clock, Delivery, ImageStore, JobQueue, JobStore, KeyStore, PortResult, QueueMessage, Sleeper,
+    Upstream,
+};
 use naiq_core::worker::{DrainReport, Worker, WorkerPorts};
 use naiq_testkit::ManualClock;
 use naiq_testkit::memory::*;
@@ -139,6 +144,18 @@ impl Stack {
         )
     }
 
+    /// A worker invocation over the stack's ports but a [`Watched`] lane queue.
+    pub fn watched(&self) -> (Worker, Arc<Watched>) {
+        let queue = Arc::new(Watched {
+            inner: self.queue.clone(),
+            receives: Mutex::default(),
+            expire_at: Mutex::default(),
+        });
+        let mut ports = self.ports.clone();
+        ports.queue = queue.clone();
+        (self.worker_over(ports, "watched"), queue)
+    }
+
     pub async fn submit(&self) -> SubmitResponse {
         self.submit_body(
             br#"{"prompt": "1girl, cat ears", "model": "nai-v3", "resolution": "portrait"}"#,
@@ -165,5 +182,67 @@ impl Stack {
     pub async fn slots_taken(&self) -> u64 {
         use naiq_core::ports::PacingStore;
         self.state.load_pacing().await.unwrap().0.day_count
+    }
+}
+
+/// The lane queues, with the lanes of every receive recorded; and, if asked, one message
+/// in flight made visible again (its visibility timeout run out) just before a given
+/// receive.
+pub struct Watched {
+    inner: Arc<MemoryQueue>,
+    receives: Mutex<Vec<Vec<Lane>>>,
+    expire_at: Mutex<Option<(usize, TaskId)>>,
+}
+
+impl Watched {
+    /// The lanes of every receive so far, in order.
+    pub fn receives(&self) -> Vec<Vec<Lane>> {
+        self.receives.lock().unwrap().clone()
+    }
+
+    /// Makes `task_id`'s message in flight visible again just before the receive numbered
+    /// `receive` (from 1).
+    pub fn expire_before(&self, receive: usize, task_id: TaskId) {
+        *self.expire_at.lock().unwrap() = Some((receive, task_id));
+    }
+}
+
+#[async_trait]
+impl JobQueue for Watched {
+    async fn send(&self, lane: Lane, message: &QueueMessage) -> PortResult<()> {
+        self.inner.send(lane, message).await
+    }
+    async fn receive(&self, lanes: &[Lane]) -> PortResult<Option<Delivery>> {
+        let n = {
+            let mut receives = self.receives.lock().unwrap();
+            receives.push(lanes.to_vec());
+            receives.len()
+        };
+        let due = {
+            let mut expire_at = self.expire_at.lock().unwrap();
+            match expire_at.as_ref() {
+                Some((at, _)) if *at == n => expire_at.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, task_id)) = due {
+            self.inner.expire(&task_id);
+        }
+        self.inner.receive(lanes).await
+    }
+    async fn receive_dead_letter(&self) -> PortResult<Option<Delivery>> {
+        self.inner.receive_dead_letter().await
+    }
+    async fn ack(&self, delivery: &Delivery) -> PortResult<()> {
+        self.inner.ack(delivery).await
+    }
+    async fn release(&self, delivery: &Delivery) -> PortResult<()> {
+        self.inner.release(delivery).await
+    }
+    async fn keep_hidden(&self, delivery: &Delivery, seconds: u32) -> PortResult<()> {
+        self.inner.keep_hidden(delivery, seconds).await
+    }
+    async fn backlog(&self) -> PortResult<u64> {
+        self.inner.backlog().await
     }
 }
