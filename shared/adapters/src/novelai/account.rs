@@ -62,7 +62,13 @@ fn scrub(err: UpstreamError, secret: &str) -> UpstreamError {
 impl Account {
     /// The account routes on `base_url` (NovelAI's image host, or a fake's address).
     pub fn new(base_url: &str, timeout: Duration) -> Self {
-        let http = super::http_client(timeout);
+        Self::with_client(super::http_client(timeout), base_url)
+    }
+
+    /// The account routes on `base_url` through `http`, a client built by
+    /// [`super::http_client`]: a generation client's, so that one process loads the system's
+    /// root certificates once and its logins reuse the generations' connections.
+    pub fn with_client(http: reqwest::Client, base_url: &str) -> Self {
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -36,11 +36,13 @@ impl NovelAiClient {
     /// account routes too since 2026 (the old account host answers 400 for them); tests and
     /// the local stack give a fake's address.
     pub fn new(image_url: &str, timeout: Duration) -> Self {
+        // One client for both: building one loads and parses the system's root
+        // certificates (a few milliseconds of the worker's start).
         let http = super::http_client(timeout);
         Self {
+            account: Account::with_client(http.clone(), image_url),
             http,
             image_url: image_url.trim_end_matches('/').to_string(),
-            account: Account::new(image_url, timeout),
             tokens: TokenCache::new(),
         }
     }
