@@ -4,7 +4,8 @@ naiq's promises, prints the table, and exits 1 on any violation:
 
   - every job is finished (SUCCESS, FAILURE, REVOKED) or waiting with a valid reason: the
     day's quota is spent; its lane is held by a message in flight after an interruption
-    (a kill, or a backend error logged with the task's id) less than the queue's visibility
+    (a kill, a backend error logged with the task's id, or an injected receive whose answer
+    was lost) less than the queue's visibility
     timeout ago; or its message waits visible while the worker was still calling NovelAI
     when the run ended;
   - every generation at the fake belongs to a job (the token in its prompt) and no job has
@@ -369,6 +370,16 @@ def check(run, events):
             t = time_at(marks, offset) or ended
             holds.setdefault(lane_by_task[task], []).append(
                 (t, f"a backend error on task {task}"))
+        f = fields(ev)
+        if (name == "watch.log" and f.get("operation") == "queue.receive"
+                and f.get("injected_fault") == "timeout_after_call"):
+            # A receive that took a message whose answer was lost: that message is hidden
+            # for the visibility timeout, from a lane the log does not name (any lane with
+            # a job still waiting).
+            t = time_at(marks, offset) or ended
+            for lane in {j["lane"] for j in jobs
+                         if (j.get("final") or {}).get("status") not in TERMINAL}:
+                holds.setdefault(lane, []).append((t, "a receive whose answer was lost"))
     for k in kills:
         before = [e for e in named if e[0] <= k.get("log_offset", 0)]
         last = before[-1] if before else None
@@ -422,7 +433,9 @@ def check(run, events):
             if quota_spent:
                 reasons["quota spent"] += 1
             elif counts["not_visible"] > 0 and held:
-                kind = "a kill -9" if held[0][1].startswith("kill") else "a backend error"
+                why = held[0][1]
+                kind = ("a kill -9" if why.startswith("kill") else
+                        why if why.startswith("a receive") else "a backend error")
                 reasons[f"lane {lane} held by a message in flight (visibility {vt}s) after "
                         f"{kind}"] += 1
             elif counts["visible"] > 0 and ended - last_call < DRAINING:

@@ -204,6 +204,22 @@ class CheckerTest(unittest.TestCase):
                                         "fields": {"task_id": "task-5", "message": "x"}}, 100)]
         err["log_marks"] = [[T0 + 8, 100]]
         self.assertEqual(kinds(err, events)[0], [])
+        # or after a receive whose answer was lost (injected): the message it took is
+        # hidden, from a lane the log does not name
+        lost = copy.deepcopy(run)
+        lost["lanes"]["low"]["not_visible"] = 1
+        events = [("watch.log", 1, "", {"level": "WARN", "fields": {
+            "message": "NAIQ_FAULTS: the call was made; its answer is lost",
+            "injected_fault": "timeout_after_call", "service": "SQS",
+            "operation": "queue.receive", "call_succeeded": True}}, 100)]
+        lost["log_marks"] = [[T0 + 8, 100]]
+        found, _, table = kinds(lost, events)
+        self.assertEqual(found, [])
+        self.assertIn("lane low held by a message in flight (visibility 960s) after a receive "
+                      "whose answer was lost", table["waiting, by reason"])
+        # ...but not a lost answer of another operation
+        events[0][3]["fields"]["operation"] = "queue.release"
+        self.assertEqual(kinds(lost, events)[0], ["job_waiting"])
         # a kill while another lane's job was in hand does not hold this lane
         other = copy.deepcopy(run)
         other["lanes"]["low"]["not_visible"] = 1
