@@ -175,9 +175,15 @@ impl QueueSnapshot {
 
     /// `owner`'s waiting jobs in `lane`.
     pub fn waiting_of(&self, lane: Lane, owner: &str) -> u64 {
+        self.key(lane, owner).waiting
+    }
+
+    /// `owner`'s counters in `lane` (all zero for a key the lane never saw).
+    fn key(&self, lane: Lane, owner: &str) -> KeyTurn {
         self.lane(lane)
             .and_then(|l| l.keys.get(owner))
-            .map_or(0, |k| k.waiting)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// All waiting jobs, every lane.

@@ -30,6 +30,20 @@ struct QueueState {
     kept_hidden: Vec<(String, u32)>,
 }
 
+impl QueueState {
+    /// The message in flight under `receipt` visible again, at the front of its lane (its
+    /// group's head again), its receives counted: a release, or its visibility timeout run
+    /// out.
+    fn make_visible(&mut self, receipt: &str) {
+        if let Some((lane, message, count)) = self.in_flight.remove(receipt) {
+            self.lanes
+                .entry(lane)
+                .or_default()
+                .push_front((message, count));
+        }
+    }
+}
+
 impl MemoryQueue {
     /// Messages waiting or in flight in a lane.
     pub fn len(&self, lane: Lane) -> usize {
@@ -63,12 +77,7 @@ impl MemoryQueue {
             .map(|(r, _)| r.clone())
             .collect();
         for receipt in receipts {
-            if let Some((lane, message, count)) = s.in_flight.remove(&receipt) {
-                s.lanes
-                    .entry(lane)
-                    .or_default()
-                    .push_front((message, count));
-            }
+            s.make_visible(&receipt);
         }
     }
 
@@ -196,13 +205,7 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn release(&self, delivery: &Delivery) -> PortResult<()> {
-        let mut s = lock(&self.inner);
-        if let Some((lane, message, count)) = s.in_flight.remove(&delivery.receipt) {
-            s.lanes
-                .entry(lane)
-                .or_default()
-                .push_front((message, count));
-        }
+        lock(&self.inner).make_visible(&delivery.receipt);
         Ok(())
     }
 }

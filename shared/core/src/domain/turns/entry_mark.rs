@@ -37,13 +37,6 @@ impl KeyTurn {
 }
 
 impl QueueSnapshot {
-    fn key(&self, lane: Lane, owner: &str) -> KeyTurn {
-        self.lane(lane)
-            .and_then(|l| l.keys.get(owner))
-            .copied()
-            .unwrap_or_default()
-    }
-
     /// The mark of a job of `owner` that enters `lane` against these counters.
     pub fn entry_mark(&self, lane: Lane, owner: &str) -> EntryMark {
         self.key(lane, owner).entry_mark()
